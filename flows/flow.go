@@ -1,0 +1,57 @@
+package flows
+
+import "time"
+
+// Flow kinds: which self-service flow a Flow belongs to.
+const (
+	KindLogin        = "login"
+	KindRegistration = "registration"
+	KindSettings     = "settings"
+	// KindProfile is the legacy profile-management request (seed 000).
+	KindProfile = "profile"
+)
+
+// Flow types: who drives the flow.
+const (
+	TypeBrowser = "browser"
+	TypeAPI     = "api"
+)
+
+// Flow states. Kratos knows more states, but these flows use only two.
+const (
+	StateShowForm = "show_form"
+	StateSuccess  = "success"
+)
+
+// Flow is one self-service flow (or legacy request) as it is stored.
+type Flow struct {
+	ID         string    `json:"id"`
+	Kind       string    `json:"kind"`
+	Type       string    `json:"type"`
+	State      string    `json:"state"`
+	IssuedAt   time.Time `json:"issued_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	RequestURL string    `json:"request_url"`
+	ReturnTo   string    `json:"return_to,omitempty"`
+	// Active is the method last used on the flow ("profile", "password").
+	Active string `json:"active,omitempty"`
+
+	// IdentityID owns a settings or profile flow; empty for login and
+	// registration flows.
+	IdentityID string `json:"identity_id,omitempty"`
+	// IdentityVersion is the identity version the form was built from; a
+	// submit against an older version than the stored one is a conflict.
+	IdentityVersion int64 `json:"identity_version,omitempty"`
+	// CSRFTokenHash binds a browser flow to the browser's CSRF cookie.
+	CSRFTokenHash string `json:"csrf_token_hash,omitempty"`
+	// Refresh marks a login flow that re-authenticates the current session.
+	Refresh bool `json:"refresh,omitempty"`
+
+	UI UI `json:"ui"`
+}
+
+// Expired reports whether the flow is past its expiry at time now.
+func (f *Flow) Expired(now time.Time) bool {
+	return !now.Before(f.ExpiresAt)
+}

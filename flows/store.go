@@ -1,0 +1,98 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every Store returns (wrapped or not; test with errors.Is). Any other
+// error means the store could not be reached or failed, and is answered with
+// 503.
+var (
+	// ErrNotFound: no such identity, session, flow or continuity payload.
+	ErrNotFound = errors.New("not found")
+	// ErrVersionConflict: the identity changed since the caller read it.
+	ErrVersionConflict = errors.New("the identity was changed by another request")
+	// ErrDuplicateIdentifier: a login identifier already belongs to another
+	// identity.
+	ErrDuplicateIdentifier = errors.New("an identity with this identifier exists already")
+	// ErrExists: a record with this id exists already.
+	ErrExists = errors.New("already exists")
+)
+
+// FlowGrace is how long a flow is remembered after it expired, so that it is
+// answered as "expired" (410 or a form error) rather than "unknown".
+const FlowGrace = 24 * time.Hour
+
+// Store keeps identities, sessions, flows and paused continuity payloads.
+// Implementations are safe for concurrent use and shared by every Caddy
+// instance that points at the same backing service.
+//
+// Records of one identity (the identity, its sessions, its settings and
+// profile flows) share a routing key (see RoutingKey), so a store can keep
+// them together and read or change them in one round trip.
+type Store interface {
+	// CreateIdentity stores a new identity with Version 1 (it sets the field)
+	// and claims its login identifiers. ErrDuplicateIdentifier when an
+	// identifier is taken, ErrExists when the id is.
+	CreateIdentity(ctx context.Context, id *Identity) error
+	// GetIdentity returns the identity with this id.
+	GetIdentity(ctx context.Context, id string) (*Identity, error)
+	// FindIdentityByIdentifier returns the identity that holds this login
+	// identifier (compared lower-cased).
+	FindIdentityByIdentifier(ctx context.Context, identifier string) (*Identity, error)
+	// UpdateIdentity replaces the stored identity if its version still is
+	// id.Version, and then sets id.Version to the new version. The login
+	// identifiers index follows atomically. ErrVersionConflict when the stored
+	// version differs, ErrDuplicateIdentifier when a new identifier is taken.
+	UpdateIdentity(ctx context.Context, id *Identity) error
+	// UpdateIdentityAndFlow is UpdateIdentity and SaveFlow as one write:
+	// either both happen or neither does.
+	UpdateIdentityAndFlow(ctx context.Context, id *Identity, f *Flow) error
+	// DeleteIdentity removes the identity, its identifiers and its sessions.
+	DeleteIdentity(ctx context.Context, id string) error
+	// ListIdentities returns up to limit identities ordered by id, starting
+	// after the id `after` (empty: from the start), and the id to pass to get
+	// the next page ("" on the last page).
+	ListIdentities(ctx context.Context, after string, limit int) ([]*Identity, string, error)
+
+	// CreateSession stores a new session (s.ID made by NewIDFor its identity)
+	// for the token whose hash is s.TokenHash. The session expires from the
+	// store at s.ExpiresAt.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns the session for a session token together with its
+	// identity, in one round trip. The store looks the session up by
+	// HashToken(token) and never keeps the token itself. ErrNotFound when
+	// either is gone.
+	GetSession(ctx context.Context, token string) (*Session, *Identity, error)
+	// GetSessionByID returns the session with this id.
+	GetSessionByID(ctx context.Context, id string) (*Session, error)
+	// UpdateSession replaces a stored session (refresh, extend, revoke).
+	UpdateSession(ctx context.Context, s *Session) error
+	// ListSessions returns the identity's sessions, newest first.
+	ListSessions(ctx context.Context, identityID string) ([]*Session, error)
+	// DeleteSession removes the session with this id.
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteSessions removes the identity's sessions except the one with id
+	// `keep` (may be empty) and reports how many it removed.
+	DeleteSessions(ctx context.Context, identityID, keep string) (int, error)
+
+	// SaveFlow creates or replaces a flow. It is kept until FlowGrace after
+	// its ExpiresAt.
+	SaveFlow(ctx context.Context, f *Flow) error
+	// GetFlow returns the flow with this id, expired or not.
+	GetFlow(ctx context.Context, id string) (*Flow, error)
+	// GetSessionAndFlow reads the session for a token, its identity and a
+	// flow in one round trip: the read of a settings submit. The flow is nil
+	// (and no error) when it does not exist; the session error is as GetSession.
+	GetSessionAndFlow(ctx context.Context, token, flowID string) (*Session, *Identity, *Flow, error)
+
+	// SaveContinuity keeps a paused submission for ttl under id.
+	SaveContinuity(ctx context.Context, id string, payload []byte, ttl time.Duration) error
+	// TakeContinuity returns and removes the paused submission under id.
+	TakeContinuity(ctx context.Context, id string) ([]byte, error)
+
+	// Close releases the store's connections.
+	Close() error
+}

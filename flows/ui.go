@@ -1,0 +1,51 @@
+package flows
+
+// UI is a flow's form: the Kratos v1 `ui` container.
+type UI struct {
+	Action   string    `json:"action"`
+	Method   string    `json:"method"`
+	Nodes    []Node    `json:"nodes"`
+	Messages []Message `json:"messages,omitempty"`
+}
+
+// Node is one form element. The flows here only use input nodes.
+type Node struct {
+	Type       string          `json:"type"`
+	Group      string          `json:"group"`
+	Attributes InputAttributes `json:"attributes"`
+	Messages   []Message       `json:"messages"`
+	Meta       Meta            `json:"meta"`
+}
+
+// InputAttributes are the attributes of an input node.
+type InputAttributes struct {
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	Value        any    `json:"value,omitempty"`
+	Required     bool   `json:"required,omitempty"`
+	Autocomplete string `json:"autocomplete,omitempty"`
+	Pattern      string `json:"pattern,omitempty"`
+	MaxLength    int    `json:"maxlength,omitempty"`
+	Disabled     bool   `json:"disabled"`
+	NodeType     string `json:"node_type"`
+}
+
+// Meta holds a node's label.
+type Meta struct {
+	Label *Message `json:"label,omitempty"`
+}
+
+// Message is a Kratos UI message: an id, a text and the values in the text.
+type Message struct {
+	ID      int            `json:"id"`
+	Text    string         `json:"text"`
+	Type    string         `json:"type"`
+	Context map[string]any `json:"context,omitempty"`
+}
+
+// Message types.
+const (
+	MessageInfo    = "info"
+	MessageError   = "error"
+	MessageSuccess = "success"
+)
