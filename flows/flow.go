@@ -1,6 +1,9 @@
 package flows
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Flow kinds: which self-service flow a Flow belongs to.
 const (
@@ -9,6 +12,8 @@ const (
 	KindSettings     = "settings"
 	// KindProfile is the legacy profile-management request (seed 000).
 	KindProfile = "profile"
+	// KindError holds an error shown by the error UI.
+	KindError = "error"
 )
 
 // Flow types: who drives the flow.
@@ -49,6 +54,10 @@ type Flow struct {
 	Refresh bool `json:"refresh,omitempty"`
 
 	UI UI `json:"ui"`
+
+	// Error is the stored error of a flow of kind "error" (the error UI's
+	// GET /self-service/errors?id=).
+	Error json.RawMessage `json:"error,omitempty"`
 }
 
 // Expired reports whether the flow is past its expiry at time now.

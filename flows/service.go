@@ -2,7 +2,6 @@ package flows
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -46,6 +45,10 @@ type Config struct {
 	// when its password changes.
 	RevokeOtherSessionsOnPasswordChange bool
 
+	// PasswordCost is the bcrypt work factor of new password hashes; zero
+	// means BcryptCost.
+	PasswordCost int
+
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -86,19 +89,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SessionLifespan == 0 {
 		cfg.SessionLifespan = DefaultSessionLifespan
 	}
+	if cfg.PasswordCost == 0 {
+		cfg.PasswordCost = BcryptCost
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	return &Service{cfg: cfg}, nil
-}
-
-// ServePublic answers a request for the public API; rel is the request path
-// with the public prefix removed ("/sessions/whoami").
-func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string) {
-	http.NotFound(w, r) // STUB
-}
-
-// ServeAdmin answers a request for the admin API.
-func (s *Service) ServeAdmin(w http.ResponseWriter, r *http.Request) {
-	http.NotFound(w, r) // STUB
 }

@@ -96,3 +96,5 @@ type Store interface {
 	// Close releases the store's connections.
 	Close() error
 }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

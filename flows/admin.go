@@ -1,0 +1,200 @@
+package flows
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// ServeAdmin answers a request for the admin API. Every route is served
+// under /admin/... and, as modern Kratos does, under the same path without
+// /admin. Unknown paths are 404, a known path with another method is 405.
+//
+//	GET    /admin/identities                      list (page_size, page_token, credentials_identifier)
+//	POST   /admin/identities                      create: 201 + Location
+//	GET    /admin/identities/{id}                 get (ETag)
+//	PUT    /admin/identities/{id}                 replace (If-Match → 412)
+//	PATCH  /admin/identities/{id}                 RFC 6902 JSON Patch (If-Match → 412)
+//	DELETE /admin/identities/{id}                 204, with its sessions
+//	GET    /admin/identities/{id}/sessions        the identity's sessions (active=true|false)
+//	DELETE /admin/identities/{id}/sessions        204
+//	GET    /admin/sessions/{id}                   session with its identity
+//	DELETE /admin/sessions/{id}                   204: deactivates it, as Kratos
+//	PATCH  /admin/sessions/{id}/extend            200: expires_at = now + session lifespan
+//	GET    /schemas, /schemas/{id}                the identity schema
+//	GET    /self-service/browser/flows/requests/profile?request=  legacy admin fetch
+func (s *Service) ServeAdmin(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if rest, ok := strings.CutPrefix(p, "/admin"); ok && (rest == "" || rest[0] == '/') {
+		p = rest
+	}
+	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	m := r.Method
+	if m == http.MethodHead {
+		m = http.MethodGet
+	}
+	// allow answers with h when the method is one of methods, else 405.
+	allow := func(methods string, h func()) {
+		for _, a := range strings.Split(methods, ", ") {
+			if a == m {
+				h()
+				return
+			}
+		}
+		w.Header().Set("Allow", methods)
+		s.writeError(w, r, newError(http.StatusMethodNotAllowed, "The method %s is not allowed for %s.", r.Method, r.URL.Path))
+	}
+
+	switch {
+	case p == "/identities":
+		allow("GET, POST", func() {
+			if m == http.MethodGet {
+				s.adminListIdentities(w, r)
+			} else {
+				s.adminCreateIdentity(w, r)
+			}
+		})
+	case len(seg) == 2 && seg[0] == "identities" && seg[1] != "":
+		allow("GET, PUT, PATCH, DELETE", func() {
+			switch m {
+			case http.MethodGet:
+				s.adminGetIdentity(w, r, seg[1])
+			case http.MethodPut:
+				s.adminPutIdentity(w, r, seg[1])
+			case http.MethodPatch:
+				s.adminPatchIdentity(w, r, seg[1])
+			case http.MethodDelete:
+				s.adminDeleteIdentity(w, r, seg[1])
+			}
+		})
+	case len(seg) == 3 && seg[0] == "identities" && seg[1] != "" && seg[2] == "sessions":
+		allow("GET, DELETE", func() {
+			if m == http.MethodGet {
+				s.adminListIdentitySessions(w, r, seg[1])
+			} else {
+				s.adminDeleteIdentitySessions(w, r, seg[1])
+			}
+		})
+	case len(seg) == 2 && seg[0] == "sessions" && seg[1] != "":
+		allow("GET, DELETE", func() {
+			if m == http.MethodGet {
+				s.adminGetSession(w, r, seg[1])
+			} else {
+				s.adminDeactivateSession(w, r, seg[1])
+			}
+		})
+	case len(seg) == 3 && seg[0] == "sessions" && seg[1] != "" && seg[2] == "extend":
+		allow("PATCH", func() { s.adminExtendSession(w, r, seg[1]) })
+	case p == "/schemas" || (len(seg) == 2 && seg[0] == "schemas"):
+		allow("GET", func() { s.schemas(w, r, p) })
+	case p == "/self-service/browser/flows/requests/profile":
+		allow("GET", func() { s.profileFetch(w, r, true) })
+	default:
+		s.writeError(w, r, errNotFound("The requested resource could not be found"))
+	}
+}
+
+// adminBase is the admin API's base URL: the request's own scheme and host.
+func adminBase(r *http.Request) *url.URL {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return &url.URL{Scheme: scheme, Host: r.Host}
+}
+
+// adminIdentityURL is the admin URL of an identity (the Location of a
+// created identity).
+func adminIdentityURL(r *http.Request, id string) string {
+	u := adminBase(r)
+	u.Path = "/admin/identities/" + id
+	return u.String()
+}
+
+// readAdminJSON reads and decodes a JSON request body of any JSON type, with
+// numbers as json.Number. The Content-Type is not checked (Kratos' admin API
+// does not check it either, so `curl -d` works). Errors are 4xx.
+func readAdminJSON(w http.ResponseWriter, r *http.Request) (any, []byte, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, nil, newError(http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+		}
+		return nil, nil, errBadRequest("Unable to read the HTTP request body.")
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil, errBadRequest("The request body is empty; a JSON document is expected.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, nil, errBadRequest("The request body is not valid JSON: %v.", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, errBadRequest("The request body holds more than one JSON value.")
+	}
+	return v, raw, nil
+}
+
+// readAdminObject reads a JSON request body that must be an object.
+func readAdminObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	v, _, err := readAdminJSON(w, r)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errBadRequest("The request body must be a JSON object.")
+	}
+	return obj, nil
+}
+
+// adminETag is the entity tag of an identity version.
+func adminETag(version int64) string {
+	return `"` + strconv.FormatInt(version, 10) + `"`
+}
+
+// adminIfMatch reads the If-Match header: present reports whether it was sent,
+// and matches whether one of its entity tags (weak or strong, or "*") is the
+// identity's version.
+func adminIfMatch(r *http.Request, version int64) (present, matches bool) {
+	values := r.Header.Values("If-Match")
+	if len(values) == 0 {
+		return false, false
+	}
+	want := strconv.FormatInt(version, 10)
+	for _, v := range values {
+		for _, tag := range strings.Split(v, ",") {
+			tag = strings.TrimSpace(tag)
+			if tag == "*" {
+				return true, true
+			}
+			tag = strings.TrimPrefix(tag, "W/")
+			if len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' && tag[1:len(tag)-1] == want {
+				return true, true
+			}
+		}
+	}
+	return true, false
+}
+
+func errAdminPrecondition(r *http.Request, version int64) *Error {
+	return newError(http.StatusPreconditionFailed,
+		"The identity was changed since it was read: If-Match %s does not match its current ETag %s.",
+		strings.Join(r.Header.Values("If-Match"), ", "), adminETag(version))
+}
+
+func errAdminIdentityConflict() *Error {
+	return newError(http.StatusConflict, "This identity conflicts with another identity that already exists.")
+}
+
+func errAdminNotFound() *Error {
+	return errNotFound("Unable to locate the resource")
+}

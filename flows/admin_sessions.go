@@ -1,0 +1,144 @@
+package flows
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"go.uber.org/zap"
+)
+
+// adminLoadSession reads a session and its identity for an admin request; a
+// malformed or unknown id, or a session whose identity is gone, is 404.
+func (s *Service) adminLoadSession(r *http.Request, idStr string) (*Session, *Identity, error) {
+	if !wellFormedID(idStr) {
+		return nil, nil, errAdminNotFound()
+	}
+	sess, err := s.cfg.Store.GetSessionByID(r.Context(), idStr)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errAdminNotFound()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := s.cfg.Store.GetIdentity(r.Context(), sess.IdentityID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errAdminNotFound()
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, id, nil
+}
+
+// adminGetSession answers GET /admin/sessions/{id}. The identity is always
+// included, so ?expand=identity (or devices) is accepted and changes nothing.
+func (s *Service) adminGetSession(w http.ResponseWriter, r *http.Request, idStr string) {
+	sess, id, err := s.adminLoadSession(r, idStr)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
+}
+
+// adminDeactivateSession answers DELETE /admin/sessions/{id}. As in Kratos
+// the session is deactivated, not deleted: it can no longer be used and is
+// listed with active false until it expires from the store.
+func (s *Service) adminDeactivateSession(w http.ResponseWriter, r *http.Request, idStr string) {
+	sess, _, err := s.adminLoadSession(r, idStr)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if sess.Active {
+		sess.Active = false
+		if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				err = errAdminNotFound()
+			}
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	s.cfg.Logger.Info("admin: session revoked", zap.String("session_id", sess.ID))
+	noCache(w)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminExtendSession answers PATCH /admin/sessions/{id}/extend: the session
+// now expires a session lifespan from now. A session that is no longer
+// active (revoked or expired) is not brought back: 404.
+func (s *Service) adminExtendSession(w http.ResponseWriter, r *http.Request, idStr string) {
+	sess, id, err := s.adminLoadSession(r, idStr)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.cfg.Now()
+	if !sess.IsActive(now) {
+		s.writeError(w, r, errNotFound("The session is no longer active and cannot be extended."))
+		return
+	}
+	sess.ExpiresAt = now.Add(s.cfg.SessionLifespan)
+	if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = errAdminNotFound()
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
+}
+
+// adminListIdentitySessions answers GET /admin/identities/{id}/sessions,
+// newest first; ?active=true|false keeps only sessions whose `active` is
+// that value.
+func (s *Service) adminListIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
+	var filter *bool
+	if v := r.URL.Query().Get("active"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.writeError(w, r, errBadRequest("The active parameter %q must be true or false.", v))
+			return
+		}
+		filter = &b
+	}
+	id, err := s.adminLoadIdentity(r, idStr)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.cfg.Store.ListSessions(r.Context(), id.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]*sessionJSON, 0, len(list))
+	for _, sess := range list {
+		j := s.sessionJSON(r, sess, id, true)
+		if filter != nil && j.Active != *filter {
+			continue
+		}
+		out = append(out, j)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// adminDeleteIdentitySessions answers DELETE /admin/identities/{id}/sessions:
+// every session of the identity is removed.
+func (s *Service) adminDeleteIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
+	id, err := s.adminLoadIdentity(r, idStr)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.cfg.Store.DeleteSessions(r.Context(), id.ID, "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.cfg.Logger.Info("admin: identity sessions deleted", zap.String("identity_id", id.ID), zap.Int("count", n))
+	noCache(w)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,44 @@
+package flows
+
+import (
+	"net/http"
+	"time"
+)
+
+// Cookie names (decisions.md).
+const (
+	SessionCookie    = "ory_kratos_session"
+	ContinuityCookie = "ory_kratos_continuity"
+	csrfCookiePrefix = "csrf_token_"
+)
+
+// cookie returns a cookie with the attributes every cookie of ours has:
+// HttpOnly, SameSite=Lax, Path=/, Secure on https, the configured domain.
+func (s *Service) cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Cookie {
+	c := &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		Domain:   s.cfg.CookieDomain,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+		Secure:   s.base(r).Scheme == "https",
+	}
+	switch {
+	case maxAge > 0:
+		c.MaxAge = int(maxAge / time.Second)
+		c.Expires = s.cfg.Now().Add(maxAge).UTC()
+	case maxAge < 0:
+		c.MaxAge = -1
+		c.Expires = time.Unix(0, 0)
+	}
+	return c
+}
+
+func (s *Service) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expiresAt time.Time) {
+	http.SetCookie(w, s.cookie(r, SessionCookie, token, expiresAt.Sub(s.cfg.Now())))
+}
+
+func (s *Service) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, s.cookie(r, SessionCookie, "", -1))
+}

@@ -1,0 +1,159 @@
+package flows
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Error is a protocol error, answered in the Kratos (herodot) error envelope.
+// Fields next to `error` in the envelope (redirect_browser_to, use_flow_id,
+// expired_at, since) come from the matching fields here.
+type Error struct {
+	ID      string
+	Code    int
+	Reason  string
+	Message string
+	Details map[string]any
+
+	RedirectBrowserTo string
+	UseFlowID         string
+	ExpiredAt         time.Time
+	Since             time.Duration
+}
+
+func (e *Error) Error() string {
+	if e.Reason != "" {
+		return e.Message + ": " + e.Reason
+	}
+	return e.Message
+}
+
+// errorBody is the envelope's inner `error` object.
+type errorBody struct {
+	ID      string         `json:"id,omitempty"`
+	Code    int            `json:"code"`
+	Status  string         `json:"status"`
+	Request string         `json:"request,omitempty"`
+	Reason  string         `json:"reason,omitempty"`
+	Details map[string]any `json:"details,omitempty"`
+	Message string         `json:"message"`
+}
+
+// errorEnvelope is the JSON body of an error response.
+type errorEnvelope struct {
+	Error             errorBody  `json:"error"`
+	RedirectBrowserTo string     `json:"redirect_browser_to,omitempty"`
+	UseFlowID         string     `json:"use_flow_id,omitempty"`
+	ExpiredAt         *time.Time `json:"expired_at,omitempty"`
+	Since             int64      `json:"since,omitempty"`
+}
+
+func (e *Error) envelope(requestID string) errorEnvelope {
+	env := errorEnvelope{
+		Error: errorBody{
+			ID: e.ID, Code: e.Code, Status: http.StatusText(e.Code), Request: requestID,
+			Reason: e.Reason, Details: e.Details, Message: e.Message,
+		},
+		RedirectBrowserTo: e.RedirectBrowserTo,
+		UseFlowID:         e.UseFlowID,
+		Since:             int64(e.Since),
+	}
+	if !e.ExpiredAt.IsZero() {
+		t := e.ExpiredAt.UTC()
+		env.ExpiredAt = &t
+	}
+	return env
+}
+
+// defaultMessages are herodot's messages per status.
+var defaultMessages = map[int]string{
+	http.StatusBadRequest:            "The request was malformed or contained invalid parameters",
+	http.StatusUnauthorized:          "The request could not be authorized",
+	http.StatusForbidden:             "The requested action was forbidden",
+	http.StatusNotFound:              "The requested resource could not be found",
+	http.StatusMethodNotAllowed:      "The requested method is not allowed for this resource",
+	http.StatusConflict:              "The resource could not be created due to a conflict",
+	http.StatusGone:                  "The requested resource is no longer available because it has expired or is otherwise invalid.",
+	http.StatusPreconditionFailed:    "The resource was changed since it was read",
+	http.StatusRequestEntityTooLarge: "The request body is too large",
+	http.StatusUnsupportedMediaType:  "The request body has an unsupported content type",
+	http.StatusServiceUnavailable:    "The service is temporarily unavailable, please try again later",
+	http.StatusInternalServerError:   "An internal server error occurred, please contact the system administrator",
+}
+
+// newError returns an Error with the status' default message.
+func newError(code int, reason string, args ...any) *Error {
+	if len(args) > 0 {
+		reason = fmt.Sprintf(reason, args...)
+	}
+	return &Error{Code: code, Reason: reason, Message: defaultMessages[code]}
+}
+
+func errBadRequest(reason string, args ...any) *Error {
+	return newError(http.StatusBadRequest, reason, args...)
+}
+
+func errNotFound(reason string, args ...any) *Error {
+	return newError(http.StatusNotFound, reason, args...)
+}
+
+func errForbidden(reason string, args ...any) *Error {
+	return newError(http.StatusForbidden, reason, args...)
+}
+
+func errSessionInactive() *Error {
+	e := newError(http.StatusUnauthorized, "No valid session credentials found in the request.")
+	e.ID = "session_inactive"
+	e.Message = "request does not have a valid authentication session"
+	return e
+}
+
+func errSessionAlreadyAvailable() *Error {
+	e := errBadRequest("A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?")
+	e.ID = "session_already_available"
+	return e
+}
+
+func errIdentityMismatch() *Error {
+	e := errForbidden("The request was initiated by someone else and has been blocked for security reasons. Please go back and try again.")
+	e.ID = "security_identity_mismatch"
+	return e
+}
+
+func errReturnToForbidden(to string) *Error {
+	e := errBadRequest("Requested return_to URL %q is not allowed.", to)
+	e.ID = "self_service_flow_return_to_forbidden"
+	return e
+}
+
+func errRefreshRequired(redirectTo string) *Error {
+	e := errForbidden("The login session is too old and thus not allowed to update these fields. Please re-authenticate.")
+	e.ID = "session_refresh_required"
+	e.RedirectBrowserTo = redirectTo
+	return e
+}
+
+func errFlowExpired(f *Flow, now time.Time, useFlowID string) *Error {
+	since := now.Sub(f.ExpiresAt)
+	e := newError(http.StatusGone, "The self-service flow expired %.2f minutes ago, initialize a new one.", since.Minutes())
+	e.ID = "self_service_flow_expired"
+	e.Message = "self-service flow expired"
+	e.ExpiredAt = f.ExpiresAt
+	e.Since = since
+	e.UseFlowID = useFlowID
+	return e
+}
+
+func errUnavailable() *Error {
+	return newError(http.StatusServiceUnavailable, "The identity store could not be reached. Please try again in a moment.")
+}
+
+func errFlowIDMissing() *Error {
+	return errBadRequest("The flow query parameter is missing or malformed.")
+}
+
+// formatMinutes prints minutes as Kratos does ("%.2f").
+func formatMinutes(m float64) string {
+	return fmt.Sprintf("%.2f", m)
+}

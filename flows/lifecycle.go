@@ -1,0 +1,155 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The life of every flow, whatever its kind or API generation:
+//
+//	created (show_form) ──submit, valid──────────────▶ success (still submittable)
+//	     │  ▲                                              │
+//	     │  └──submit, invalid: errors on the nodes ◀──────┘
+//	     ├──submit, protected change on an old session──▶ paused: the browser's
+//	     │     submission waits in a continuity record, SPA/API keep the values
+//	     │     in the nodes; a refresh login resumes it
+//	     └──now ≥ expires_at──▶ expired: fetches answer 410, submits get a
+//	           replacement flow (Kratos v1) or a form error (legacy)
+//
+// newFlow, loadFlow and the submit helpers below are that machine; the
+// per-kind files only build forms and apply the change.
+
+// newFlow returns a fresh flow of a kind and type; actionPath is the public
+// path its form posts to (the flow id is added as ?flow=).
+func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *Flow {
+	now := s.cfg.Now()
+	return &Flow{
+		ID: NewID(), Kind: kind, Type: typ, State: StateShowForm,
+		IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan),
+		RequestURL: s.requestURL(r), ReturnTo: returnTo,
+		UI: UI{Method: "POST"},
+	}
+}
+
+// requestURL is the absolute URL of the request as the public sees it.
+func (s *Service) requestURL(r *http.Request) string {
+	u := s.base(r)
+	u.Path = r.URL.Path
+	u.RawQuery = r.URL.RawQuery
+	return u.String()
+}
+
+// flowAction is the form action of a Kratos v1 flow.
+func (s *Service) flowAction(r *http.Request, kind, id string) string {
+	return s.publicURL(r, "/self-service/"+kind, url.Values{"flow": {id}})
+}
+
+// loadFlow reads a flow of a kind; an unknown id, or one of another kind, is
+// 404 (or 400 when the id is missing or malformed).
+func (s *Service) loadFlow(ctx context.Context, id, kind string) (*Flow, error) {
+	if !wellFormedID(id) {
+		return nil, errFlowIDMissing()
+	}
+	f, err := s.cfg.Store.GetFlow(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && f.Kind != kind) {
+		return nil, errNotFound("The %s request could not be found. Please restart the flow.", kind)
+	}
+	return f, err
+}
+
+// wellFormedID reports whether id looks like a UUID, so junk ids cost no
+// store round trip.
+func wellFormedID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdef", c):
+			return false
+		}
+	}
+	return true
+}
+
+// sendNewFlow answers the init request of a flow: the flow JSON for JSON
+// callers and API flows, else a redirect to the UI with ?flow=.
+func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, ui string) {
+	if f.Type == TypeAPI || wantsJSON(r) {
+		writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
+		return
+	}
+	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
+}
+
+// checkAPIRequest refuses browser traits on an API flow submit, as Kratos
+// does: API flows use no cookies and no CSRF token, so a request with
+// cookies or an Origin header is a browser that must use the browser flow.
+func checkAPIRequest(r *http.Request) error {
+	if r.Header.Get("Origin") != "" {
+		return errBadRequest(`The HTTP Request Header included the "Origin" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.`)
+	}
+	var found []string
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, "__cf") && !strings.HasPrefix(c.Name, "_cf") && !strings.HasPrefix(c.Name, "cf_") {
+			found = append(found, c.Name)
+		}
+	}
+	if len(found) > 0 {
+		e := errBadRequest(`The HTTP Request Header included the "Cookie" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.`)
+		e.Details = map[string]any{"found cookies": found}
+		return e
+	}
+	return nil
+}
+
+// checkSubmitter checks what protects a submit: the CSRF token for browser
+// flows, the absence of browser traits for API flows.
+func (s *Service) checkSubmitter(r *http.Request, f *Flow, b *body) error {
+	if f.Type == TypeAPI {
+		return checkAPIRequest(r)
+	}
+	token, err := b.str("csrf_token")
+	if err != nil {
+		return err
+	}
+	return s.checkCSRF(r, token)
+}
+
+// renewCSRF puts a freshly masked CSRF token into a browser flow's form
+// (setting the cookie if needed), binding the flow to the cookie.
+func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *Flow) {
+	if f.Type != TypeBrowser {
+		return
+	}
+	real := s.ensureCSRF(w, r)
+	f.CSRFTokenHash = hashCSRF(real)
+	setCSRF(&f.UI, maskCSRF(real))
+}
+
+// expiredMessage is the message a replacement flow carries.
+func expiredMessage(kind string, f *Flow, s *Service) Message {
+	ids := map[string]int{KindLogin: 4010001, KindRegistration: 4040001, KindSettings: 4050001}
+	mins := s.cfg.Now().Sub(f.ExpiresAt).Minutes()
+	return Message{ID: ids[kind], Type: MessageError,
+		Text:    "The " + kind + " flow expired " + formatMinutes(mins) + " minutes ago, please try again.",
+		Context: map[string]any{"expired_at": f.ExpiresAt.UTC(), "expired_at_unix": f.ExpiresAt.Unix()}}
+}
+
+// sendFormResult answers a submit that left the flow showing its form
+// (validation errors, wrong credentials, no changes): JSON callers and API
+// flows get the flow with status code, browsers go back to the UI.
+func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, code int, ui string) {
+	if f.Type == TypeAPI || wantsJSON(r) {
+		writeJSON(w, code, s.flowJSON(r, f, id))
+		return
+	}
+	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
+}

@@ -1,0 +1,302 @@
+package flows
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+var msgInvalidCredentials = Message{ID: 4000006, Type: MessageError,
+	Text: "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number."}
+
+// loginInit answers GET /self-service/login/{browser,api}.
+func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) {
+	fail := s.failer(typ)
+	sess, id, err := s.Current(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	refresh := r.URL.Query().Get("refresh") == "true" && sess != nil
+	if sess != nil && !refresh {
+		if typ == TypeBrowser && !wantsJSON(r) {
+			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
+			return
+		}
+		s.writeError(w, r, errSessionAlreadyAvailable())
+		return
+	}
+	f := s.newFlow(r, KindLogin, typ, returnTo)
+	f.Refresh = refresh
+	f.UI.Action = s.flowAction(r, KindLogin, f.ID)
+	f.UI.Nodes = s.loginNodes(id, refresh)
+	if refresh {
+		f.UI.Messages = []Message{msgRefresh}
+	}
+	if typ == TypeBrowser {
+		f.UI.Nodes = append([]Node{csrfNode("")}, f.UI.Nodes...)
+		s.renewCSRF(w, r, f)
+	}
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		fail(w, r, err)
+		return
+	}
+	s.sendNewFlow(w, r, f, nil, s.loginUI(r))
+}
+
+// loginNodes are the password method's nodes; a refresh login fixes the
+// identifier to the signed-in identity's.
+func (s *Service) loginNodes(id *Identity, refresh bool) []Node {
+	identifier := inputNode(GroupDefault, "identifier", "text", nil)
+	identifier.Attributes.Required = true
+	identifier.Attributes.Autocomplete = "username"
+	identifier.Meta.Label = &labelID
+	if refresh {
+		identifier.Attributes.Type = "hidden"
+		if ids := id.Identifiers(); len(ids) > 0 {
+			identifier.Attributes.Value = ids[0]
+		}
+	}
+	return []Node{identifier, passwordNode("current-password"), submitNode(GroupPassword, "password", labelSignIn)}
+}
+
+// afterURL is where a browser goes after a completed flow.
+func (s *Service) afterURL(r *http.Request, returnTo string) string {
+	if returnTo != "" {
+		return returnTo
+	}
+	return s.defaultReturnURL(r)
+}
+
+// failer picks how errors are answered before a flow exists: API callers
+// always get JSON, browsers may be sent to the error UI.
+func (s *Service) failer(typ string) func(http.ResponseWriter, *http.Request, error) {
+	if typ == TypeAPI {
+		return s.writeError
+	}
+	return s.browserError
+}
+
+// getFlowHandler answers GET /self-service/{kind}/flows?id=. Browser login
+// and registration flows are bound to the CSRF cookie that created them.
+func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind string) {
+	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), kind)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if f.Type == TypeBrowser {
+		real := s.csrfFromCookie(r)
+		if real == nil || hashCSRF(real) != f.CSRFTokenHash {
+			reason := csrfMismatch
+			if real == nil {
+				reason = csrfNoCookie
+			}
+			s.writeError(w, r, errCSRF(reason))
+			return
+		}
+		setCSRF(&f.UI, maskCSRF(real))
+	}
+	if f.Expired(s.cfg.Now()) {
+		e := errFlowExpired(f, s.cfg.Now(), "")
+		e.Details = map[string]any{"redirect_to": s.publicURL(r, "/self-service/"+kind+"/"+f.Type, nil)}
+		s.writeError(w, r, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.flowJSON(r, f, nil))
+}
+
+// replaceExpired answers a submit to an expired flow: a new flow of the same
+// kind and type carrying the expiry message; 410 with use_flow_id for JSON
+// callers, a redirect to the new flow for browsers.
+func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *Flow, build func(*Flow), ui string) {
+	f := s.newFlow(r, old.Kind, old.Type, old.ReturnTo)
+	f.RequestURL, f.IdentityID, f.Refresh = old.RequestURL, old.IdentityID, old.Refresh
+	if old.IdentityID != "" {
+		f.ID = NewIDFor(old.IdentityID)
+	}
+	f.UI.Action = s.flowAction(r, old.Kind, f.ID)
+	build(f)
+	f.UI.Messages = []Message{expiredMessage(old.Kind, old, s)}
+	s.renewCSRF(w, r, f)
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if old.Type == TypeAPI || wantsJSON(r) {
+		s.writeError(w, r, errFlowExpired(old, s.cfg.Now(), f.ID))
+		return
+	}
+	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
+}
+
+// loginSubmit answers POST /self-service/login?flow=.
+func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, err := s.loadFlow(ctx, r.URL.Query().Get("flow"), KindLogin)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	fail := s.failer(f.Type)
+	b, err := readBody(w, r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := b.checkFields("method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload"); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := s.checkSubmitter(r, f, b); err != nil {
+		fail(w, r, err)
+		return
+	}
+	current, currentID, err := s.Current(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if f.Expired(s.cfg.Now()) {
+		s.replaceExpired(w, r, f, func(nf *Flow) {
+			nf.UI.Nodes = s.loginNodes(currentID, nf.Refresh && current != nil)
+			if nf.Type == TypeBrowser {
+				nf.UI.Nodes = append([]Node{csrfNode("")}, nf.UI.Nodes...)
+			}
+		}, s.loginUI(r))
+		return
+	}
+	method, err := b.str("method")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	identifier, err := b.str("identifier")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if identifier == "" {
+		if identifier, err = b.str("password_identifier"); err != nil {
+			fail(w, r, err)
+			return
+		}
+	}
+	password, err := b.str("password")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if method != "password" {
+		fail(w, r, errBadRequest("Could not find a strategy to log you in with. Did you fill out the form correctly?"))
+		return
+	}
+	if current != nil && !f.Refresh {
+		s.writeError(w, r, errSessionAlreadyAvailable())
+		return
+	}
+
+	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(strings.TrimSpace(identifier)))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		fail(w, r, err)
+		return
+	}
+	hash := dummyHash
+	if id != nil && id.Password != nil {
+		hash = id.Password.HashedPassword
+	}
+	ok := checkPassword(hash, password) && id != nil && id.State == IdentityActive
+	clearMessages(&f.UI)
+	s.renewCSRF(w, r, f)
+	if !ok || identifier == "" || password == "" {
+		if i := nodeIndex(f.UI.Nodes, "identifier"); i >= 0 && !f.Refresh {
+			f.UI.Nodes[i].Attributes.Value = identifier
+		}
+		f.UI.Messages = []Message{msgInvalidCredentials}
+		f.UpdatedAt = s.cfg.Now()
+		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
+			fail(w, r, err)
+			return
+		}
+		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.loginUI(r))
+		return
+	}
+
+	sess, token, err := s.completeLogin(w, r, f, current, currentID, id)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	f.State, f.Active, f.UpdatedAt = StateSuccess, "password", s.cfg.Now()
+	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if f.Type == TypeBrowser && !wantsJSON(r) {
+		s.resumePaused(w, r, sess, id)
+	}
+	s.sendSession(w, r, f, sess, id, token)
+}
+
+// completeLogin makes the session of a successful login: a refresh login of
+// the signed-in identity renews the same session; otherwise a new one.
+func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, f *Flow, current *Session, currentID, id *Identity) (*Session, string, error) {
+	now := s.cfg.Now()
+	if current != nil && currentID.ID == id.ID {
+		current.AuthenticatedAt, current.IssuedAt = now, now
+		current.ExpiresAt = now.Add(s.cfg.SessionLifespan)
+		current.AuthenticationMethods = append(current.AuthenticationMethods, AuthenticationMethod{Method: "password", AAL: AAL1, CompletedAt: now})
+		if err := s.cfg.Store.UpdateSession(r.Context(), current); err != nil {
+			return nil, "", err
+		}
+		token := sessionToken(r)
+		if f.Type == TypeBrowser {
+			s.setSessionCookie(w, r, token, current.ExpiresAt)
+		}
+		return current, token, nil
+	}
+	sess, token, err := s.issueSession(r, id)
+	if err != nil {
+		return nil, "", err
+	}
+	if f.Type == TypeBrowser {
+		s.setSessionCookie(w, r, token, sess.ExpiresAt)
+		if current == nil || currentID.ID != id.ID {
+			s.rotateCSRF(w, r)
+		}
+	}
+	return sess, token, nil
+}
+
+// loginResult is the JSON answer of a successful login or registration.
+type loginResult struct {
+	SessionToken string         `json:"session_token,omitempty"`
+	Session      *sessionJSON   `json:"session,omitempty"`
+	Identity     *identityJSON  `json:"identity,omitempty"`
+	ContinueWith []continueWith `json:"continue_with,omitempty"`
+}
+
+// sendSession answers a completed login or registration: API flows get the
+// token, SPAs the session and where to go, browsers a redirect.
+func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *Flow, sess *Session, id *Identity, token string) {
+	after := s.afterURL(r, f.ReturnTo)
+	res := loginResult{Session: s.sessionJSON(r, sess, id, false)}
+	if f.Kind == KindRegistration {
+		res.Identity = s.identityJSON(r, id, false)
+	}
+	switch {
+	case f.Type == TypeAPI:
+		res.SessionToken = token
+		writeJSON(w, http.StatusOK, res)
+	case wantsJSON(r):
+		res.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: after}}
+		writeJSON(w, http.StatusOK, res)
+	default:
+		redirect(w, after, http.StatusSeeOther)
+	}
+}

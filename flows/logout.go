@@ -1,0 +1,112 @@
+package flows
+
+import (
+	"net/http"
+	"net/url"
+)
+
+// logoutInit answers GET /self-service/logout/browser: a logout URL that
+// ends the caller's session.
+func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
+	sess, _, err := s.Current(r)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	if sess == nil {
+		s.browserError(w, r, errSessionInactive())
+		return
+	}
+	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	token := NewLogoutToken()
+	sess.LogoutTokenHash = HashToken(token)
+	if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	q := url.Values{"token": {token}}
+	if returnTo != "" {
+		q.Set("return_to", returnTo)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"logout_url":   s.publicURL(r, "/self-service/logout", q),
+		"logout_token": token,
+	})
+}
+
+// logout answers GET /self-service/logout?token=: it revokes the session,
+// clears the cookie and rotates the CSRF token.
+func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	if token == "" {
+		s.browserError(w, r, errBadRequest("Please include a token in the URL query."))
+		return
+	}
+	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	sess, _, err := s.Current(r)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	if sess == nil || sess.LogoutTokenHash == "" || sess.LogoutTokenHash != HashToken(token) {
+		s.browserError(w, r, errForbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
+		return
+	}
+	if err := s.cfg.Store.DeleteSession(r.Context(), sess.ID); err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	s.clearSessionCookie(w, r)
+	s.rotateCSRF(w, r)
+	if wantsJSON(r) {
+		noCache(w)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
+}
+
+// logoutAPI answers DELETE /self-service/logout/api with {session_token}.
+func (s *Service) logoutAPI(w http.ResponseWriter, r *http.Request) {
+	b, err := readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := b.checkFields("session_token"); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	token, err := b.str("session_token")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	notFound := errForbidden("The provided Ory Session Token could not be found, is invalid, or otherwise malformed.")
+	if !wellFormedToken(token) {
+		s.writeError(w, r, notFound)
+		return
+	}
+	sess, _, err := s.cfg.Store.GetSession(r.Context(), token)
+	if err != nil {
+		if isNotFound(err) {
+			err = notFound
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.cfg.Store.DeleteSession(r.Context(), sess.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	noCache(w)
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,104 @@
+package flows_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/flows/storetest"
+)
+
+// fakeClock is a clock the tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestMemoryStore(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	storetest.Run(t, func(t *testing.T) flows.Store {
+		s := flows.NewMemoryStoreWithClock(clock.Now)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}, storetest.Options{
+		Now:  clock.Now,
+		Wait: clock.Advance,
+		// fmt prints unexported fields, so this shows every key and value
+		// the store holds.
+		Dump: func(_ *testing.T, s flows.Store) string { return fmt.Sprintf("%+v", s) },
+	})
+}
+
+// TestMemoryStoreSweeps checks that expired entries nobody reads again are
+// removed by a later write.
+func TestMemoryStoreSweeps(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := flows.NewMemoryStoreWithClock(clock.Now)
+	ctx := t.Context()
+	id := &flows.Identity{ID: flows.NewID()}
+	if err := s.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	token := flows.NewSessionToken(id.ID)
+	sess := &flows.Session{ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), Active: true, ExpiresAt: clock.Now().Add(time.Minute)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	f := &flows.Flow{ID: flows.NewID(), ExpiresAt: clock.Now()}
+	if err := s.SaveFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveContinuity(ctx, "c", []byte("x"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	before := fmt.Sprintf("%+v", s)
+
+	clock.Advance(flows.FlowGrace + time.Hour)
+	if err := s.SaveContinuity(ctx, "other", []byte("y"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	after := fmt.Sprintf("%+v", s)
+	for what, key := range map[string]string{"session": sess.TokenHash, "session id": sess.ID, "flow": f.ID, "continuity": "c:{data:x "} {
+		if !strings.Contains(before, key) {
+			t.Fatalf("the %s is not in the store before the sweep: %s", what, before)
+		}
+		if strings.Contains(after, key) {
+			t.Errorf("the expired %s is still in the store after a write: %s", what, after)
+		}
+	}
+}
+
+func BenchmarkMemoryStoreGetSession(b *testing.B) {
+	s := flows.NewMemoryStore()
+	ctx := b.Context()
+	id := &flows.Identity{ID: flows.NewID(), Traits: map[string]any{"email": "a@example.com"}}
+	if err := s.CreateIdentity(ctx, id); err != nil {
+		b.Fatal(err)
+	}
+	token := flows.NewSessionToken(id.ID)
+	sess := &flows.Session{ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), Active: true, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := s.GetSession(ctx, token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package flows
+
+import (
+	"github.com/seed06f30684/caddy-kratos/schema"
+)
+
+// Node groups.
+const (
+	GroupDefault  = "default"
+	GroupProfile  = "profile"
+	GroupPassword = "password"
+)
+
+// Labels and info messages (Kratos text ids).
+var (
+	labelPassword = Message{ID: 1070001, Text: "Password", Type: MessageInfo}
+	labelSave     = Message{ID: 1070003, Text: "Save", Type: MessageInfo}
+	labelID       = Message{ID: 1070004, Text: "ID", Type: MessageInfo}
+	labelSignIn   = Message{ID: 1010001, Text: "Sign in", Type: MessageInfo}
+	labelSignUp   = Message{ID: 1040001, Text: "Sign up", Type: MessageInfo}
+	msgRefresh    = Message{ID: 1010003, Text: "Please confirm this action by verifying that it is you.", Type: MessageInfo}
+	msgSaved      = Message{ID: 1050001, Text: "Your changes have been saved!", Type: MessageSuccess}
+)
+
+func inputNode(group, name, typ string, value any) Node {
+	return Node{Type: "input", Group: group, Messages: []Message{},
+		Attributes: InputAttributes{Name: name, Type: typ, Value: value, NodeType: "input"}}
+}
+
+func csrfNode(masked string) Node {
+	n := inputNode(GroupDefault, "csrf_token", "hidden", masked)
+	n.Attributes.Required = true
+	return n
+}
+
+func submitNode(group, method string, label Message) Node {
+	n := inputNode(group, "method", "submit", method)
+	n.Meta.Label = &label
+	return n
+}
+
+func passwordNode(autocomplete string) Node {
+	n := inputNode(GroupPassword, "password", "password", nil)
+	n.Attributes.Required = true
+	n.Attributes.Autocomplete = autocomplete
+	n.Meta.Label = &labelPassword
+	return n
+}
+
+// traitNodes returns one input node per schema field, in schema order,
+// valued from traits.
+func traitNodes(sch *schema.Schema, group string, traits map[string]any) []Node {
+	fields := sch.Fields()
+	nodes := make([]Node, 0, len(fields))
+	for _, f := range fields {
+		v, _ := valueAt(traits, f.Path)
+		n := inputNode(group, f.Name, f.Type, v)
+		n.Attributes.Required = f.Required
+		n.Attributes.Pattern = f.Pattern
+		n.Attributes.Disabled = f.ReadOnly
+		if f.MaxLength > 0 {
+			n.Attributes.MaxLength = f.MaxLength
+		}
+		if f.Type == "email" {
+			n.Attributes.Autocomplete = "email"
+		}
+		if f.Title != "" {
+			n.Meta.Label = &Message{ID: 1070002, Text: f.Title, Type: MessageInfo, Context: map[string]any{"title": f.Title}}
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes
+}
+
+// valueAt returns the value at a path inside nested objects.
+func valueAt(v map[string]any, path []string) (any, bool) {
+	var cur any = v
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[p]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// setTraitValues writes traits into the trait nodes (values absent from
+// traits are cleared) and removes their messages.
+func setTraitValues(nodes []Node, sch *schema.Schema, traits map[string]any) {
+	paths := map[string][]string{}
+	for _, f := range sch.Fields() {
+		paths[f.Name] = f.Path
+	}
+	for i := range nodes {
+		path, ok := paths[nodes[i].Attributes.Name]
+		if !ok {
+			continue
+		}
+		v, _ := valueAt(traits, path)
+		nodes[i].Attributes.Value = v
+		nodes[i].Messages = []Message{}
+	}
+}
+
+// fieldMessage turns a schema field error into a Kratos UI message.
+func fieldMessage(e schema.FieldError) Message {
+	return Message{ID: e.ID, Text: e.Text, Type: MessageError, Context: e.Context}
+}
+
+// attachErrors puts each field error on the node with its field name; an
+// error for a field without a node gets a node of its own, so none is lost.
+func attachErrors(nodes []Node, group string, errs []schema.FieldError) []Node {
+	for _, e := range errs {
+		i := nodeIndex(nodes, e.Field)
+		if i < 0 {
+			nodes = append(nodes, inputNode(group, e.Field, "text", nil))
+			i = len(nodes) - 1
+		}
+		nodes[i].Messages = append(nodes[i].Messages, fieldMessage(e))
+	}
+	return nodes
+}
+
+func nodeIndex(nodes []Node, name string) int {
+	for i := range nodes {
+		if nodes[i].Attributes.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// clearMessages removes every message of the form and its nodes.
+func clearMessages(ui *UI) {
+	ui.Messages = nil
+	for i := range ui.Nodes {
+		ui.Nodes[i].Messages = []Message{}
+	}
+}
+
+// setCSRF writes a fresh masked token into the form's CSRF node.
+func setCSRF(ui *UI, masked string) {
+	if i := nodeIndex(ui.Nodes, "csrf_token"); i >= 0 {
+		ui.Nodes[i].Attributes.Value = masked
+	}
+}

@@ -1,0 +1,134 @@
+package flows
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Password policy.
+const (
+	minPasswordLength = 8
+	// maxPasswordBytes is bcrypt's limit; longer passwords are refused
+	// rather than silently truncated.
+	maxPasswordBytes = 72
+	// BcryptCost is the work factor of new password hashes.
+	BcryptCost = 10
+)
+
+// hashPassword returns a bcrypt hash of the password.
+func hashPassword(password string, cost int) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	return string(h), err
+}
+
+// checkPassword reports whether password matches a bcrypt or argon2id hash.
+func checkPassword(hash, password string) bool {
+	switch {
+	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	case strings.HasPrefix(hash, "$argon2id$"):
+		ok, _ := checkArgon2id(hash, password)
+		return ok
+	}
+	return false
+}
+
+// dummyHash is compared against when an identifier is unknown, so a failed
+// login costs the same time whether or not the identifier exists.
+var dummyHash, _ = hashPassword("not a real password, only for timing", BcryptCost)
+
+// parseArgon2id reads a PHC argon2id hash:
+// $argon2id$v=19$m=65536,t=3,p=4$<salt b64>$<hash b64>.
+func parseArgon2id(hash string) (m, t uint32, p uint8, salt, key []byte, err error) {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
+		return 0, 0, 0, nil, nil, errors.New("not an argon2id v19 hash")
+	}
+	var pp uint32
+	if _, err = fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &pp); err != nil || m == 0 || t == 0 || pp == 0 || pp > 255 {
+		return 0, 0, 0, nil, nil, errors.New("bad argon2id parameters")
+	}
+	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil {
+		return 0, 0, 0, nil, nil, errors.New("bad argon2id salt")
+	}
+	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) == 0 {
+		return 0, 0, 0, nil, nil, errors.New("bad argon2id hash")
+	}
+	return m, t, uint8(pp), salt, key, nil
+}
+
+func checkArgon2id(hash, password string) (bool, error) {
+	m, t, p, salt, key, err := parseArgon2id(hash)
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// validImportedHash reports whether an imported hash is one we can verify.
+func validImportedHash(hash string) bool {
+	if strings.HasPrefix(hash, "$argon2id$") {
+		_, _, _, _, _, err := parseArgon2id(hash)
+		return err == nil
+	}
+	_, err := bcrypt.Cost([]byte(hash))
+	return err == nil
+}
+
+// passwordPolicy returns the message for a password that may not be used,
+// or nil. identifiers are the identity's login identifiers.
+func passwordPolicy(password string, identifiers []string) *Message {
+	if n := utf8.RuneCountInString(password); n < minPasswordLength {
+		return &Message{ID: 4000032, Type: MessageError,
+			Text:    fmt.Sprintf("The password must be at least %d characters long, but got %d.", minPasswordLength, n),
+			Context: map[string]any{"min_length": minPasswordLength, "actual_length": n}}
+	}
+	if n := len(password); n > maxPasswordBytes {
+		return &Message{ID: 4000033, Type: MessageError,
+			Text:    fmt.Sprintf("The password must be at most %d characters long, but got %d.", maxPasswordBytes, n),
+			Context: map[string]any{"max_length": maxPasswordBytes, "actual_length": n}}
+	}
+	for _, id := range identifiers {
+		if tooSimilar(strings.ToLower(id), strings.ToLower(password)) {
+			return &Message{ID: 4000031, Type: MessageError,
+				Text: "The password can not be used because it is too similar to the identifier."}
+		}
+	}
+	return nil
+}
+
+// tooSimilar reports whether the longest common substring of identifier
+// and password covers at least half of either.
+func tooSimilar(identifier, password string) bool {
+	if identifier == "" {
+		return false
+	}
+	n := longestCommonSubstring(identifier, password)
+	return 2*n >= len(password) || 2*n >= len(identifier)
+}
+
+func longestCommonSubstring(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	best := 0
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			if a[i-1] == b[j-1] {
+				cur[j] = prev[j-1] + 1
+				best = max(best, cur[j])
+			} else {
+				cur[j] = 0
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return best
+}

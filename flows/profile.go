@@ -1,0 +1,385 @@
+package flows
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/seed06f30684/caddy-kratos/schema"
+)
+
+// The legacy profile-management API of seed 000 (Kratos v0.1), with the
+// decisions.md changes. It runs on the same flow records and state machine
+// as the settings flow; only the wire form and the rules for protected
+// fields differ.
+
+// legacyField is one field of the legacy form, keyed by name in `fields`.
+type legacyField struct {
+	Name     string        `json:"name"`
+	Type     string        `json:"type"`
+	Value    any           `json:"value,omitempty"`
+	Required bool          `json:"required,omitempty"`
+	Disabled bool          `json:"disabled,omitempty"`
+	Pattern  string        `json:"pattern,omitempty"`
+	Errors   []legacyError `json:"errors,omitempty"`
+}
+
+type legacyError struct {
+	Message string `json:"message"`
+}
+
+type legacyForm struct {
+	Action string                 `json:"action"`
+	Method string                 `json:"method"`
+	Fields map[string]legacyField `json:"fields"`
+	Errors []legacyError          `json:"errors,omitempty"`
+}
+
+type legacyIdentity struct {
+	ID              string         `json:"id"`
+	TraitsSchemaID  string         `json:"traits_schema_id"`
+	TraitsSchemaURL string         `json:"traits_schema_url"`
+	Traits          map[string]any `json:"traits"`
+}
+
+type legacyRequest struct {
+	ID               string          `json:"id"`
+	ExpiresAt        time.Time       `json:"expires_at"`
+	IssuedAt         time.Time       `json:"issued_at"`
+	RequestURL       string          `json:"request_url"`
+	Form             legacyForm      `json:"form"`
+	Identity         *legacyIdentity `json:"identity"`
+	UpdateSuccessful bool            `json:"update_successful"`
+}
+
+// legacyMessages: node messages carry the Kratos v1 text for the settings
+// flow; the legacy form shows the seed's wording, kept in the context.
+const legacyTextKey = "legacy_text"
+
+// legacyJSON is the seed's request shape of a profile flow.
+func (s *Service) legacyJSON(r *http.Request, f *Flow, id *Identity) legacyRequest {
+	fields := map[string]legacyField{}
+	for _, n := range f.UI.Nodes {
+		a := n.Attributes
+		lf := legacyField{Name: a.Name, Type: legacyType(a), Value: a.Value, Required: a.Name == "csrf_token",
+			Disabled: a.Disabled, Pattern: a.Pattern}
+		for _, m := range n.Messages {
+			lf.Errors = append(lf.Errors, legacyError{Message: legacyText(m)})
+		}
+		fields[a.Name] = lf
+	}
+	out := legacyRequest{
+		ID: f.ID, ExpiresAt: f.ExpiresAt, IssuedAt: f.IssuedAt, RequestURL: f.RequestURL,
+		Form:             legacyForm{Action: f.UI.Action, Method: "POST", Fields: fields},
+		UpdateSuccessful: f.State == StateSuccess,
+	}
+	for _, m := range f.UI.Messages {
+		out.Form.Errors = append(out.Form.Errors, legacyError{Message: legacyText(m)})
+	}
+	if id != nil {
+		traits := id.Traits
+		if traits == nil {
+			traits = map[string]any{}
+		}
+		out.Identity = &legacyIdentity{ID: id.ID, TraitsSchemaID: id.SchemaID,
+			TraitsSchemaURL: s.publicURL(r, "/schemas/"+id.SchemaID, nil), Traits: traits}
+	}
+	return out
+}
+
+// legacyType is v0.1's field type: taken from the value when there is one
+// (text, number, checkbox), else from the schema.
+func legacyType(a InputAttributes) string {
+	switch a.Value.(type) {
+	case nil:
+		return a.Type
+	case bool:
+		return "checkbox"
+	case float64, int, int64, jsonNumber:
+		return "number"
+	case string:
+		if a.Type == "hidden" || a.Type == "password" {
+			return a.Type
+		}
+		return "text"
+	}
+	return a.Type
+}
+
+func legacyText(m Message) string {
+	if t, ok := m.Context[legacyTextKey].(string); ok {
+		return t
+	}
+	return m.Text
+}
+
+// legacyFieldErrors are schema errors as node messages that also carry the
+// seed's wording.
+func legacyFieldErrors(errs []schema.FieldError) []schema.FieldError {
+	out := make([]schema.FieldError, len(errs))
+	for i, e := range errs {
+		ctx := map[string]any{legacyTextKey: e.Legacy}
+		for k, v := range e.Context {
+			ctx[k] = v
+		}
+		e.Context = ctx
+		out[i] = e
+	}
+	return out
+}
+
+// protectedFields are the traits the legacy API may not change: login
+// identifiers, verification and recovery addresses, and read-only traits.
+func protectedFields(sch *schema.Schema) map[string]schema.Field {
+	out := map[string]schema.Field{}
+	for _, f := range sch.Fields() {
+		if f.Identifier || f.VerificationVia != "" || f.RecoveryVia != "" || f.ReadOnly {
+			out[f.Name] = f
+		}
+	}
+	return out
+}
+
+// profileNodes is the legacy form: the CSRF field and the traits, protected
+// ones disabled.
+func (s *Service) profileNodes(traits map[string]any) []Node {
+	nodes := append([]Node{csrfNode("")}, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
+	protected := protectedFields(s.cfg.Schema)
+	for i := range nodes {
+		if _, ok := protected[nodes[i].Attributes.Name]; ok {
+			nodes[i].Attributes.Disabled = true
+		}
+	}
+	return nodes
+}
+
+// profileInit answers GET /self-service/browser/flows/profile.
+func (s *Service) profileInit(w http.ResponseWriter, r *http.Request) {
+	sess, id, err := s.Current(r)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	if sess == nil {
+		redirect(w, s.loginUI(r), http.StatusFound)
+		return
+	}
+	f := s.newFlow(r, KindProfile, TypeBrowser, "")
+	f.ID = NewIDFor(id.ID)
+	f.IdentityID, f.IdentityVersion = id.ID, id.Version
+	f.UI.Action = s.publicURL(r, "/self-service/browser/flows/profile/update", url.Values{"request": {f.ID}})
+	f.UI.Nodes = s.profileNodes(id.Traits)
+	s.renewCSRF(w, r, f)
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	redirect(w, withQuery(s.profileUI(r), "request", f.ID), http.StatusFound)
+}
+
+var errProfileAccess = errForbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")
+
+// profileFetch answers GET .../flows/requests/profile?request=. The admin
+// fetch needs nothing and says 404 for an unknown id; the public fetch needs
+// the session and CSRF cookies of the request's owner and answers every
+// failure with 403, so ids cannot be probed.
+func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin bool) {
+	reqID := r.URL.Query().Get("request")
+	if admin {
+		f, err := s.loadFlow(r.Context(), reqID, KindProfile)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		id, err := s.cfg.Store.GetIdentity(r.Context(), f.IdentityID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.legacyJSON(r, f, id))
+		return
+	}
+	real := s.csrfFromCookie(r)
+	if real == nil || !wellFormedID(reqID) {
+		s.writeError(w, r, errProfileAccess)
+		return
+	}
+	sess, id, f, err := s.cfg.Store.GetSessionAndFlow(r.Context(), sessionToken(r), reqID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.writeError(w, r, err)
+		return
+	}
+	if err != nil || f == nil || f.Kind != KindProfile || !s.usable(sess, id) || f.IdentityID != id.ID {
+		s.writeError(w, r, errProfileAccess)
+		return
+	}
+	setCSRF(&f.UI, maskCSRF(real))
+	writeJSON(w, http.StatusOK, s.legacyJSON(r, f, id))
+}
+
+// profileUpdate answers POST .../flows/profile/update?request=.
+func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
+	b, err := readBody(w, r)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	token, err := b.str("csrf_token")
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	if err := s.checkCSRF(r, token); err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	reqID := r.URL.Query().Get("request")
+	if reqID == "" {
+		s.browserError(w, r, errBadRequest("The request query parameter is missing."))
+		return
+	}
+	if !wellFormedID(reqID) {
+		s.browserError(w, r, errNotFound("The profile request could not be found. Please restart the flow."))
+		return
+	}
+	sess, id, f, err := s.cfg.Store.GetSessionAndFlow(r.Context(), sessionToken(r), reqID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.browserError(w, r, err)
+		return
+	}
+	if err != nil || !s.usable(sess, id) {
+		if wantsJSON(r) {
+			s.writeError(w, r, errSessionInactive())
+			return
+		}
+		redirect(w, s.loginUI(r), http.StatusFound)
+		return
+	}
+	if f == nil || f.Kind != KindProfile {
+		s.browserError(w, r, errNotFound("The profile request could not be found. Please restart the flow."))
+		return
+	}
+	if f.IdentityID != id.ID {
+		s.browserError(w, r, errProfileAccess)
+		return
+	}
+	if err := b.checkFields("csrf_token", "traits", "traits."); err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	traits, err := b.traits(s.cfg.Schema)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+
+	clearMessages(&f.UI)
+	s.renewCSRF(w, r, f)
+	f.UpdatedAt = s.cfg.Now()
+	now := s.cfg.Now()
+	switch {
+	case f.Expired(now):
+		// Nothing is saved; the request keeps its values and says why.
+		f.State = StateShowForm
+		f.UI.Messages = []Message{{ID: 4050001, Type: MessageError,
+			Text: fmt.Sprintf("The profile request expired %s minutes ago, please try again.", formatMinutes(now.Sub(f.ExpiresAt).Minutes()))}}
+		s.sendProfile(w, r, f, id, http.StatusGone)
+		return
+	case len(traits) == 0:
+		f.State, f.UI.Messages = StateShowForm, []Message{msgNoChanges}
+		s.sendProfile(w, r, f, id, http.StatusBadRequest)
+		return
+	}
+
+	keepProtected(s.cfg.Schema, traits, id.Traits)
+	setTraitValues(f.UI.Nodes, s.cfg.Schema, traits)
+	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, legacyFieldErrors(s.cfg.Schema.Validate(traits)))
+	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, protectedChangeErrors(s.cfg.Schema, id.Traits, traits))
+	switch {
+	case hasMessages(f.UI):
+		f.State = StateShowForm
+		s.sendProfile(w, r, f, id, http.StatusBadRequest)
+		return
+	case f.IdentityVersion != id.Version:
+		s.profileConflict(w, r, f, id)
+		return
+	}
+	updated := cloneIdentity(id)
+	s.applyTraits(updated, traits)
+	f.State = StateSuccess
+	err = s.cfg.Store.UpdateIdentityAndFlow(r.Context(), updated, f)
+	switch {
+	case errors.Is(err, ErrVersionConflict):
+		if latest, gerr := s.cfg.Store.GetIdentity(r.Context(), id.ID); gerr == nil {
+			id = latest
+		}
+		s.profileConflict(w, r, f, id)
+		return
+	case err != nil:
+		s.browserError(w, r, err)
+		return
+	}
+	f.IdentityVersion = updated.Version
+	s.sendProfile(w, r, f, updated, http.StatusOK)
+}
+
+func (s *Service) profileConflict(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity) {
+	clearMessages(&f.UI)
+	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
+	f.State, f.IdentityVersion = StateShowForm, id.Version
+	f.UI.Messages = []Message{msgConflict}
+	s.sendProfile(w, r, f, id, http.StatusConflict)
+}
+
+// sendProfile stores the request and answers: JSON callers get the request
+// itself, browsers go back to the profile UI.
+func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, code int) {
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, code, s.legacyJSON(r, f, id))
+		return
+	}
+	redirect(w, withQuery(s.profileUI(r), "request", f.ID), http.StatusFound)
+}
+
+// keepProtected puts back protected traits a form left out: they are shown
+// disabled, and browsers do not submit disabled inputs.
+func keepProtected(sch *schema.Schema, traits, stored map[string]any) {
+	for _, f := range protectedFields(sch) {
+		if _, sent := valueAt(traits, f.Path); sent {
+			continue
+		}
+		if v, ok := valueAt(stored, f.Path); ok {
+			setAt(traits, f.Path, v)
+		}
+	}
+}
+
+// protectedChangeErrors are the errors of protected traits whose value
+// changed: the legacy API cannot change them.
+func protectedChangeErrors(sch *schema.Schema, stored, traits map[string]any) []schema.FieldError {
+	var errs []schema.FieldError
+	protected := protectedFields(sch)
+	for _, f := range sch.Fields() {
+		if _, ok := protected[f.Name]; !ok {
+			continue
+		}
+		old, _ := valueAt(stored, f.Path)
+		cur, _ := valueAt(traits, f.Path)
+		if jsonEqual(old, cur) {
+			continue
+		}
+		text := "Can only be changed through the settings flow after a recent login"
+		if f.ReadOnly {
+			text = "Can only be changed by an administrator"
+		}
+		errs = append(errs, schema.FieldError{Field: f.Name, ID: 4000001, Text: text,
+			Context: map[string]any{"reason": text, legacyTextKey: f.Name + ": " + text}})
+	}
+	return errs
+}

@@ -1,0 +1,176 @@
+package flows
+
+import (
+	"errors"
+	"net/http"
+)
+
+var msgDuplicate = Message{ID: 4000007, Type: MessageError,
+	Text: "An account with the same identifier (email, phone, username, ...) exists already."}
+
+// registrationNodes are the password method's registration form.
+func (s *Service) registrationNodes(typ string, traits map[string]any) []Node {
+	var nodes []Node
+	if typ == TypeBrowser {
+		nodes = append(nodes, csrfNode(""))
+	}
+	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupPassword, traits)...)
+	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSignUp))
+}
+
+// registrationInit answers GET /self-service/registration/{browser,api}.
+func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ string) {
+	fail := s.failer(typ)
+	sess, _, err := s.Current(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if sess != nil {
+		if typ == TypeBrowser && !wantsJSON(r) {
+			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
+			return
+		}
+		s.writeError(w, r, errSessionAlreadyAvailable())
+		return
+	}
+	f := s.newFlow(r, KindRegistration, typ, returnTo)
+	f.UI.Action = s.flowAction(r, KindRegistration, f.ID)
+	f.UI.Nodes = s.registrationNodes(typ, nil)
+	s.renewCSRF(w, r, f)
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		fail(w, r, err)
+		return
+	}
+	s.sendNewFlow(w, r, f, nil, s.registrationUI(r))
+}
+
+// registrationSubmit answers POST /self-service/registration?flow=.
+func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f, err := s.loadFlow(ctx, r.URL.Query().Get("flow"), KindRegistration)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	fail := s.failer(f.Type)
+	b, err := readBody(w, r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := b.checkFields("method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload"); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if err := s.checkSubmitter(r, f, b); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if f.Expired(s.cfg.Now()) {
+		s.replaceExpired(w, r, f, func(nf *Flow) { nf.UI.Nodes = s.registrationNodes(nf.Type, nil) }, s.registrationUI(r))
+		return
+	}
+	if sess, _, err := s.Current(r); err != nil || sess != nil {
+		if err == nil {
+			err = errSessionAlreadyAvailable()
+		}
+		fail(w, r, err)
+		return
+	}
+	method, err := b.str("method")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if method != "password" {
+		fail(w, r, errBadRequest("Could not find a strategy to sign you up with. Did you fill out the form correctly?"))
+		return
+	}
+	password, err := b.str("password")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	traits, err := b.traits(s.cfg.Schema)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+
+	// Rebuild the form from what was sent, then collect every problem.
+	f.UI.Nodes = s.registrationNodes(f.Type, traits)
+	f.UI.Messages = nil
+	s.renewCSRF(w, r, f)
+	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupPassword, s.cfg.Schema.Validate(traits))
+	id := s.newIdentity(traits)
+	if password == "" {
+		i := nodeIndex(f.UI.Nodes, "password")
+		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, Message{ID: 4000002, Type: MessageError,
+			Text: "Property password is missing.", Context: map[string]any{"property": "password"}})
+	} else if m := passwordPolicy(password, id.Identifiers()); m != nil {
+		i := nodeIndex(f.UI.Nodes, "password")
+		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
+	}
+	if !hasMessages(f.UI) {
+		if err := s.setPassword(id, password); err != nil {
+			fail(w, r, err)
+			return
+		}
+		err := s.cfg.Store.CreateIdentity(ctx, id)
+		switch {
+		case errors.Is(err, ErrDuplicateIdentifier):
+			f.UI.Messages = []Message{msgDuplicate}
+		case err != nil:
+			fail(w, r, err)
+			return
+		}
+	}
+	f.UpdatedAt = s.cfg.Now()
+	if hasMessages(f.UI) {
+		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
+			fail(w, r, err)
+			return
+		}
+		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.registrationUI(r))
+		return
+	}
+
+	sess, token, err := s.issueSession(r, id)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if f.Type == TypeBrowser {
+		s.setSessionCookie(w, r, token, sess.ExpiresAt)
+		s.rotateCSRF(w, r)
+	}
+	f.State, f.Active = StateSuccess, "password"
+	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
+		fail(w, r, err)
+		return
+	}
+	s.sendSession(w, r, f, sess, id, token)
+}
+
+// hasMessages reports whether a form carries any error message.
+func hasMessages(ui UI) bool {
+	for _, m := range ui.Messages {
+		if m.Type == MessageError {
+			return true
+		}
+	}
+	for _, n := range ui.Nodes {
+		for _, m := range n.Messages {
+			if m.Type == MessageError {
+				return true
+			}
+		}
+	}
+	return false
+}

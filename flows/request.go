@@ -1,0 +1,168 @@
+package flows
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/schema"
+)
+
+// MaxBodyBytes bounds every request body we read.
+const MaxBodyBytes = 64 << 10
+
+// wantsJSON reports whether the caller is a JSON (AJAX/SPA/API) client, the
+// way Kratos decides it: an Accept header that prefers application/json over
+// text/html, or a JSON body.
+func wantsJSON(r *http.Request) bool {
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/json" {
+		return true
+	}
+	return acceptsJSON(r.Header.Get("Accept"))
+}
+
+// acceptsJSON negotiates Accept between text/html (preferred on a tie) and
+// application/json.
+func acceptsJSON(accept string) bool {
+	jsonQ, htmlQ := -1.0, -1.0
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil {
+				continue
+			}
+		}
+		switch mt {
+		case "application/json", "application/*":
+			jsonQ = max(jsonQ, q)
+		case "text/html", "text/*":
+			htmlQ = max(htmlQ, q)
+		case "*/*":
+			jsonQ, htmlQ = max(jsonQ, q), max(htmlQ, q)
+		}
+	}
+	return jsonQ > 0 && jsonQ > htmlQ
+}
+
+// body is a decoded request body: a JSON object or form values.
+type body struct {
+	json map[string]any
+	form url.Values
+}
+
+// readBody decodes a POST body: JSON (application/json) or a form
+// (application/x-www-form-urlencoded, multipart/form-data). Errors are
+// 4xx protocol errors.
+func readBody(w http.ResponseWriter, r *http.Request) (*body, error) {
+	if r.ContentLength == 0 {
+		return nil, errBadRequest(`Unable to decode HTTP Request Body because its HTTP Header "Content-Length" is zero.`)
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, newError(http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+		}
+		return nil, errBadRequest("Unable to read the HTTP request body.")
+	}
+	if len(raw) == 0 {
+		return nil, errBadRequest(`Unable to decode HTTP Request Body because its HTTP Header "Content-Length" is zero.`)
+	}
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil || obj == nil {
+			return nil, errBadRequest("The request body is not a valid JSON object.")
+		}
+		if dec.More() {
+			return nil, errBadRequest("The request body holds more than one JSON value.")
+		}
+		return &body{json: obj}, nil
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(raw))
+		if err != nil {
+			return nil, errBadRequest("The request body is not a valid form: %v.", err)
+		}
+		return &body{form: form}, nil
+	case "multipart/form-data":
+		r2 := r.Clone(r.Context())
+		r2.Body = io.NopCloser(bytes.NewReader(raw))
+		r2.Header.Set("Content-Type", mime.FormatMediaType(ct, params))
+		if err := r2.ParseMultipartForm(MaxBodyBytes); err != nil {
+			return nil, errBadRequest("The request body is not a valid multipart form.")
+		}
+		return &body{form: url.Values(r2.MultipartForm.Value)}, nil
+	default:
+		return nil, errBadRequest(`HTTP POST Request used unknown HTTP Header "Content-Type: %s", only [application/json application/x-www-form-urlencoded multipart/form-data] are supported.`, r.Header.Get("Content-Type"))
+	}
+}
+
+// str returns a top-level string field ("" when absent). A JSON value of
+// another type is an error naming the field.
+func (b *body) str(key string) (string, error) {
+	if b.form != nil {
+		return b.form.Get(key), nil
+	}
+	v, ok := b.json[key]
+	if !ok || v == nil {
+		return "", nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", errBadRequest("The field %q must be a string.", key)
+	}
+	return s, nil
+}
+
+// checkFields refuses fields other than the allowed ones; a name ending in
+// "." allows every key with that prefix (dotted form names).
+func (b *body) checkFields(allowed ...string) error {
+	check := func(key string) error {
+		for _, a := range allowed {
+			if key == a || (strings.HasSuffix(a, ".") && strings.HasPrefix(key, a)) {
+				return nil
+			}
+		}
+		return errBadRequest("The request body has the unknown field %q.", key)
+	}
+	keys := make([]string, 0, len(b.form)+len(b.json))
+	for k := range b.form {
+		keys = append(keys, k)
+	}
+	for k := range b.json {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := check(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// traits decodes the submitted traits, typed by the schema.
+func (b *body) traits(sch *schema.Schema) (map[string]any, error) {
+	if b.form != nil {
+		return sch.TraitsFromForm(b.form), nil
+	}
+	traits, err := sch.TraitsFromJSON(b.json)
+	if err != nil {
+		return nil, errBadRequest("The traits could not be decoded: %v.", err)
+	}
+	return traits, nil
+}

@@ -1,0 +1,77 @@
+package flows
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"go.uber.org/zap"
+)
+
+// noCache marks a self-service response as not cacheable.
+func noCache(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+}
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	noCache(w)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// redirect answers with a redirect (303 unless code says otherwise).
+func redirect(w http.ResponseWriter, to string, code int) {
+	noCache(w)
+	w.Header().Set("Location", to)
+	w.WriteHeader(code)
+}
+
+// asError turns any error into a protocol error: store failures become 503
+// (and are logged), protocol errors pass through.
+func (s *Service) asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, ErrNotFound) {
+		return errNotFound("Unable to locate the resource")
+	}
+	s.cfg.Logger.Error("identity store failed", zap.Error(err))
+	return errUnavailable()
+}
+
+// writeError answers a JSON caller with the error envelope.
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.asError(err)
+	noCache(w)
+	if e.ID != "" {
+		w.Header().Set("Ory-Error-Id", e.ID)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(e.envelope(r.Header.Get("X-Request-ID")))
+}
+
+// browserError answers a caller with an error: JSON callers get the
+// envelope; browsers are sent to the error UI with the error stored for it.
+func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsJSON(r) {
+		s.writeError(w, r, err)
+		return
+	}
+	e := s.asError(err)
+	raw, _ := json.Marshal(e.envelope(r.Header.Get("X-Request-ID")).Error)
+	now := s.cfg.Now()
+	f := &Flow{ID: NewID(), Kind: KindError, IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan), Error: raw}
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	redirect(w, withQuery(s.errorUI(r), "id", f.ID), http.StatusSeeOther)
+}

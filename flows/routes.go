@@ -1,0 +1,103 @@
+package flows
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// ServePublic answers a request for the public API; rel is the request path
+// with the public prefix removed ("/sessions/whoami"). Paths of the admin API
+// are unknown here, whatever their form, and answer 404.
+func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string) {
+	get, post := r.Method == http.MethodGet || r.Method == http.MethodHead, r.Method == http.MethodPost
+	switch {
+	case rel == "/sessions/whoami":
+		s.whoami(w, r)
+
+	case rel == "/self-service/login/browser" && get:
+		s.loginInit(w, r, TypeBrowser)
+	case rel == "/self-service/login/api" && get:
+		s.loginInit(w, r, TypeAPI)
+	case rel == "/self-service/login/flows" && get:
+		s.getFlowHandler(w, r, KindLogin)
+	case rel == "/self-service/login" && post:
+		s.loginSubmit(w, r)
+
+	case rel == "/self-service/registration/browser" && get:
+		s.registrationInit(w, r, TypeBrowser)
+	case rel == "/self-service/registration/api" && get:
+		s.registrationInit(w, r, TypeAPI)
+	case rel == "/self-service/registration/flows" && get:
+		s.getFlowHandler(w, r, KindRegistration)
+	case rel == "/self-service/registration" && post:
+		s.registrationSubmit(w, r)
+
+	case rel == "/self-service/logout/browser" && get:
+		s.logoutInit(w, r)
+	case rel == "/self-service/logout" && get:
+		s.logout(w, r)
+	case rel == "/self-service/logout/api" && r.Method == http.MethodDelete:
+		s.logoutAPI(w, r)
+
+	case rel == "/self-service/settings/browser" && get:
+		s.settingsInit(w, r, TypeBrowser)
+	case rel == "/self-service/settings/api" && get:
+		s.settingsInit(w, r, TypeAPI)
+	case rel == "/self-service/settings/flows" && get:
+		s.settingsFetch(w, r)
+	case rel == "/self-service/settings" && (post || get):
+		s.settingsSubmit(w, r)
+
+	case rel == "/self-service/browser/flows/profile" && get:
+		s.profileInit(w, r)
+	case rel == "/self-service/browser/flows/requests/profile" && get:
+		s.profileFetch(w, r, false)
+	case rel == "/self-service/browser/flows/profile/update" && post:
+		s.profileUpdate(w, r)
+
+	case rel == "/self-service/errors" && get:
+		s.errorFetch(w, r)
+	case (rel == "/schemas" || strings.HasPrefix(rel, "/schemas/")) && get:
+		s.schemas(w, r, rel)
+
+	case strings.HasPrefix(rel, "/ui/") && get:
+		s.serveUI(w, r, rel)
+
+	default:
+		s.writeError(w, r, errNotFound("The requested resource could not be found"))
+	}
+}
+
+// schemas answers GET /schemas and /schemas/{id} (the id plain or base64url).
+func (s *Service) schemas(w http.ResponseWriter, r *http.Request, rel string) {
+	sch := s.cfg.Schema
+	if rel == "/schemas" {
+		writeJSON(w, http.StatusOK, []map[string]any{{"id": sch.ID(), "schema": json.RawMessage(sch.Raw())}})
+		return
+	}
+	id := strings.TrimPrefix(rel, "/schemas/")
+	if dec, err := base64.RawURLEncoding.DecodeString(id); err == nil && string(dec) == sch.ID() {
+		id = sch.ID()
+	}
+	if id != sch.ID() {
+		s.writeError(w, r, errNotFound("The requested schema could not be found."))
+		return
+	}
+	noCache(w)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(sch.Raw())
+}
+
+// errorFetch answers GET /self-service/errors?id= for the error UI.
+func (s *Service) errorFetch(w http.ResponseWriter, r *http.Request) {
+	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), KindError)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": f.ID, "error": json.RawMessage(f.Error), "created_at": f.IssuedAt, "updated_at": f.UpdatedAt,
+	})
+}

@@ -1,0 +1,105 @@
+package flows
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// sessionToken returns the session token a request carries: the
+// X-Session-Token header, else the session cookie, else a Bearer token.
+func sessionToken(r *http.Request) string {
+	if t := r.Header.Get("X-Session-Token"); t != "" {
+		return t
+	}
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+		return c.Value
+	}
+	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// wellFormedToken reports whether t can be a session token, so malformed
+// values cost no store round trip.
+func wellFormedToken(t string) bool {
+	rest, ok := strings.CutPrefix(t, SessionTokenPrefix)
+	if !ok || len(rest) != 32 {
+		return false
+	}
+	for i := range len(rest) {
+		if !strings.ContainsRune(alphanumerics, rune(rest[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// Current returns the request's active session and its identity. A request
+// without a usable session gives (nil, nil, nil) and costs no store round
+// trip when it carries no well-formed token; the error is a store failure.
+func (s *Service) Current(r *http.Request) (*Session, *Identity, error) {
+	token := sessionToken(r)
+	if !wellFormedToken(token) {
+		return nil, nil, nil
+	}
+	sess, id, err := s.cfg.Store.GetSession(r.Context(), token)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.usable(sess, id) {
+		return nil, nil, nil
+	}
+	return sess, id, nil
+}
+
+// usable reports whether a session may be used now.
+func (s *Service) usable(sess *Session, id *Identity) bool {
+	return sess.IsActive(s.cfg.Now()) && id != nil && id.State == IdentityActive
+}
+
+// issueSession creates a session for the identity after a login or a
+// registration, and returns it with its token.
+func (s *Service) issueSession(r *http.Request, id *Identity) (*Session, string, error) {
+	now := s.cfg.Now()
+	token := NewSessionToken(id.ID)
+	sess := &Session{
+		ID: NewIDFor(id.ID), IdentityID: id.ID, TokenHash: HashToken(token),
+		LogoutTokenHash: "", Active: true, IssuedAt: now, AuthenticatedAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionLifespan), AAL: AAL1,
+		AuthenticationMethods: []AuthenticationMethod{{Method: "password", AAL: AAL1, CompletedAt: now}},
+		Devices:               []Device{{ID: NewID(), IPAddress: clientIP(r), UserAgent: r.UserAgent()}},
+	}
+	if err := s.cfg.Store.CreateSession(r.Context(), sess); err != nil {
+		return nil, "", err
+	}
+	return sess, token, nil
+}
+
+// clientIP is the request's remote address without the port.
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.HasSuffix(host, "]") {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// whoami answers GET /sessions/whoami.
+func (s *Service) whoami(w http.ResponseWriter, r *http.Request) {
+	sess, id, err := s.Current(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if sess == nil {
+		s.writeError(w, r, errSessionInactive())
+		return
+	}
+	w.Header().Set("X-Kratos-Authenticated-Identity-Id", id.ID)
+	writeJSON(w, http.StatusOK, s.sessionJSON(r, sess, id, false))
+}

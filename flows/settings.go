@@ -1,0 +1,485 @@
+package flows
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/seed06f30684/caddy-kratos/schema"
+)
+
+// continuityTTL is how long a paused browser submission waits for the
+// refresh login.
+const continuityTTL = 15 * time.Minute
+
+var (
+	msgNoChanges = Message{ID: 4000001, Type: MessageError, Text: "Did not receive any value changes.",
+		Context: map[string]any{"reason": "Did not receive any value changes."}}
+	msgConflict = Message{ID: 4000001, Type: MessageError,
+		Text:    "Your profile was changed elsewhere after this form was loaded. The form now shows the current values; please review them and submit again.",
+		Context: map[string]any{"reason": "version conflict"}}
+)
+
+// settingsNodes is the settings form: the profile method (traits) and the
+// password method.
+func (s *Service) settingsNodes(typ string, traits map[string]any) []Node {
+	var nodes []Node
+	if typ == TypeBrowser {
+		nodes = append(nodes, csrfNode(""))
+	}
+	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
+	nodes = append(nodes, submitNode(GroupProfile, "profile", labelSave))
+	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSave))
+}
+
+// refreshURL is where a session too old for a protected change is sent: a
+// refresh login that comes back to the settings UI showing this flow.
+func (s *Service) refreshURL(r *http.Request, f *Flow) string {
+	back := withQuery(s.settingsUI(r), "flow", f.ID)
+	return s.publicURL(r, "/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
+}
+
+// settingsInit answers GET /self-service/settings/{browser,api}.
+func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ string) {
+	fail := s.failer(typ)
+	sess, id, err := s.Current(r)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	if sess == nil {
+		if typ == TypeBrowser && !wantsJSON(r) {
+			q := url.Values{}
+			if returnTo != "" {
+				q.Set("return_to", returnTo)
+			}
+			redirect(w, s.publicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
+			return
+		}
+		e := errSessionInactive()
+		e.Reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
+		s.writeError(w, r, e)
+		return
+	}
+	f := s.newSettingsFlow(w, r, typ, returnTo, id)
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		fail(w, r, err)
+		return
+	}
+	s.sendNewFlow(w, r, f, id, s.settingsUI(r))
+}
+
+func (s *Service) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, returnTo string, id *Identity) *Flow {
+	f := s.newFlow(r, KindSettings, typ, returnTo)
+	f.ID = NewIDFor(id.ID)
+	f.IdentityID, f.IdentityVersion = id.ID, id.Version
+	f.UI.Action = s.flowAction(r, KindSettings, f.ID)
+	f.UI.Nodes = s.settingsNodes(typ, id.Traits)
+	s.renewCSRF(w, r, f)
+	return f
+}
+
+// errNoSessionForFlow is the 401 of a settings request without a session.
+func errNoSessionForFlow() *Error {
+	e := errSessionInactive()
+	e.ID = ""
+	e.Reason = "A valid Ory Session Cookie or Ory Session Token is missing."
+	return e
+}
+
+// settingsFetch answers GET /self-service/settings/flows?id=.
+func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
+	sess, id, f, err := s.sessionAndFlow(r, r.URL.Query().Get("id"))
+	switch {
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	case sess == nil && !wantsJSON(r):
+		redirect(w, s.loginUI(r), http.StatusFound)
+		return
+	case sess == nil:
+		s.writeError(w, r, errNoSessionForFlow())
+		return
+	case f.IdentityID != id.ID:
+		s.writeError(w, r, errIdentityMismatch())
+		return
+	}
+	if now := s.cfg.Now(); f.Expired(now) {
+		e := errFlowExpired(f, now, "")
+		e.Reason = "The settings flow has expired. Redirect the user to the settings flow init endpoint to initialize a new settings flow."
+		if f.Type == TypeAPI {
+			e.Details = map[string]any{"api": s.publicURL(r, "/self-service/settings/api", nil)}
+		} else {
+			e.Details = map[string]any{"redirect_to": s.publicURL(r, "/self-service/settings/browser", nil)}
+		}
+		s.writeError(w, r, e)
+		return
+	}
+	if real := s.csrfFromCookie(r); real != nil && f.Type == TypeBrowser {
+		setCSRF(&f.UI, maskCSRF(real))
+	}
+	writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
+}
+
+// sessionAndFlow reads the caller's session, its identity and a settings
+// flow in one store round trip. A missing session is (nil, nil, f, nil); a
+// missing flow is an error.
+func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*Session, *Identity, *Flow, error) {
+	if !wellFormedID(flowID) {
+		return nil, nil, nil, errFlowIDMissing()
+	}
+	token := sessionToken(r)
+	var (
+		sess *Session
+		id   *Identity
+		f    *Flow
+		err  error
+	)
+	if wellFormedToken(token) {
+		sess, id, f, err = s.cfg.Store.GetSessionAndFlow(r.Context(), token, flowID)
+		if errors.Is(err, ErrNotFound) {
+			sess, id, err = nil, nil, nil
+			f, err = s.cfg.Store.GetFlow(r.Context(), flowID)
+		}
+	} else {
+		f, err = s.cfg.Store.GetFlow(r.Context(), flowID)
+	}
+	if errors.Is(err, ErrNotFound) || (err == nil && (f == nil || f.Kind != KindSettings)) {
+		return nil, nil, nil, errNotFound("The settings request could not be found. Please restart the flow.")
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if sess != nil && !s.usable(sess, id) {
+		sess, id = nil, nil
+	}
+	return sess, id, f, nil
+}
+
+// pausedSubmission is a browser's settings submission waiting for a
+// refresh login (the continuity record).
+type pausedSubmission struct {
+	FlowID     string     `json:"flow_id"`
+	IdentityID string     `json:"identity_id"`
+	Form       url.Values `json:"form"`
+}
+
+// settingsSubmit answers POST /self-service/settings?flow= (and GET, which
+// resumes a paused submission).
+func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
+	sess, id, f, err := s.sessionAndFlow(r, r.URL.Query().Get("flow"))
+	switch {
+	case err != nil:
+		s.browserError(w, r, err)
+		return
+	case sess == nil && !wantsJSON(r) && f.Type == TypeBrowser:
+		redirect(w, s.loginUI(r), http.StatusFound)
+		return
+	case sess == nil:
+		s.writeError(w, r, errNoSessionForFlow())
+		return
+	case f.IdentityID != id.ID:
+		s.failer(f.Type)(w, r, errIdentityMismatch())
+		return
+	}
+	if r.Method == http.MethodGet {
+		s.resumeSettings(w, r, sess, id, f)
+		return
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		s.failer(f.Type)(w, r, err)
+		return
+	}
+	s.submitSettings(w, r, sess, id, f, b)
+}
+
+// submitSettings checks and applies one settings submission.
+func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity, f *Flow, b *body) {
+	fail := s.failer(f.Type)
+	if err := s.checkSubmitter(r, f, b); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if f.Expired(s.cfg.Now()) {
+		s.replaceExpired(w, r, f, func(nf *Flow) {
+			nf.IdentityVersion = id.Version
+			nf.UI.Nodes = s.settingsNodes(nf.Type, id.Traits)
+		}, s.settingsUI(r))
+		return
+	}
+	method, err := b.str("method")
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	switch method {
+	case "profile":
+		err = b.checkFields("method", "csrf_token", "traits", "traits.", "flow", "transient_payload")
+	case "password":
+		err = b.checkFields("method", "csrf_token", "password", "flow", "transient_payload")
+	default:
+		err = errBadRequest("Could not find a strategy to update your settings. Did you fill out the form correctly?")
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+
+	clearMessages(&f.UI)
+	s.renewCSRF(w, r, f)
+	f.Active, f.UpdatedAt = method, s.cfg.Now()
+	updated := cloneIdentity(id)
+	var protected bool
+	if method == "profile" {
+		protected, err = s.profileChange(f, id, updated, b)
+	} else {
+		protected, err = s.passwordChange(f, updated, b)
+	}
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+
+	switch {
+	case hasMessages(f.UI):
+		f.State = StateShowForm
+		s.saveAndSendForm(w, r, f, id, http.StatusBadRequest)
+		return
+	case f.IdentityVersion != id.Version:
+		s.conflict(w, r, f, id)
+		return
+	case protected && !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge):
+		s.pauseSettings(w, r, f, id, b)
+		return
+	}
+
+	f.State = StateSuccess
+	f.UI.Messages = []Message{msgSaved}
+	err = s.cfg.Store.UpdateIdentityAndFlow(r.Context(), updated, f)
+	switch {
+	case errors.Is(err, ErrDuplicateIdentifier):
+		f.State, f.UI.Messages = StateShowForm, []Message{msgDuplicate}
+		s.saveAndSendForm(w, r, f, id, http.StatusBadRequest)
+		return
+	case errors.Is(err, ErrVersionConflict):
+		if latest, gerr := s.cfg.Store.GetIdentity(r.Context(), id.ID); gerr == nil {
+			id = latest
+		}
+		s.conflict(w, r, f, id)
+		return
+	case err != nil:
+		fail(w, r, err)
+		return
+	}
+	// The saved flow now matches the new identity version.
+	f.IdentityVersion = updated.Version
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		fail(w, r, err)
+		return
+	}
+	if method == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {
+		if _, err := s.cfg.Store.DeleteSessions(r.Context(), id.ID, sess.ID); err != nil {
+			fail(w, r, err)
+			return
+		}
+	}
+	s.sendSettingsSuccess(w, r, f, updated)
+}
+
+// profileChange applies the profile method to `updated`: the submitted
+// traits, validated, with errors on the form. It reports whether the change
+// is protected.
+func (s *Service) profileChange(f *Flow, stored, updated *Identity, b *body) (bool, error) {
+	traits, err := b.traits(s.cfg.Schema)
+	if err != nil {
+		return false, err
+	}
+	if len(traits) == 0 {
+		f.UI.Messages = []Message{msgNoChanges}
+		return false, nil
+	}
+	keepReadOnly(s.cfg.Schema, traits, stored.Traits)
+	setTraitValues(f.UI.Nodes, s.cfg.Schema, traits)
+	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, s.cfg.Schema.Validate(traits))
+	changes := s.cfg.Schema.Compare(stored.Traits, traits)
+	for _, name := range changes.ReadOnly {
+		f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, []schema.FieldError{{Field: name, ID: 4000001,
+			Text: "This field cannot be changed here.", Context: map[string]any{"reason": "read-only"}}})
+	}
+	s.applyTraits(updated, traits)
+	return changes.Protected(), nil
+}
+
+// passwordChange applies the password method: always a protected change.
+func (s *Service) passwordChange(f *Flow, updated *Identity, b *body) (bool, error) {
+	password, err := b.str("password")
+	if err != nil {
+		return false, err
+	}
+	i := nodeIndex(f.UI.Nodes, "password")
+	if m := passwordPolicy(password, updated.Identifiers()); m != nil && i >= 0 {
+		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
+		return true, nil
+	}
+	return true, s.setPassword(updated, password)
+}
+
+// keepReadOnly puts back read-only traits a form left out (browsers do not
+// submit disabled inputs), so leaving them out is not a change.
+func keepReadOnly(sch *schema.Schema, traits, stored map[string]any) {
+	for _, f := range sch.Fields() {
+		if !f.ReadOnly {
+			continue
+		}
+		if _, sent := valueAt(traits, f.Path); sent {
+			continue
+		}
+		if v, ok := valueAt(stored, f.Path); ok {
+			setAt(traits, f.Path, v)
+		}
+	}
+}
+
+// setAt sets a value at a path, creating objects on the way.
+func setAt(m map[string]any, path []string, v any) {
+	for _, p := range path[:len(path)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = v
+}
+
+func cloneIdentity(id *Identity) *Identity {
+	raw, _ := json.Marshal(id)
+	var out Identity
+	_ = json.Unmarshal(raw, &out)
+	return &out
+}
+
+// conflict answers a submission prepared against an older identity: the
+// form is reset to the stored values with a message, and the next submit
+// is checked against the current version.
+func (s *Service) conflict(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity) {
+	clearMessages(&f.UI)
+	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
+	f.UI.Messages = []Message{msgConflict}
+	f.State, f.IdentityVersion = StateShowForm, id.Version
+	s.saveAndSendForm(w, r, f, id, http.StatusConflict)
+}
+
+func (s *Service) saveAndSendForm(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, code int) {
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		s.failer(f.Type)(w, r, err)
+		return
+	}
+	s.sendFormResult(w, r, f, id, code, s.settingsUI(r))
+}
+
+// pauseSettings holds a protected change until the session is refreshed.
+// Browsers' form posts wait in a continuity record and are applied after the
+// refresh login; SPA and API callers get 403 and the flow keeps the values
+// they sent, so the same flow can be submitted again after re-authenticating.
+func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, b *body) {
+	f.State = StateShowForm
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		s.failer(f.Type)(w, r, err)
+		return
+	}
+	to := s.refreshURL(r, f)
+	if f.Type == TypeAPI || wantsJSON(r) || b.form == nil {
+		s.writeError(w, r, errRefreshRequired(to))
+		return
+	}
+	cid := NewID()
+	raw, _ := json.Marshal(pausedSubmission{FlowID: f.ID, IdentityID: id.ID, Form: b.form})
+	if err := s.cfg.Store.SaveContinuity(r.Context(), cid, raw, continuityTTL); err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	http.SetCookie(w, s.cookie(r, ContinuityCookie, cid, continuityTTL))
+	redirect(w, to, http.StatusSeeOther)
+}
+
+// resumePaused applies a browser's paused settings submission after its
+// refresh login. Nothing happens unless the session is privileged now and
+// the paused submission belongs to its identity.
+func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity) {
+	c, err := r.Cookie(ContinuityCookie)
+	if err != nil || c.Value == "" || !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge) {
+		return
+	}
+	http.SetCookie(w, s.cookie(r, ContinuityCookie, "", -1))
+	raw, err := s.cfg.Store.TakeContinuity(r.Context(), c.Value)
+	if err != nil {
+		return
+	}
+	var p pausedSubmission
+	if json.Unmarshal(raw, &p) != nil || p.IdentityID != id.ID {
+		return
+	}
+	f, err := s.cfg.Store.GetFlow(r.Context(), p.FlowID)
+	if err != nil || f.Kind != KindSettings || f.IdentityID != id.ID || f.Expired(s.cfg.Now()) {
+		return
+	}
+	updated := cloneIdentity(id)
+	clearMessages(&f.UI)
+	if p.Form.Get("method") == "password" {
+		_, err = s.passwordChange(f, updated, &body{form: p.Form})
+	} else {
+		_, err = s.profileChange(f, id, updated, &body{form: p.Form})
+	}
+	if err != nil || hasMessages(f.UI) || f.IdentityVersion != id.Version {
+		return
+	}
+	f.State, f.UI.Messages = StateSuccess, []Message{msgSaved}
+	if err := s.cfg.Store.UpdateIdentityAndFlow(r.Context(), updated, f); err != nil {
+		s.cfg.Logger.Info("paused settings change not applied")
+		return
+	}
+	f.IdentityVersion = updated.Version
+	_ = s.cfg.Store.SaveFlow(r.Context(), f)
+	if p.Form.Get("method") == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {
+		_, _ = s.cfg.Store.DeleteSessions(r.Context(), id.ID, sess.ID)
+	}
+}
+
+// resumeSettings answers GET /self-service/settings?flow=: the browser
+// lands on the settings UI showing the flow.
+func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity, f *Flow) {
+	s.resumePaused(w, r, sess, id)
+	redirect(w, withQuery(s.settingsUI(r), "flow", f.ID), http.StatusSeeOther)
+}
+
+// sendSettingsSuccess answers a saved settings change.
+func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity) {
+	out := s.flowJSON(r, f, id)
+	switch {
+	case f.Type == TypeAPI:
+		writeJSON(w, http.StatusOK, out)
+	case wantsJSON(r):
+		to := f.ReturnTo
+		if to == "" {
+			to = withQuery(s.settingsUI(r), "flow", f.ID)
+		}
+		out.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: to}}
+		writeJSON(w, http.StatusOK, out)
+	default:
+		to := f.ReturnTo
+		if to == "" {
+			to = withQuery(s.settingsUI(r), "flow", f.ID)
+		}
+		redirect(w, to, http.StatusSeeOther)
+	}
+}

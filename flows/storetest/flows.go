@@ -1,0 +1,168 @@
+package storetest
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/seed06f30684/caddy-kratos/flows"
+)
+
+// fullFlow is a flow with every field set, as JSON (so that it has every
+// field whatever the Go type gains), with node values of every JSON type.
+const fullFlow = `{
+  "id": "", "kind": "settings", "type": "browser", "state": "show_form",
+  "issued_at": "2026-01-02T03:04:05.123456789Z", "expires_at": "2026-01-02T04:04:05Z", "updated_at": "2026-01-02T03:14:05Z",
+  "request_url": "https://example.com/self-service/settings/browser?return_to=%2Fhome",
+  "return_to": "https://example.com/home", "active": "profile",
+  "identity_id": "", "identity_version": 3, "csrf_token_hash": "c3a1", "refresh": true,
+  "error": {"code": 500, "message": "boom", "details": {"retry": false}},
+  "ui": {
+    "action": "https://example.com/self-service/settings?flow=x", "method": "POST",
+    "messages": [{"id": 1050001, "text": "Your changes have been saved!", "type": "success"}],
+    "nodes": [
+      {"type": "input", "group": "default",
+       "attributes": {"name": "csrf_token", "type": "hidden", "value": "t0k3n", "required": true, "disabled": false, "node_type": "input"},
+       "messages": [], "meta": {}},
+      {"type": "input", "group": "profile",
+       "attributes": {"name": "traits.email", "type": "email", "value": "Ada@Example.com", "autocomplete": "email", "disabled": true, "node_type": "input"},
+       "messages": [{"id": 4000002, "text": "Property email is missing.", "type": "error", "context": {"property": "email", "limit": 5, "strict": true, "path": ["traits", "email"]}}],
+       "meta": {"label": {"id": 1070002, "text": "E-Mail", "type": "info", "context": {"title": "E-Mail"}}}},
+      {"type": "input", "group": "profile",
+       "attributes": {"name": "traits.age", "type": "number", "value": 42, "pattern": "[0-9]+", "maxlength": 3, "disabled": false, "node_type": "input"},
+       "messages": [], "meta": {}},
+      {"type": "input", "group": "profile",
+       "attributes": {"name": "traits.newsletter", "type": "checkbox", "value": true, "disabled": false, "node_type": "input"},
+       "messages": [], "meta": {}},
+      {"type": "input", "group": "profile",
+       "attributes": {"name": "traits.address", "type": "text", "value": {"city": "London", "zip": 1234.5}, "disabled": false, "node_type": "input"},
+       "messages": [], "meta": {}},
+      {"type": "input", "group": "profile",
+       "attributes": {"name": "traits.tags", "type": "text", "value": ["x", 2, null], "disabled": false, "node_type": "input"},
+       "messages": [], "meta": {}},
+      {"type": "input", "group": "password",
+       "attributes": {"name": "password", "type": "password", "required": true, "autocomplete": "new-password", "disabled": false, "node_type": "input"},
+       "messages": [], "meta": {}}
+    ]
+  }
+}`
+
+// testFlows covers SaveFlow, GetFlow and GetSessionAndFlow.
+func (s *suite) testFlows(t *testing.T) {
+	t.Run("RoundTrip", s.testFlowRoundTrip)
+	t.Run("Replace", s.testReplaceFlow)
+	t.Run("Expired", s.testExpiredFlow)
+	t.Run("WithSession", s.testGetSessionAndFlow)
+}
+
+func (s *suite) testFlowRoundTrip(t *testing.T) {
+	st := s.newStore(t)
+	f := new(flows.Flow)
+	if err := json.Unmarshal([]byte(fullFlow), f); err != nil {
+		t.Fatal(err)
+	}
+	f.IdentityID = flows.NewID()
+	f.ID = flows.NewIDFor(f.IdentityID)
+	f.ExpiresAt = s.now().Add(time.Hour)
+	want := jsonOf(t, f)
+	wantErr(t, "SaveFlow", st.SaveFlow(t.Context(), f), nil)
+	f.UI.Nodes[0].Attributes.Value = "changed"
+
+	got, err := st.GetFlow(t.Context(), f.ID)
+	wantErr(t, "GetFlow", err, nil)
+	wantJSON(t, "flow", want, got)
+	// Values come back in their JSON form.
+	if v, ok := got.UI.Nodes[2].Attributes.Value.(float64); !ok || v != 42 {
+		t.Errorf("number value = %#v, want float64(42)", got.UI.Nodes[2].Attributes.Value)
+	}
+	if v, ok := got.UI.Nodes[3].Attributes.Value.(bool); !ok || !v {
+		t.Errorf("bool value = %#v, want true", got.UI.Nodes[3].Attributes.Value)
+	}
+	if v, ok := got.UI.Nodes[4].Attributes.Value.(map[string]any); !ok || v["zip"] != 1234.5 {
+		t.Errorf("object value = %#v", got.UI.Nodes[4].Attributes.Value)
+	}
+	if got.UI.Nodes[6].Attributes.Value != nil {
+		t.Errorf("absent value = %#v, want nil", got.UI.Nodes[6].Attributes.Value)
+	}
+
+	_, err = st.GetFlow(t.Context(), flows.NewID())
+	wantErr(t, "GetFlow(unknown)", err, flows.ErrNotFound)
+	_, err = st.GetFlow(t.Context(), "")
+	wantErr(t, "GetFlow(empty)", err, flows.ErrNotFound)
+}
+
+func (s *suite) testReplaceFlow(t *testing.T) {
+	st := s.newStore(t)
+	f := s.flow("")
+	wantErr(t, "SaveFlow", st.SaveFlow(t.Context(), f), nil)
+	f.State = flows.StateSuccess
+	f.UI.Messages = []flows.Message{{ID: 1010001, Text: "Sign in", Type: flows.MessageInfo}}
+	wantErr(t, "SaveFlow again", st.SaveFlow(t.Context(), f), nil)
+	got, err := st.GetFlow(t.Context(), f.ID)
+	wantErr(t, "GetFlow", err, nil)
+	wantJSON(t, "replaced flow", jsonOf(t, f), got)
+}
+
+func (s *suite) testExpiredFlow(t *testing.T) {
+	st := s.newStore(t)
+	ctx := t.Context()
+	expired := s.flow("")
+	expired.ExpiresAt = s.now().Add(-time.Hour)
+	forgotten := s.flow("")
+	forgotten.ExpiresAt = s.now().Add(short - flows.FlowGrace)
+	gone := s.flow("")
+	gone.ExpiresAt = s.now().Add(-flows.FlowGrace - time.Second)
+	for _, f := range []*flows.Flow{expired, forgotten, gone} {
+		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
+	}
+	s.waitPast()
+
+	// An expired flow is still answered, so callers can say "expired".
+	got, err := st.GetFlow(ctx, expired.ID)
+	wantErr(t, "GetFlow(expired)", err, nil)
+	wantJSON(t, "expired flow", jsonOf(t, expired), got)
+	if !got.Expired(s.now()) {
+		t.Error("the expired flow does not report Expired")
+	}
+	// FlowGrace after its expiry it is gone.
+	for _, f := range []*flows.Flow{forgotten, gone} {
+		_, err = st.GetFlow(ctx, f.ID)
+		wantErr(t, "GetFlow(past grace)", err, flows.ErrNotFound)
+	}
+}
+
+func (s *suite) testGetSessionAndFlow(t *testing.T) {
+	st := s.newStore(t)
+	ctx := t.Context()
+	alice := s.identity("a@example.com")
+	mustCreate(t, st, alice)
+	sess, token := s.session(alice.ID, s.now())
+	ended, endedToken := s.session(alice.ID, s.now())
+	ended.ExpiresAt = s.now().Add(-time.Minute)
+	mustCreateSession(t, st, sess, ended)
+	settings := s.flow(alice.ID)
+	login := s.flow("") // another routing key: on a cluster, another slot
+	expired := s.flow(alice.ID)
+	expired.ExpiresAt = s.now().Add(-time.Hour)
+	for _, f := range []*flows.Flow{settings, login, expired} {
+		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
+	}
+
+	for _, f := range []*flows.Flow{settings, login, expired} {
+		gotS, gotID, gotF, err := st.GetSessionAndFlow(ctx, token, f.ID)
+		wantErr(t, "GetSessionAndFlow", err, nil)
+		wantJSON(t, "session", jsonOf(t, sess), gotS)
+		wantJSON(t, "identity", jsonOf(t, alice), gotID)
+		wantJSON(t, "flow", jsonOf(t, f), gotF)
+	}
+
+	gotS, gotID, gotF, err := st.GetSessionAndFlow(ctx, token, flows.NewIDFor(alice.ID))
+	wantErr(t, "GetSessionAndFlow(unknown flow)", err, nil)
+	if gotS == nil || gotID == nil || gotF != nil {
+		t.Errorf("GetSessionAndFlow(unknown flow) = %v, %v, %v; want the session, the identity and no flow", gotS, gotID, gotF)
+	}
+	for name, tok := range map[string]string{"unknown": flows.NewSessionToken(alice.ID), "expired": endedToken, "empty": ""} {
+		_, _, _, err := st.GetSessionAndFlow(ctx, tok, settings.ID)
+		wantErr(t, "GetSessionAndFlow("+name+" token)", err, flows.ErrNotFound)
+	}
+}
