@@ -64,8 +64,11 @@ func NewMemoryStore() *MemoryStore {
 
 // NewMemoryStoreWithClock returns an empty MemoryStore whose expiries follow
 // the clock now (tests move it instead of sleeping; the Service's Config.Now
-// should be the same clock).
+// should be the same clock). A nil now is time.Now.
 func NewMemoryStoreWithClock(now func() time.Time) *MemoryStore {
+	if now == nil {
+		now = time.Now
+	}
 	return &MemoryStore{
 		now:         now,
 		identities:  map[string]memoryIdentity{},

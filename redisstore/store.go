@@ -1,19 +1,110 @@
 // Package redisstore keeps identities, sessions and flows in Redis
 // (standalone, Sentinel or Cluster). It is the only package that knows Redis.
+//
+// # Keys
+//
+// Every key starts with the key prefix and a hash tag in braces. Keys with
+// the same tag are in the same cluster slot, so one script may read and
+// write them together:
+//
+//	<p>:{<rk>}:identity:<identity id>    identity JSON, its version inside
+//	<p>:{<rk>}:session:<token hash>      session JSON, expires at its expires_at
+//	<p>:{<rk>}:session-id:<session id>   the session's token hash, same expiry
+//	<p>:{<rk>}:sessions:<identity id>    sorted set of the identity's token hashes, scored by expiry
+//	<p>:{<rk>}:flow:<flow id>            flow JSON, expires FlowGrace after its expires_at
+//	<p>:{<rk>}:continuity:<id>           paused submission, expires after its ttl
+//	<p>:{i:<h8>}:identifier:<h>          claim of a login identifier: "<ms>:<nonce>:<identity id>"
+//	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order
+//
+// <rk> is flows.RoutingKey of the record's id. An identity's session ids,
+// session tokens and settings flow ids share its routing key, so all records
+// of one identity are in one slot: GetSession reads a session and its
+// identity with one script, and UpdateIdentityAndFlow writes both with one.
+// <h> is the hex SHA-256 of the lower-cased identifier and <h8> its first 8
+// digits, so no e-mail address appears in a key name. The claims are kept
+// unique by the protocol described in identifiers.go.
 package redisstore
 
-import "github.com/seed06f30684/caddy-kratos/flows"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
 
-// Options say which Redis to use. STUB: the implementation fills this in.
-type Options struct {
-	// URLs are redis:// or rediss:// URLs; several URLs mean a cluster.
-	URLs []string `json:"urls,omitempty"`
-	// KeyPrefix is put before every key.
-	KeyPrefix string `json:"key_prefix,omitempty"`
+	"github.com/redis/go-redis/v9"
+
+	"github.com/seed06f30684/caddy-kratos/flows"
+)
+
+// Store is a flows.Store on Redis. It is safe for concurrent use.
+type Store struct {
+	client redis.UniversalClient
+	keys   keys
 }
 
-// Store is a flows.Store on Redis.
-type Store struct{ flows.Store }
+var _ flows.Store = (*Store)(nil)
 
-// New returns a Store for opts. It does not connect: the first command does.
-func New(opts Options) (*Store, error) { return &Store{}, nil }
+// New returns a Store for opts. It never connects: the first command does,
+// so a Caddy config loads while Redis is down.
+func New(opts Options) (*Store, error) {
+	t, err := opts.target()
+	if err != nil {
+		return nil, err
+	}
+	return NewWithClient(redis.NewUniversalClient(t.universalOptions()), t.keyPrefix), nil
+}
+
+// NewWithClient returns a Store on a client made elsewhere, with every key
+// under keyPrefix (empty: DefaultKeyPrefix). The Store owns the client: Close
+// closes it. It panics on a prefix with braces, which would break the keys'
+// hash tags (Options.Validate reports that for configured prefixes).
+func NewWithClient(c redis.UniversalClient, keyPrefix string) *Store {
+	if keyPrefix == "" {
+		keyPrefix = DefaultKeyPrefix
+	}
+	if strings.ContainsAny(keyPrefix, "{}") {
+		panic(fmt.Sprintf("redisstore: key prefix %q contains braces", keyPrefix))
+	}
+	return &Store{client: c, keys: keys{prefix: keyPrefix + ":"}}
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap("ping", s.client.Ping(ctx).Err())
+}
+
+// Close implements flows.Store: it closes the client.
+func (s *Store) Close() error {
+	return wrap("close", s.client.Close())
+}
+
+// wrap turns a go-redis error into the store's: redis.Nil is
+// flows.ErrNotFound, anything else says what failed. go-redis errors carry
+// no passwords.
+func wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.Nil):
+		return flows.ErrNotFound
+	default:
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+}
+
+// pxat returns t as a PXAT argument: unix milliseconds, at least 1 (Redis
+// refuses 0; a time in the past removes the key at once).
+func pxat(t time.Time) int64 {
+	return max(t.UnixMilli(), 1)
+}
+
+// decode decodes a record the store wrote.
+func decode[T any](data string) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal([]byte(data), v); err != nil {
+		return nil, fmt.Errorf("redisstore: decode stored %T: %w", v, err)
+	}
+	return v, nil
+}

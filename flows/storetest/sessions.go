@@ -92,7 +92,17 @@ func (s *suite) testUnknownSession(t *testing.T) {
 		_, _, err := st.GetSession(ctx, tok)
 		wantErr(t, "GetSession("+name+")", err, flows.ErrNotFound)
 	}
-	_, err := st.GetSessionByID(ctx, flows.NewIDFor(alice.ID))
+
+	// Tokens must come from flows.NewSessionToken(identity id): a session
+	// stored for a token of another routing key is not found.
+	foreign, _ := s.session(alice.ID, s.now())
+	foreignToken := flows.NewSessionToken(otherRoutingKey(alice.ID))
+	foreign.TokenHash = flows.HashToken(foreignToken)
+	mustCreateSession(t, st, foreign)
+	_, _, err := st.GetSession(ctx, foreignToken)
+	wantErr(t, "GetSession(token not made for its identity)", err, flows.ErrNotFound)
+
+	_, err = st.GetSessionByID(ctx, flows.NewIDFor(alice.ID))
 	wantErr(t, "GetSessionByID(unknown)", err, flows.ErrNotFound)
 	_, err = st.GetSessionByID(ctx, "")
 	wantErr(t, "GetSessionByID(empty)", err, flows.ErrNotFound)

@@ -1,0 +1,62 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/seed06f30684/caddy-kratos/flows"
+)
+
+// SaveFlow implements flows.Store: the flow expires from Redis FlowGrace
+// after its ExpiresAt.
+func (s *Store) SaveFlow(ctx context.Context, f *flows.Flow) error {
+	if f == nil || !validID(f.ID) {
+		return errors.New("redisstore: flow without a valid id")
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode flow: %w", err)
+	}
+	err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(f.ExpiresAt.Add(flows.FlowGrace))).Err()
+	return wrap("save flow", err)
+}
+
+// GetFlow implements flows.Store.
+func (s *Store) GetFlow(ctx context.Context, id string) (*flows.Flow, error) {
+	if !validID(id) {
+		return nil, flows.ErrNotFound
+	}
+	data, err := s.client.Get(ctx, s.keys.flow(id)).Result()
+	if err != nil {
+		return nil, wrap("get flow", err)
+	}
+	return decode[flows.Flow](data)
+}
+
+// SaveContinuity implements flows.Store.
+func (s *Store) SaveContinuity(ctx context.Context, id string, payload []byte, ttl time.Duration) error {
+	if !validID(id) {
+		return errors.New("redisstore: continuity without a valid id")
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("redisstore: continuity ttl %s is not positive", ttl)
+	}
+	ms := (ttl + time.Millisecond - 1).Milliseconds()
+	err := s.client.Do(ctx, "SET", s.keys.continuity(id), payload, "PX", ms).Err()
+	return wrap("save continuity", err)
+}
+
+// TakeContinuity implements flows.Store.
+func (s *Store) TakeContinuity(ctx context.Context, id string) ([]byte, error) {
+	if !validID(id) {
+		return nil, flows.ErrNotFound
+	}
+	data, err := s.client.GetDel(ctx, s.keys.continuity(id)).Bytes()
+	if err != nil {
+		return nil, wrap("take continuity", err)
+	}
+	return data, nil
+}
