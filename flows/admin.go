@@ -108,11 +108,11 @@ func adminBase(r *http.Request) *url.URL {
 	return &url.URL{Scheme: scheme, Host: r.Host}
 }
 
-// adminIdentityURL is the admin URL of an identity (the Location of a
-// created identity).
+// adminIdentityURL is the admin URL of an identity as Kratos builds it,
+// without /admin: the Location of a created identity.
 func adminIdentityURL(r *http.Request, id string) string {
 	u := adminBase(r)
-	u.Path = "/admin/identities/" + id
+	u.Path = "/identities/" + id
 	return u.String()
 }
 

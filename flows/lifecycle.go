@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/url"
@@ -124,9 +125,14 @@ func (s *Service) checkSubmitter(r *http.Request, f *Flow, b *body) error {
 }
 
 // renewCSRF puts a freshly masked CSRF token into a browser flow's form
-// (setting the cookie if needed), binding the flow to the cookie.
+// (setting the cookie if needed), binding the flow to the cookie. API flows
+// carry the node too, as in Kratos, with a token bound to nothing: they are
+// protected by refusing cookies instead.
 func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *Flow) {
 	if f.Type != TypeBrowser {
+		unbound := make([]byte, csrfTokenLen)
+		_, _ = rand.Read(unbound)
+		setCSRF(&f.UI, maskCSRF(unbound))
 		return
 	}
 	real := s.ensureCSRF(w, r)

@@ -38,10 +38,8 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 	if refresh {
 		f.UI.Messages = []Message{msgRefresh}
 	}
-	if typ == TypeBrowser {
-		f.UI.Nodes = append([]Node{csrfNode("")}, f.UI.Nodes...)
-		s.renewCSRF(w, r, f)
-	}
+	f.UI.Nodes = append([]Node{csrfNode("")}, f.UI.Nodes...)
+	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		fail(w, r, err)
 		return
@@ -164,10 +162,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Expired(s.cfg.Now()) {
 		s.replaceExpired(w, r, f, func(nf *Flow) {
-			nf.UI.Nodes = s.loginNodes(currentID, nf.Refresh && current != nil)
-			if nf.Type == TypeBrowser {
-				nf.UI.Nodes = append([]Node{csrfNode("")}, nf.UI.Nodes...)
-			}
+			nf.UI.Nodes = append([]Node{csrfNode("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
 		}, s.loginUI(r))
 		return
 	}

@@ -9,11 +9,8 @@ var msgDuplicate = Message{ID: 4000007, Type: MessageError,
 	Text: "An account with the same identifier (email, phone, username, ...) exists already."}
 
 // registrationNodes are the password method's registration form.
-func (s *Service) registrationNodes(typ string, traits map[string]any) []Node {
-	var nodes []Node
-	if typ == TypeBrowser {
-		nodes = append(nodes, csrfNode(""))
-	}
+func (s *Service) registrationNodes(traits map[string]any) []Node {
+	nodes := []Node{csrfNode("")}
 	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupPassword, traits)...)
 	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSignUp))
 }
@@ -41,7 +38,7 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 	}
 	f := s.newFlow(r, KindRegistration, typ, returnTo)
 	f.UI.Action = s.flowAction(r, KindRegistration, f.ID)
-	f.UI.Nodes = s.registrationNodes(typ, nil)
+	f.UI.Nodes = s.registrationNodes(nil)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		fail(w, r, err)
@@ -73,7 +70,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Expired(s.cfg.Now()) {
-		s.replaceExpired(w, r, f, func(nf *Flow) { nf.UI.Nodes = s.registrationNodes(nf.Type, nil) }, s.registrationUI(r))
+		s.replaceExpired(w, r, f, func(nf *Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.registrationUI(r))
 		return
 	}
 	if sess, _, err := s.Current(r); err != nil || sess != nil {
@@ -104,7 +101,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Rebuild the form from what was sent, then collect every problem.
-	f.UI.Nodes = s.registrationNodes(f.Type, traits)
+	f.UI.Nodes = s.registrationNodes(traits)
 	f.UI.Messages = nil
 	s.renewCSRF(w, r, f)
 	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupPassword, s.cfg.Schema.Validate(traits))

@@ -24,11 +24,8 @@ var (
 
 // settingsNodes is the settings form: the profile method (traits) and the
 // password method.
-func (s *Service) settingsNodes(typ string, traits map[string]any) []Node {
-	var nodes []Node
-	if typ == TypeBrowser {
-		nodes = append(nodes, csrfNode(""))
-	}
+func (s *Service) settingsNodes(traits map[string]any) []Node {
+	nodes := []Node{csrfNode("")}
 	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
 	nodes = append(nodes, submitNode(GroupProfile, "profile", labelSave))
 	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSave))
@@ -81,7 +78,7 @@ func (s *Service) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, r
 	f.ID = NewIDFor(id.ID)
 	f.IdentityID, f.IdentityVersion = id.ID, id.Version
 	f.UI.Action = s.flowAction(r, KindSettings, f.ID)
-	f.UI.Nodes = s.settingsNodes(typ, id.Traits)
+	f.UI.Nodes = s.settingsNodes(id.Traits)
 	s.renewCSRF(w, r, f)
 	return f
 }
@@ -211,7 +208,7 @@ func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *S
 	if f.Expired(s.cfg.Now()) {
 		s.replaceExpired(w, r, f, func(nf *Flow) {
 			nf.IdentityVersion = id.Version
-			nf.UI.Nodes = s.settingsNodes(nf.Type, id.Traits)
+			nf.UI.Nodes = s.settingsNodes(id.Traits)
 		}, s.settingsUI(r))
 		return
 	}
