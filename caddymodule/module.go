@@ -1,1 +1,354 @@
+// Package caddymodule is the Caddy glue of caddy-kratos: the
+// http.handlers.kratos module and its Caddyfile directive. It is the only
+// package that knows Caddy.
 package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/schema"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler serves Ory-Kratos-compatible self-service identity flows (login,
+// registration, settings, the legacy profile API, sessions) on the site's
+// own domain. Requests under the public prefix are answered by the
+// handler; every other request goes on to the next handler untouched.
+//
+// With admin set, the handler instead answers every request it sees with
+// the Kratos admin API; put it on a listener that only trusted callers can
+// reach.
+type Handler struct {
+	// IdentitySchema is the path of the Kratos identity schema (a JSON
+	// Schema for the identity traits, with the "ory.sh/kratos" extension).
+	// Its schema id is "default". Required.
+	IdentitySchema string `json:"identity_schema,omitempty"`
+
+	// PublicPrefix is the path the public API is served under. It starts
+	// with "/" and has no trailing "/". Default: "/.ory/kratos/public".
+	PublicPrefix string `json:"public_prefix,omitempty"`
+
+	// PublicURL is the site's base URL (scheme and host, e.g.
+	// "https://app.example.com"), used for every absolute URL the handler
+	// emits and for the Secure flag of cookies. Default: the request's own
+	// scheme and host.
+	PublicURL string `json:"public_url,omitempty"`
+
+	// Store says where identities, sessions and flows are kept. Default:
+	// the in-memory store.
+	Store *StoreConfig `json:"store,omitempty"`
+
+	// UI holds the URLs of the pages that render each flow. An unset one is
+	// served by the built-in UI.
+	UI *UIConfig `json:"ui,omitempty"`
+
+	// DefaultReturnURL is where the browser goes after a flow that has no
+	// return_to: an absolute http(s) URL or a path on this site.
+	DefaultReturnURL string `json:"default_return_url,omitempty"`
+
+	// AllowedReturnURLs are the absolute URLs a return_to may point at,
+	// besides paths on the site itself, which are always allowed.
+	AllowedReturnURLs []string `json:"allowed_return_urls,omitempty"`
+
+	// PrivilegedSessionMaxAge is how recent a login must be to change a
+	// login identifier, an address or the password. Default: 15m.
+	PrivilegedSessionMaxAge caddy.Duration `json:"privileged_session_max_age,omitempty"`
+
+	// FlowLifespan is how long settings, profile, login and registration
+	// flows stay valid. Default: 1h.
+	FlowLifespan caddy.Duration `json:"flow_lifespan,omitempty"`
+
+	// SessionLifespan is how long a session lasts. Default: 24h.
+	SessionLifespan caddy.Duration `json:"session_lifespan,omitempty"`
+
+	// CookieDomain is the Domain attribute of the cookies the handler sets,
+	// e.g. "example.com" to share the session with sub-domains. Default:
+	// host-only cookies.
+	CookieDomain string `json:"cookie_domain,omitempty"`
+
+	// IdentityHeaders adds the session's identity to requests passed to
+	// the next handler (X-Kratos-Authenticated-Identity-Id,
+	// X-Kratos-Session-Id, X-Kratos-Identity-Traits) and removes whatever
+	// the client sent under those names.
+	IdentityHeaders bool `json:"identity_headers,omitempty"`
+
+	// Admin makes this handler serve the admin API, for every request it
+	// sees, instead of the public API.
+	Admin bool `json:"admin,omitempty"`
+
+	// RevokeSessionsOnPasswordChange ends an identity's other sessions when
+	// its password changes. Default: true.
+	RevokeSessionsOnPasswordChange *bool `json:"revoke_sessions_on_password_change,omitempty"`
+
+	// RequireSession lets only requests with a valid session through to the
+	// next handler.
+	RequireSession bool `json:"require_session,omitempty"`
+
+	logger  *zap.Logger
+	svc     *flows.Service
+	store   flows.Store
+	poolKey string // the store pool entry this handler holds; "" when none
+}
+
+// UIConfig holds the URLs of the pages that render each flow: absolute
+// http(s) URLs or paths on this site. The flow id is appended as a query
+// parameter.
+type UIConfig struct {
+	// Login is the login page.
+	Login string `json:"login,omitempty"`
+	// Registration is the registration page.
+	Registration string `json:"registration,omitempty"`
+	// Settings is the settings page.
+	Settings string `json:"settings,omitempty"`
+	// Profile is the page of the legacy profile API (Kratos'
+	// urls.profile_ui).
+	Profile string `json:"profile,omitempty"`
+	// Error is the page that shows a flow error.
+	Error string `json:"error,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.kratos",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets defaults, compiles the identity schema, takes the store
+// from the process-wide pool and builds the service. It never contacts
+// Redis, so validating or reloading a config works while Redis is down.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.expandPlaceholders(caddy.NewReplacer())
+
+	if h.PublicPrefix == "" {
+		h.PublicPrefix = flows.DefaultPublicPrefix
+	}
+	if h.PrivilegedSessionMaxAge == 0 {
+		h.PrivilegedSessionMaxAge = caddy.Duration(flows.DefaultPrivilegedSessionMaxAge)
+	}
+	if h.FlowLifespan == 0 {
+		h.FlowLifespan = caddy.Duration(flows.DefaultFlowLifespan)
+	}
+	if h.SessionLifespan == 0 {
+		h.SessionLifespan = caddy.Duration(flows.DefaultSessionLifespan)
+	}
+	if h.RevokeSessionsOnPasswordChange == nil {
+		revoke := true
+		h.RevokeSessionsOnPasswordChange = &revoke
+	}
+
+	if h.IdentitySchema == "" {
+		return fmt.Errorf("identity_schema: required; expected the path of an identity schema file")
+	}
+	sch, err := schema.CompileFile("default", h.IdentitySchema)
+	if err != nil {
+		return fmt.Errorf("identity_schema: %w", err)
+	}
+
+	var publicURL *url.URL
+	if h.PublicURL != "" {
+		if publicURL, err = url.Parse(h.PublicURL); err != nil {
+			return fmt.Errorf("public_url: %w", err)
+		}
+	}
+
+	if err := h.Store.validate(); err != nil {
+		return err
+	}
+	key := h.Store.poolKey()
+	store, err := loadStore(key, h.Store)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	h.store, h.poolKey = store, key
+
+	var ui flows.UIURLs
+	if h.UI != nil {
+		ui = flows.UIURLs{
+			Login:        h.UI.Login,
+			Registration: h.UI.Registration,
+			Settings:     h.UI.Settings,
+			Profile:      h.UI.Profile,
+			Error:        h.UI.Error,
+		}
+	}
+	h.svc, err = flows.New(flows.Config{
+		Schema:                              sch,
+		Store:                               store,
+		Logger:                              h.logger,
+		PublicPrefix:                        h.PublicPrefix,
+		PublicURL:                           publicURL,
+		UI:                                  ui,
+		DefaultReturnURL:                    h.DefaultReturnURL,
+		AllowedReturnURLs:                   h.AllowedReturnURLs,
+		PrivilegedSessionMaxAge:             time.Duration(h.PrivilegedSessionMaxAge),
+		FlowLifespan:                        time.Duration(h.FlowLifespan),
+		SessionLifespan:                     time.Duration(h.SessionLifespan),
+		CookieDomain:                        h.CookieDomain,
+		RevokeOtherSessionsOnPasswordChange: *h.RevokeSessionsOnPasswordChange,
+	})
+	if err != nil {
+		return err
+	}
+
+	// TODO: identity_headers and require_session are parsed and kept, but
+	// the handler does not act on them yet.
+	if h.IdentityHeaders {
+		h.logger.Warn("option not implemented yet; ignored", zap.String("option", "identity_headers"))
+	}
+	if h.RequireSession {
+		h.logger.Warn("option not implemented yet; ignored", zap.String("option", "require_session"))
+	}
+
+	if c := h.logger.Check(zap.DebugLevel, "kratos handler provisioned"); c != nil {
+		c.Write(
+			zap.String("identity_schema", h.IdentitySchema),
+			zap.String("store", h.Store.typeOrDefault()),
+			zap.Bool("admin", h.Admin),
+			zap.String("public_prefix", h.PublicPrefix),
+		)
+	}
+	return nil
+}
+
+// expandPlaceholders replaces global placeholders ({env.*}, {file.*}) in
+// every string option.
+func (h *Handler) expandPlaceholders(repl *caddy.Replacer) {
+	for _, s := range []*string{&h.IdentitySchema, &h.PublicPrefix, &h.PublicURL, &h.DefaultReturnURL, &h.CookieDomain} {
+		*s = repl.ReplaceKnown(*s, "")
+	}
+	for i, u := range h.AllowedReturnURLs {
+		h.AllowedReturnURLs[i] = repl.ReplaceKnown(u, "")
+	}
+	if h.UI != nil {
+		for _, s := range []*string{&h.UI.Login, &h.UI.Registration, &h.UI.Settings, &h.UI.Profile, &h.UI.Error} {
+			*s = repl.ReplaceKnown(*s, "")
+		}
+	}
+	if h.Store != nil && h.Store.Redis != nil {
+		h.Store.Redis.expand(repl)
+	}
+}
+
+// Validate checks the provisioned config. Each error names the option and
+// says what is expected.
+func (h *Handler) Validate() error {
+	if !strings.HasPrefix(h.PublicPrefix, "/") {
+		return fmt.Errorf("public_prefix: %q must start with \"/\"", h.PublicPrefix)
+	}
+	if strings.HasSuffix(h.PublicPrefix, "/") {
+		return fmt.Errorf("public_prefix: %q must not end with \"/\"", h.PublicPrefix)
+	}
+	if h.PublicURL != "" {
+		if err := checkPublicURL(h.PublicURL); err != nil {
+			return fmt.Errorf("public_url: %w", err)
+		}
+	}
+	for _, o := range []struct {
+		name string
+		val  caddy.Duration
+	}{
+		{"privileged_session_max_age", h.PrivilegedSessionMaxAge},
+		{"flow_lifespan", h.FlowLifespan},
+		{"session_lifespan", h.SessionLifespan},
+	} {
+		if o.val <= 0 {
+			return fmt.Errorf("%s: must be a positive duration, got %s", o.name, time.Duration(o.val))
+		}
+	}
+	if h.UI != nil {
+		for _, o := range []struct{ name, val string }{
+			{"ui login", h.UI.Login},
+			{"ui registration", h.UI.Registration},
+			{"ui settings", h.UI.Settings},
+			{"ui profile", h.UI.Profile},
+			{"ui error", h.UI.Error},
+		} {
+			if err := checkURLOrPath(o.val); err != nil {
+				return fmt.Errorf("%s: %w", o.name, err)
+			}
+		}
+	}
+	if err := checkURLOrPath(h.DefaultReturnURL); err != nil {
+		return fmt.Errorf("default_return_url: %w", err)
+	}
+	for _, u := range h.AllowedReturnURLs {
+		if err := checkAbsoluteURL(u); err != nil {
+			return fmt.Errorf("allowed_return_urls: %w", err)
+		}
+	}
+	if strings.ContainsAny(h.CookieDomain, "/: \t") {
+		return fmt.Errorf("cookie_domain: %q: expected a domain name such as example.com", h.CookieDomain)
+	}
+	return h.Store.validate()
+}
+
+// Cleanup releases the handler's hold on its store; the last handler to
+// let go closes it. It is safe after a failed or partial Provision.
+func (h *Handler) Cleanup() error {
+	if h.poolKey == "" {
+		return nil
+	}
+	key := h.poolKey
+	h.store, h.poolKey = nil, ""
+	_, err := stores.Delete(key)
+	if err != nil {
+		return fmt.Errorf("closing store: %w", err)
+	}
+	return nil
+}
+
+// ServeHTTP answers the admin API (admin mode) or requests under the
+// public prefix, and passes every other request on untouched.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.Admin {
+		h.svc.ServeAdmin(w, r)
+		return nil
+	}
+	rel, ok := publicPath(r.URL.Path, h.PublicPrefix)
+	if !ok {
+		return next.ServeHTTP(w, r)
+	}
+	h.svc.ServePublic(w, r, rel)
+	return nil
+}
+
+// publicPath reports whether path is prefix itself or lies under it
+// ("/.ory/kratos/publicX" does not), and returns the rest of the path:
+// "/sessions/whoami", or "/" for the prefix itself.
+func publicPath(path, prefix string) (rel string, ok bool) {
+	rel, ok = strings.CutPrefix(path, prefix)
+	switch {
+	case !ok:
+		return "", false
+	case rel == "":
+		return "/", true
+	case rel[0] != '/':
+		return "", false
+	}
+	return rel, true
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ caddyfile.Unmarshaler       = (*Handler)(nil)
+)

@@ -1,0 +1,130 @@
+package caddymodule
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+)
+
+func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`kratos {
+		identity_schema            /etc/kratos/identity.schema.json
+		public_prefix              /auth
+		public_url                 https://app.example.com
+		store                      redis {
+			addrs       r1:26379 r2:26379
+			master_name mymaster
+			username    app
+			password    {env.REDIS_PASSWORD}
+			db          2
+			tls
+			key_prefix  kratos
+		}
+		ui {
+			login        /login
+			registration /registration
+			settings     /settings
+			profile      /profile
+			error        /error
+		}
+		default_return_url         /welcome
+		allowed_return_urls        https://a.example.com
+		allowed_return_urls        https://b.example.com https://c.example.com
+		privileged_session_max_age 5m
+		flow_lifespan              2h
+		session_lifespan           7d
+		cookie_domain              example.com
+		identity_headers
+		admin
+		require_session
+		revoke_sessions_on_password_change off
+	}`)
+	var h Handler
+	if err := h.UnmarshalCaddyfile(d); err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	want := Handler{
+		IdentitySchema: "/etc/kratos/identity.schema.json",
+		PublicPrefix:   "/auth",
+		PublicURL:      "https://app.example.com",
+		Store: &StoreConfig{Type: "redis", Redis: &RedisConfig{
+			Addrs: []string{"r1:26379", "r2:26379"}, MasterName: "mymaster", Username: "app",
+			Password: "{env.REDIS_PASSWORD}", DB: 2, TLS: true, KeyPrefix: "kratos",
+		}},
+		UI:                             &UIConfig{Login: "/login", Registration: "/registration", Settings: "/settings", Profile: "/profile", Error: "/error"},
+		DefaultReturnURL:               "/welcome",
+		AllowedReturnURLs:              []string{"https://a.example.com", "https://b.example.com", "https://c.example.com"},
+		PrivilegedSessionMaxAge:        caddy.Duration(5 * time.Minute),
+		FlowLifespan:                   caddy.Duration(2 * time.Hour),
+		SessionLifespan:                caddy.Duration(7 * 24 * time.Hour),
+		CookieDomain:                   "example.com",
+		IdentityHeaders:                true,
+		Admin:                          true,
+		RequireSession:                 true,
+		RevokeSessionsOnPasswordChange: &off,
+	}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("got  %+v\nwant %+v", h, want)
+	}
+}
+
+func TestUnmarshalCaddyfileStoreForms(t *testing.T) {
+	for input, want := range map[string]*StoreConfig{
+		"store memory":                                    {Type: "memory"},
+		"store redis redis://r:6379":                      {Type: "redis", Redis: &RedisConfig{URLs: []string{"redis://r:6379"}}},
+		"store redis redis://a:1 redis://b:1":             {Type: "redis", Redis: &RedisConfig{URLs: []string{"redis://a:1", "redis://b:1"}}},
+		"store redis redis://r {\n key_prefix p\n }":      {Type: "redis", Redis: &RedisConfig{URLs: []string{"redis://r"}, KeyPrefix: "p"}},
+		"store redis {\n urls rediss://r\n cluster\n }":   {Type: "redis", Redis: &RedisConfig{URLs: []string{"rediss://r"}, Cluster: true}},
+		"store redis {\n addrs a:1 b:1 c:1\n cluster\n }": {Type: "redis", Redis: &RedisConfig{Addrs: []string{"a:1", "b:1", "c:1"}, Cluster: true}},
+	} {
+		var h Handler
+		d := caddyfile.NewTestDispenser("kratos {\nidentity_schema s.json\n" + input + "\n}")
+		if err := h.UnmarshalCaddyfile(d); err != nil {
+			t.Errorf("%q: %v", input, err)
+			continue
+		}
+		if !reflect.DeepEqual(h.Store, want) {
+			t.Errorf("%q: store %+v, want %+v", input, h.Store, want)
+		}
+	}
+}
+
+func TestUnmarshalCaddyfileErrors(t *testing.T) {
+	for _, tc := range []struct{ input, want string }{
+		{"kratos", "identity_schema is required"},
+		{"kratos s.json", "kratos takes no arguments"},
+		{"kratos {\nidentity_schema\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema a b\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nfoo bar\n}", "unrecognized kratos option 'foo'"},
+		{"kratos {\nidentity_schema s\nflow_lifespan 1h\nflow_lifespan 2h\n}", "'flow_lifespan' given twice"},
+		{"kratos {\nidentity_schema s\nsession_lifespan soon\n}", "session_lifespan: bad duration 'soon'"},
+		{"kratos {\nidentity_schema s\nflow_lifespan -5m\n}", "flow_lifespan: expected a positive duration"},
+		{"kratos {\nidentity_schema s\nflow_lifespan\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nstore\n}", "store: expected 'memory' or 'redis'"},
+		{"kratos {\nidentity_schema s\nstore etcd\n}", "store: unknown type 'etcd'"},
+		{"kratos {\nidentity_schema s\nstore memory redis://r\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nstore redis\n}", "store redis: expected at least one"},
+		{"kratos {\nidentity_schema s\nstore redis {\nsentinel x\n}\n}", "unrecognized store redis option 'sentinel'"},
+		{"kratos {\nidentity_schema s\nstore redis {\ndb one\n}\n}", "db: expected a database number"},
+		{"kratos {\nidentity_schema s\nstore redis {\ntls\ntls\n}\n}", "'tls' given twice"},
+		{"kratos {\nidentity_schema s\nstore redis redis://a {\nurls redis://b\n}\n}", "not both"},
+		{"kratos {\nidentity_schema s\nui {\nhome /\n}\n}", "unrecognized ui option 'home'"},
+		{"kratos {\nidentity_schema s\nui /login\n}", "ui: expected a block"},
+		{"kratos {\nidentity_schema s\nui {\nlogin /a\nlogin /b\n}\n}", "ui: 'login' given twice"},
+		{"kratos {\nidentity_schema s\nadmin yes\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nrevoke_sessions_on_password_change\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nrevoke_sessions_on_password_change maybe\n}", "expected 'on' or 'off'"},
+		{"kratos {\nidentity_schema s\nallowed_return_urls\n}", "wrong argument count"},
+	} {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want an error containing %q", tc.input, err, tc.want)
+		}
+	}
+}
