@@ -45,6 +45,12 @@ type Config struct {
 	// when its password changes.
 	RevokeOtherSessionsOnPasswordChange bool
 
+	// Metrics counts flows, logins and sessions; nil counts nothing.
+	Metrics Metrics
+	// UIStylesheet replaces the built-in UI's CSS: a URL or site path of a
+	// stylesheet. Empty: the built-in style.
+	UIStylesheet string
+
 	// PasswordCost is the bcrypt work factor of new password hashes; zero
 	// means BcryptCost.
 	PasswordCost int
@@ -88,6 +94,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.SessionLifespan == 0 {
 		cfg.SessionLifespan = DefaultSessionLifespan
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = BcryptCost
