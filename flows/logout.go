@@ -22,20 +22,27 @@ func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, err)
 		return
 	}
+	logoutURL, token, err := s.newLogoutURL(r, sess, returnTo)
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"logout_url": logoutURL, "logout_token": token})
+}
+
+// newLogoutURL gives the session a new logout token and returns the URL
+// that ends the session, and the token.
+func (s *Service) newLogoutURL(r *http.Request, sess *Session, returnTo string) (string, string, error) {
 	token := NewLogoutToken()
 	sess.LogoutTokenHash = HashToken(token)
 	if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
-		s.browserError(w, r, err)
-		return
+		return "", "", err
 	}
 	q := url.Values{"token": {token}}
 	if returnTo != "" {
 		q.Set("return_to", returnTo)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{
-		"logout_url":   s.publicURL(r, "/self-service/logout", q),
-		"logout_token": token,
-	})
+	return s.publicURL(r, "/self-service/logout", q), token, nil
 }
 
 // logout answers GET /self-service/logout?token=: it revokes the session,
