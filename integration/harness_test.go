@@ -80,13 +80,20 @@ func freePort(t *testing.T) int {
 }
 
 // startSite starts Caddy with a public site (kratos + a small app) and an
-// admin site; extra is added inside the public kratos block.
+// admin site, with seed 000's identity schema; extra is added inside the
+// public kratos block.
 func startSite(t *testing.T, extra string) *site {
+	t.Helper()
+	return startSiteWithSchema(t, seedSchema, extra)
+}
+
+// startSiteWithSchema is startSite with another identity schema.
+func startSiteWithSchema(t *testing.T, identitySchema, extra string) *site {
 	t.Helper()
 	redisAddr := redistest.StartServer(t)
 	dir := t.TempDir()
 	schemaPath := filepath.Join(dir, "identity.schema.json")
-	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
+	if err := os.WriteFile(schemaPath, []byte(identitySchema), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pub, adm, app := freePort(t), freePort(t), freePort(t)
