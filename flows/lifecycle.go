@@ -20,13 +20,16 @@ import (
 //	     └──now ≥ expires_at──▶ expired: fetches answer 410, submits get a
 //	           replacement flow (Kratos v1) or a form error (legacy)
 //
-// newFlow, loadFlow and the submit helpers below are that machine; the
-// per-kind files only build forms and apply the change.
+// The transitions of settings flows and legacy profile requests are one
+// function, submit in statemachine.go; login and registration use the
+// same states and the helpers below. The per-kind files only decode
+// requests, build forms and encode outcomes.
 
 // newFlow returns a fresh flow of a kind and type; actionPath is the public
 // path its form posts to (the flow id is added as ?flow=).
 func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *Flow {
 	now := s.cfg.Now()
+	s.cfg.Metrics.FlowCreated(kind, typ)
 	return &Flow{
 		ID: NewID(), Kind: kind, Type: typ, State: StateShowForm,
 		IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan),

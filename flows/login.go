@@ -152,6 +152,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.checkSubmitter(r, f, b); err != nil {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
 		fail(w, r, err)
 		return
 	}
@@ -161,6 +162,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Expired(s.cfg.Now()) {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		s.replaceExpired(w, r, f, func(nf *Flow) {
 			nf.UI.Nodes = append([]Node{csrfNode("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
 		}, s.loginUI(r))
@@ -214,6 +216,8 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		f.UI.Messages = []Message{msgInvalidCredentials}
 		f.UpdatedAt = s.cfg.Now()
+		s.cfg.Metrics.Login("invalid_credentials")
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
 		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 			fail(w, r, err)
 			return
@@ -227,6 +231,12 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
+	if current != nil && currentID.ID == id.ID {
+		s.cfg.Metrics.Login("refresh")
+	} else {
+		s.cfg.Metrics.Login("success")
+	}
+	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
 	f.State, f.Active, f.UpdatedAt = StateSuccess, "password", s.cfg.Now()
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		fail(w, r, err)

@@ -71,6 +71,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, err)
 		return
 	}
+	s.cfg.Metrics.SessionRevoked()
 	s.clearSessionCookie(w, r)
 	s.rotateCSRF(w, r)
 	if wantsJSON(r) {
@@ -114,6 +115,7 @@ func (s *Service) logoutAPI(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.cfg.Metrics.SessionRevoked()
 	noCache(w)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -76,7 +76,9 @@ func (s *Service) legacyJSON(r *http.Request, f *Flow, id *Identity) legacyReque
 		UpdateSuccessful: f.State == StateSuccess,
 	}
 	for _, m := range f.UI.Messages {
-		out.Form.Errors = append(out.Form.Errors, legacyError{Message: legacyText(m)})
+		if m.Type == MessageError {
+			out.Form.Errors = append(out.Form.Errors, legacyError{Message: legacyText(m)})
+		}
 	}
 	if id != nil {
 		traits := id.Traits
@@ -130,25 +132,12 @@ func legacyFieldErrors(errs []schema.FieldError) []schema.FieldError {
 	return out
 }
 
-// protectedFields are the traits the legacy API may not change: login
-// identifiers, verification and recovery addresses, and read-only traits.
-func protectedFields(sch *schema.Schema) map[string]schema.Field {
-	out := map[string]schema.Field{}
-	for _, f := range sch.Fields() {
-		if f.Identifier || f.VerificationVia != "" || f.RecoveryVia != "" || f.ReadOnly {
-			out[f.Name] = f
-		}
-	}
-	return out
-}
-
 // profileNodes is the legacy form: the CSRF field and the traits, protected
 // ones disabled.
 func (s *Service) profileNodes(traits map[string]any) []Node {
 	nodes := append([]Node{csrfNode("")}, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
-	protected := protectedFields(s.cfg.Schema)
-	for i := range nodes {
-		if _, ok := protected[nodes[i].Attributes.Name]; ok {
+	for _, f := range s.cfg.Schema.Fields() {
+		if i := nodeIndex(nodes, f.Name); i >= 0 && locked(f, true) {
 			nodes[i].Attributes.Disabled = true
 		}
 	}
@@ -206,7 +195,7 @@ func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin boo
 		s.writeError(w, r, errProfileAccess)
 		return
 	}
-	sess, id, f, err := s.cfg.Store.GetSessionAndFlow(r.Context(), sessionToken(r), reqID)
+	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.writeError(w, r, err)
 		return
@@ -244,7 +233,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, errNotFound("The profile request could not be found. Please restart the flow."))
 		return
 	}
-	sess, id, f, err := s.cfg.Store.GetSessionAndFlow(r.Context(), sessionToken(r), reqID)
+	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.browserError(w, r, err)
 		return
@@ -275,71 +264,37 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	clearMessages(&f.UI)
 	s.renewCSRF(w, r, f)
-	f.UpdatedAt = s.cfg.Now()
-	now := s.cfg.Now()
-	switch {
-	case f.Expired(now):
+	o, updated, err := s.submit(r.Context(), f, sess, id, change{method: "profile", traits: traits, legacy: true})
+	if err != nil {
+		s.browserError(w, r, err)
+		return
+	}
+	switch o {
+	case saved:
+		s.sendProfile(w, r, f, updated, http.StatusOK)
+	case invalid, refreshRequired:
+		s.sendProfile(w, r, f, id, http.StatusBadRequest)
+	case conflict:
+		s.sendProfile(w, r, f, id, http.StatusConflict)
+	case expired:
 		// Nothing is saved; the request keeps its values and says why.
-		f.State = StateShowForm
+		now := s.cfg.Now()
+		clearMessages(&f.UI)
+		f.State, f.UpdatedAt = StateShowForm, now
 		f.UI.Messages = []Message{{ID: 4050001, Type: MessageError,
 			Text: fmt.Sprintf("The profile request expired %s minutes ago, please try again.", formatMinutes(now.Sub(f.ExpiresAt).Minutes()))}}
-		s.sendProfile(w, r, f, id, http.StatusGone)
-		return
-	case len(traits) == 0:
-		f.State, f.UI.Messages = StateShowForm, []Message{msgNoChanges}
-		s.sendProfile(w, r, f, id, http.StatusBadRequest)
-		return
-	}
-
-	keepProtected(s.cfg.Schema, traits, id.Traits)
-	setTraitValues(f.UI.Nodes, s.cfg.Schema, traits)
-	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, legacyFieldErrors(s.cfg.Schema.Validate(traits)))
-	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, protectedChangeErrors(s.cfg.Schema, id.Traits, traits))
-	switch {
-	case hasMessages(f.UI):
-		f.State = StateShowForm
-		s.sendProfile(w, r, f, id, http.StatusBadRequest)
-		return
-	case f.IdentityVersion != id.Version:
-		s.profileConflict(w, r, f, id)
-		return
-	}
-	updated := cloneIdentity(id)
-	s.applyTraits(updated, traits)
-	f.State = StateSuccess
-	err = s.cfg.Store.UpdateIdentityAndFlow(r.Context(), updated, f)
-	switch {
-	case errors.Is(err, ErrVersionConflict):
-		if latest, gerr := s.cfg.Store.GetIdentity(r.Context(), id.ID); gerr == nil {
-			id = latest
+		if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+			s.browserError(w, r, err)
+			return
 		}
-		s.profileConflict(w, r, f, id)
-		return
-	case err != nil:
-		s.browserError(w, r, err)
-		return
+		s.sendProfile(w, r, f, id, http.StatusGone)
 	}
-	f.IdentityVersion = updated.Version
-	s.sendProfile(w, r, f, updated, http.StatusOK)
 }
 
-func (s *Service) profileConflict(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity) {
-	clearMessages(&f.UI)
-	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
-	f.State, f.IdentityVersion = StateShowForm, id.Version
-	f.UI.Messages = []Message{msgConflict}
-	s.sendProfile(w, r, f, id, http.StatusConflict)
-}
-
-// sendProfile stores the request and answers: JSON callers get the request
+// sendProfile answers with a stored request: JSON callers get the request
 // itself, browsers go back to the profile UI.
 func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, code int) {
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		s.browserError(w, r, err)
-		return
-	}
 	if wantsJSON(r) {
 		writeJSON(w, code, s.legacyJSON(r, f, id))
 		return
@@ -347,39 +302,13 @@ func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *Flow, i
 	redirect(w, withQuery(s.profileUI(r), "request", f.ID), http.StatusFound)
 }
 
-// keepProtected puts back protected traits a form left out: they are shown
-// disabled, and browsers do not submit disabled inputs.
-func keepProtected(sch *schema.Schema, traits, stored map[string]any) {
-	for _, f := range protectedFields(sch) {
-		if _, sent := valueAt(traits, f.Path); sent {
-			continue
-		}
-		if v, ok := valueAt(stored, f.Path); ok {
-			setAt(traits, f.Path, v)
-		}
+// legacySessionAndRequest reads the caller's session and a request in one
+// round trip; without a well-formed session token it is ErrNotFound at no
+// cost.
+func (s *Service) legacySessionAndRequest(r *http.Request, reqID string) (*Session, *Identity, *Flow, error) {
+	token := sessionToken(r)
+	if !wellFormedToken(token) {
+		return nil, nil, nil, ErrNotFound
 	}
-}
-
-// protectedChangeErrors are the errors of protected traits whose value
-// changed: the legacy API cannot change them.
-func protectedChangeErrors(sch *schema.Schema, stored, traits map[string]any) []schema.FieldError {
-	var errs []schema.FieldError
-	protected := protectedFields(sch)
-	for _, f := range sch.Fields() {
-		if _, ok := protected[f.Name]; !ok {
-			continue
-		}
-		old, _ := valueAt(stored, f.Path)
-		cur, _ := valueAt(traits, f.Path)
-		if jsonEqual(old, cur) {
-			continue
-		}
-		text := "Can only be changed through the settings flow after a recent login"
-		if f.ReadOnly {
-			text = "Can only be changed by an administrator"
-		}
-		errs = append(errs, schema.FieldError{Field: f.Name, ID: 4000001, Text: text,
-			Context: map[string]any{"reason": text, legacyTextKey: f.Name + ": " + text}})
-	}
-	return errs
+	return s.cfg.Store.GetSessionAndFlow(r.Context(), token, reqID)
 }

@@ -66,10 +66,12 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.checkSubmitter(r, f, b); err != nil {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
 		fail(w, r, err)
 		return
 	}
 	if f.Expired(s.cfg.Now()) {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		s.replaceExpired(w, r, f, func(nf *Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.registrationUI(r))
 		return
 	}
@@ -130,6 +132,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	f.UpdatedAt = s.cfg.Now()
 	if hasMessages(f.UI) {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
 		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 			fail(w, r, err)
 			return
@@ -147,6 +150,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		s.setSessionCookie(w, r, token, sess.ExpiresAt)
 		s.rotateCSRF(w, r)
 	}
+	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
 	f.State, f.Active = StateSuccess, "password"
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		fail(w, r, err)

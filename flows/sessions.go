@@ -77,6 +77,7 @@ func (s *Service) issueSession(r *http.Request, id *Identity) (*Session, string,
 	if err := s.cfg.Store.CreateSession(r.Context(), sess); err != nil {
 		return nil, "", err
 	}
+	s.cfg.Metrics.SessionIssued()
 	return sess, token, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -198,151 +200,73 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 	s.submitSettings(w, r, sess, id, f, b)
 }
 
-// submitSettings checks and applies one settings submission.
+// submitSettings decodes one settings submission, runs it through the
+// state machine (statemachine.go) and answers with its outcome.
 func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity, f *Flow, b *body) {
 	fail := s.failer(f.Type)
 	if err := s.checkSubmitter(r, f, b); err != nil {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
 		fail(w, r, err)
 		return
 	}
-	if f.Expired(s.cfg.Now()) {
+	ch, err := settingsChange(s.cfg.Schema, b)
+	if err != nil && !f.Expired(s.cfg.Now()) {
+		fail(w, r, err)
+		return
+	}
+	s.renewCSRF(w, r, f)
+	o, updated, err := s.submit(r.Context(), f, sess, id, ch)
+	if err != nil {
+		fail(w, r, err)
+		return
+	}
+	switch o {
+	case saved:
+		s.sendSettingsSuccess(w, r, f, updated)
+	case invalid:
+		s.sendFormResult(w, r, f, id, http.StatusBadRequest, s.settingsUI(r))
+	case conflict:
+		s.sendFormResult(w, r, f, id, http.StatusConflict, s.settingsUI(r))
+	case refreshRequired:
+		s.pauseSettings(w, r, f, id, b)
+	case expired:
 		s.replaceExpired(w, r, f, func(nf *Flow) {
 			nf.IdentityVersion = id.Version
 			nf.UI.Nodes = s.settingsNodes(id.Traits)
 		}, s.settingsUI(r))
-		return
 	}
+}
+
+// settingsChange decodes a settings submission of the profile or password
+// method; unknown fields and methods are refused.
+func settingsChange(sch *schema.Schema, b *body) (change, error) {
 	method, err := b.str("method")
 	if err != nil {
-		fail(w, r, err)
-		return
+		return change{}, err
 	}
+	ch := change{method: method}
 	switch method {
 	case "profile":
-		err = b.checkFields("method", "csrf_token", "traits", "traits.", "flow", "transient_payload")
+		if err := b.checkFields("method", "csrf_token", "traits", "traits.", "flow", "transient_payload"); err != nil {
+			return ch, err
+		}
+		ch.traits, err = b.traits(sch)
 	case "password":
-		err = b.checkFields("method", "csrf_token", "password", "flow", "transient_payload")
+		if err := b.checkFields("method", "csrf_token", "password", "flow", "transient_payload"); err != nil {
+			return ch, err
+		}
+		ch.password, err = b.str("password")
 	default:
 		err = errBadRequest("Could not find a strategy to update your settings. Did you fill out the form correctly?")
 	}
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-
-	clearMessages(&f.UI)
-	s.renewCSRF(w, r, f)
-	f.Active, f.UpdatedAt = method, s.cfg.Now()
-	updated := cloneIdentity(id)
-	var protected bool
-	if method == "profile" {
-		protected, err = s.profileChange(f, id, updated, b)
-	} else {
-		protected, err = s.passwordChange(f, updated, b)
-	}
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-
-	switch {
-	case hasMessages(f.UI):
-		f.State = StateShowForm
-		s.saveAndSendForm(w, r, f, id, http.StatusBadRequest)
-		return
-	case f.IdentityVersion != id.Version:
-		s.conflict(w, r, f, id)
-		return
-	case protected && !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge):
-		s.pauseSettings(w, r, f, id, b)
-		return
-	}
-
-	f.State = StateSuccess
-	f.UI.Messages = []Message{msgSaved}
-	err = s.cfg.Store.UpdateIdentityAndFlow(r.Context(), updated, f)
-	switch {
-	case errors.Is(err, ErrDuplicateIdentifier):
-		f.State, f.UI.Messages = StateShowForm, []Message{msgDuplicate}
-		s.saveAndSendForm(w, r, f, id, http.StatusBadRequest)
-		return
-	case errors.Is(err, ErrVersionConflict):
-		if latest, gerr := s.cfg.Store.GetIdentity(r.Context(), id.ID); gerr == nil {
-			id = latest
-		}
-		s.conflict(w, r, f, id)
-		return
-	case err != nil:
-		fail(w, r, err)
-		return
-	}
-	// The saved flow now matches the new identity version.
-	f.IdentityVersion = updated.Version
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if method == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {
-		if _, err := s.cfg.Store.DeleteSessions(r.Context(), id.ID, sess.ID); err != nil {
-			fail(w, r, err)
-			return
-		}
-	}
-	s.sendSettingsSuccess(w, r, f, updated)
+	return ch, err
 }
 
-// profileChange applies the profile method to `updated`: the submitted
-// traits, validated, with errors on the form. It reports whether the change
-// is protected.
-func (s *Service) profileChange(f *Flow, stored, updated *Identity, b *body) (bool, error) {
-	traits, err := b.traits(s.cfg.Schema)
-	if err != nil {
-		return false, err
-	}
-	if len(traits) == 0 {
-		f.UI.Messages = []Message{msgNoChanges}
-		return false, nil
-	}
-	keepReadOnly(s.cfg.Schema, traits, stored.Traits)
-	setTraitValues(f.UI.Nodes, s.cfg.Schema, traits)
-	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, s.cfg.Schema.Validate(traits))
-	changes := s.cfg.Schema.Compare(stored.Traits, traits)
-	for _, name := range changes.ReadOnly {
-		f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, []schema.FieldError{{Field: name, ID: 4000001,
-			Text: "This field cannot be changed here.", Context: map[string]any{"reason": "read-only"}}})
-	}
-	s.applyTraits(updated, traits)
-	return changes.Protected(), nil
-}
-
-// passwordChange applies the password method: always a protected change.
-func (s *Service) passwordChange(f *Flow, updated *Identity, b *body) (bool, error) {
-	password, err := b.str("password")
-	if err != nil {
-		return false, err
-	}
-	i := nodeIndex(f.UI.Nodes, "password")
-	if m := passwordPolicy(password, updated.Identifiers()); m != nil && i >= 0 {
-		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
-		return true, nil
-	}
-	return true, s.setPassword(updated, password)
-}
-
-// keepReadOnly puts back read-only traits a form left out (browsers do not
-// submit disabled inputs), so leaving them out is not a change.
-func keepReadOnly(sch *schema.Schema, traits, stored map[string]any) {
-	for _, f := range sch.Fields() {
-		if !f.ReadOnly {
-			continue
-		}
-		if _, sent := valueAt(traits, f.Path); sent {
-			continue
-		}
-		if v, ok := valueAt(stored, f.Path); ok {
-			setAt(traits, f.Path, v)
-		}
-	}
+func cloneIdentity(id *Identity) *Identity {
+	raw, _ := json.Marshal(id)
+	var out Identity
+	_ = json.Unmarshal(raw, &out)
+	return &out
 }
 
 // setAt sets a value at a path, creating objects on the way.
@@ -358,42 +282,11 @@ func setAt(m map[string]any, path []string, v any) {
 	m[path[len(path)-1]] = v
 }
 
-func cloneIdentity(id *Identity) *Identity {
-	raw, _ := json.Marshal(id)
-	var out Identity
-	_ = json.Unmarshal(raw, &out)
-	return &out
-}
-
-// conflict answers a submission prepared against an older identity: the
-// form is reset to the stored values with a message, and the next submit
-// is checked against the current version.
-func (s *Service) conflict(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity) {
-	clearMessages(&f.UI)
-	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
-	f.UI.Messages = []Message{msgConflict}
-	f.State, f.IdentityVersion = StateShowForm, id.Version
-	s.saveAndSendForm(w, r, f, id, http.StatusConflict)
-}
-
-func (s *Service) saveAndSendForm(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, code int) {
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		s.failer(f.Type)(w, r, err)
-		return
-	}
-	s.sendFormResult(w, r, f, id, code, s.settingsUI(r))
-}
-
 // pauseSettings holds a protected change until the session is refreshed.
 // Browsers' form posts wait in a continuity record and are applied after the
 // refresh login; SPA and API callers get 403 and the flow keeps the values
 // they sent, so the same flow can be submitted again after re-authenticating.
 func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, b *body) {
-	f.State = StateShowForm
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		s.failer(f.Type)(w, r, err)
-		return
-	}
 	to := s.refreshURL(r, f)
 	if f.Type == TypeAPI || wantsJSON(r) || b.form == nil {
 		s.writeError(w, r, errRefreshRequired(to))
@@ -427,28 +320,15 @@ func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *Ses
 		return
 	}
 	f, err := s.cfg.Store.GetFlow(r.Context(), p.FlowID)
-	if err != nil || f.Kind != KindSettings || f.IdentityID != id.ID || f.Expired(s.cfg.Now()) {
+	if err != nil || f.Kind != KindSettings || f.IdentityID != id.ID {
 		return
 	}
-	updated := cloneIdentity(id)
-	clearMessages(&f.UI)
-	if p.Form.Get("method") == "password" {
-		_, err = s.passwordChange(f, updated, &body{form: p.Form})
-	} else {
-		_, err = s.profileChange(f, id, updated, &body{form: p.Form})
-	}
-	if err != nil || hasMessages(f.UI) || f.IdentityVersion != id.Version {
+	ch, err := settingsChange(s.cfg.Schema, &body{form: p.Form})
+	if err != nil {
 		return
 	}
-	f.State, f.UI.Messages = StateSuccess, []Message{msgSaved}
-	if err := s.cfg.Store.UpdateIdentityAndFlow(r.Context(), updated, f); err != nil {
-		s.cfg.Logger.Info("paused settings change not applied")
-		return
-	}
-	f.IdentityVersion = updated.Version
-	_ = s.cfg.Store.SaveFlow(r.Context(), f)
-	if p.Form.Get("method") == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {
-		_, _ = s.cfg.Store.DeleteSessions(r.Context(), id.ID, sess.ID)
+	if o, _, err := s.submit(r.Context(), f, sess, id, ch); err != nil || o != saved {
+		s.cfg.Logger.Info("paused settings change not applied", zap.String("outcome", o.result()))
 	}
 }
 

@@ -1,0 +1,211 @@
+package flows
+
+import (
+	"context"
+	"errors"
+
+	"github.com/seed06f30684/caddy-kratos/schema"
+)
+
+// The state machine of settings flows and legacy profile requests: one
+// transition function, `submit`, for both API generations and for
+// browser, SPA and API callers. The HTTP handlers only decode the request
+// into a change and encode the outcome (see lifecycle.go for the diagram).
+
+// outcome is where a submitted change leaves its flow.
+type outcome int
+
+const (
+	// saved: state success; the identity was updated.
+	saved outcome = iota
+	// invalid: state show_form, with errors on the form.
+	invalid
+	// conflict: state show_form; the identity changed since the form was
+	// built, so the form now shows the stored values.
+	conflict
+	// refreshRequired: paused; a protected change on a session that is
+	// not privileged. The flow keeps the submitted values.
+	refreshRequired
+	// expired: the flow is past its expiry; nothing changed.
+	expired
+)
+
+// result is the outcome's word in metrics.
+func (o outcome) result() string {
+	return [...]string{"success", "invalid", "conflict", "refresh_required", "expired"}[o]
+}
+
+// change is one submitted change to a flow's identity.
+type change struct {
+	method   string         // "profile" or "password"
+	traits   map[string]any // the profile method's traits
+	password string         // the password method's password
+	// legacy applies the seed API's rules: protected traits cannot change
+	// at all (rather than asking for a recent login), errors carry the
+	// seed's wording.
+	legacy bool
+}
+
+// submit applies a change to a flow owned by sess's identity id. It
+// updates the flow's state, form values and messages, stores the flow
+// (except when expired) and, when the outcome is saved, the identity, which
+// it returns.
+func (s *Service) submit(ctx context.Context, f *Flow, sess *Session, id *Identity, ch change) (outcome, *Identity, error) {
+	if f.Expired(s.cfg.Now()) {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
+		return expired, nil, nil
+	}
+	o, updated, err := s.transition(ctx, f, sess, id, ch)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, o.result())
+	if o != saved {
+		return o, nil, s.cfg.Store.SaveFlow(ctx, f)
+	}
+	return saved, updated, nil
+}
+
+func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Identity, ch change) (outcome, *Identity, error) {
+	clearMessages(&f.UI)
+	f.Active, f.UpdatedAt, f.State = ch.method, s.cfg.Now(), StateShowForm
+
+	updated := cloneIdentity(id)
+	var protected bool
+	if ch.method == "password" {
+		protected = true
+		if i := nodeIndex(f.UI.Nodes, "password"); i >= 0 {
+			if m := passwordPolicy(ch.password, updated.Identifiers()); m != nil {
+				f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
+			}
+		}
+		if !hasMessages(f.UI) {
+			if err := s.setPassword(updated, ch.password); err != nil {
+				return 0, nil, err
+			}
+		}
+	} else {
+		protected = s.changeTraits(f, id, updated, ch)
+	}
+
+	switch {
+	case hasMessages(f.UI):
+		return invalid, nil, nil
+	case f.IdentityVersion != id.Version:
+		s.resetToStored(f, id)
+		return conflict, nil, nil
+	case protected && !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge):
+		return refreshRequired, nil, nil
+	}
+
+	f.State = StateSuccess
+	if !ch.legacy {
+		f.UI.Messages = []Message{msgSaved}
+	}
+	err := s.cfg.Store.UpdateIdentityAndFlow(ctx, updated, f)
+	switch {
+	case errors.Is(err, ErrDuplicateIdentifier):
+		f.State, f.UI.Messages = StateShowForm, []Message{msgDuplicate}
+		return invalid, nil, nil
+	case errors.Is(err, ErrVersionConflict):
+		latest, gerr := s.cfg.Store.GetIdentity(ctx, id.ID)
+		if gerr != nil {
+			return 0, nil, gerr
+		}
+		f.State = StateShowForm
+		s.resetToStored(f, latest)
+		return conflict, nil, nil
+	case err != nil:
+		return 0, nil, err
+	}
+	// The stored flow now matches the new identity version.
+	f.IdentityVersion = updated.Version
+	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
+		return 0, nil, err
+	}
+	if ch.method == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {
+		n, err := s.cfg.Store.DeleteSessions(ctx, id.ID, sess.ID)
+		if err != nil {
+			return 0, nil, err
+		}
+		for range n {
+			s.cfg.Metrics.SessionRevoked()
+		}
+	}
+	return saved, updated, nil
+}
+
+// changeTraits puts the submitted traits on the form and into `updated`,
+// with every problem as a form message, and reports whether the change is
+// protected.
+func (s *Service) changeTraits(f *Flow, stored, updated *Identity, ch change) bool {
+	sch := s.cfg.Schema
+	if len(ch.traits) == 0 {
+		f.UI.Messages = []Message{msgNoChanges}
+		return false
+	}
+	keepLocked(sch, ch.traits, stored.Traits, ch.legacy)
+	setTraitValues(f.UI.Nodes, sch, ch.traits)
+	errs := sch.Validate(ch.traits)
+	if ch.legacy {
+		errs = legacyFieldErrors(errs)
+	}
+	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, errs)
+	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, lockedChangeErrors(sch, stored.Traits, ch.traits, ch.legacy))
+	s.applyTraits(updated, ch.traits)
+	return sch.Compare(stored.Traits, ch.traits).Protected()
+}
+
+// locked reports whether a trait may not be changed through this API:
+// read-only traits never, protected ones (login identifiers, verification
+// and recovery addresses) not through the legacy API.
+func locked(f schema.Field, legacy bool) bool {
+	return f.ReadOnly || (legacy && (f.Identifier || f.VerificationVia != "" || f.RecoveryVia != ""))
+}
+
+// keepLocked puts back locked traits a form left out: they are shown
+// disabled, and browsers do not submit disabled inputs.
+func keepLocked(sch *schema.Schema, traits, stored map[string]any, legacy bool) {
+	for _, f := range sch.Fields() {
+		if !locked(f, legacy) {
+			continue
+		}
+		if _, sent := valueAt(traits, f.Path); sent {
+			continue
+		}
+		if v, ok := valueAt(stored, f.Path); ok {
+			setAt(traits, f.Path, v)
+		}
+	}
+}
+
+// lockedChangeErrors are the errors of locked traits whose value changed.
+func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legacy bool) []schema.FieldError {
+	var errs []schema.FieldError
+	for _, f := range sch.Fields() {
+		if !locked(f, legacy) {
+			continue
+		}
+		old, _ := valueAt(stored, f.Path)
+		cur, _ := valueAt(traits, f.Path)
+		if jsonEqual(old, cur) {
+			continue
+		}
+		text := "Can only be changed by an administrator"
+		if !f.ReadOnly {
+			text = "Can only be changed through the settings flow after a recent login"
+		}
+		errs = append(errs, schema.FieldError{Field: f.Name, Keyword: "readOnly", ID: 4000001, Text: text,
+			Context: map[string]any{"reason": text, legacyTextKey: f.Name + ": " + text}})
+	}
+	return errs
+}
+
+// resetToStored shows the stored identity on the form after a conflict,
+// with a message; the next submit is checked against this version.
+func (s *Service) resetToStored(f *Flow, id *Identity) {
+	clearMessages(&f.UI)
+	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
+	f.UI.Messages = []Message{msgConflict}
+	f.IdentityVersion = id.Version
+}
