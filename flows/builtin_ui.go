@@ -1,10 +1,311 @@
 package flows
 
-import "net/http"
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+)
 
-// serveUI answers the built-in UI pages under <prefix>/ui/. The server-side
-// rendered UI is not built yet (issue 5): until then the pages say where the
-// flow's JSON is, so a developer can still walk the flows.
+// The built-in UI: server-rendered pages for every UI URL the site owner did
+// not configure, under <prefix>/ui/. Each page renders a flow from the same
+// JSON the API returns (flowJSON, legacyJSON) with html/template, so it needs
+// no JavaScript. The pages never change a flow; they only show it with a
+// freshly masked CSRF token, and send the browser back to the flow's init
+// endpoint when there is nothing (valid) to show.
+
+// uiStylePath is the built-in stylesheet, under the public prefix.
+const uiStylePath = "/ui/style.css"
+
+// cookieLoopWindow: a login or registration flow this young whose page is
+// opened without the CSRF cookie was created a moment ago by a browser that
+// does not keep cookies; restarting it again would loop, so the page says
+// why instead.
+const cookieLoopWindow = 10 * time.Second
+
+// serveUI answers the built-in UI pages under <prefix>/ui/ (GET and HEAD).
 func (s *Service) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
-	s.writeError(w, r, errNotFound("The built-in UI page %s is not available yet; configure the ui URLs or fetch the flow JSON.", rel))
+	switch rel {
+	case uiLoginPath:
+		s.uiAuthPage(w, r, KindLogin)
+	case uiRegistrationPath:
+		s.uiAuthPage(w, r, KindRegistration)
+	case uiSettingsPath:
+		s.uiSettingsPage(w, r)
+	case uiProfilePath:
+		s.uiProfilePage(w, r)
+	case uiErrorPath:
+		s.uiErrorPage(w, r)
+	case uiStylePath:
+		s.uiStylesheet(w, r)
+	default:
+		s.writeError(w, r, errNotFound("The requested resource could not be found"))
+	}
+}
+
+// isProtocolError reports whether err is one of ours (a missing, malformed or
+// unknown flow id), as opposed to a store failure.
+func isProtocolError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+// restartFlow sends the browser to a flow's init endpoint.
+func (s *Service) restartFlow(w http.ResponseWriter, r *http.Request, initPath string, q url.Values) {
+	redirect(w, s.publicURL(r, initPath, q), http.StatusSeeOther)
+}
+
+// uiAuthPage answers GET <prefix>/ui/login?flow= and /ui/registration?flow=.
+func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string) {
+	q := r.URL.Query()
+	initPath := "/self-service/" + kind + "/browser"
+	restart := url.Values{}
+	if v := q.Get("return_to"); v != "" {
+		restart.Set("return_to", v)
+	}
+	if kind == KindLogin && q.Get("refresh") == "true" {
+		restart.Set("refresh", "true")
+	}
+
+	f, err := s.loadFlow(r.Context(), q.Get("flow"), kind)
+	switch {
+	case err != nil && isProtocolError(err):
+		s.restartFlow(w, r, initPath, restart)
+		return
+	case err != nil:
+		s.renderError(w, r, err)
+		return
+	}
+	// A restart keeps what the flow was started with.
+	if f.ReturnTo != "" {
+		restart.Set("return_to", f.ReturnTo)
+	}
+	if f.Refresh {
+		restart.Set("refresh", "true")
+	}
+	now := s.cfg.Now()
+	if f.Type != TypeBrowser || f.Expired(now) {
+		s.restartFlow(w, r, initPath, restart)
+		return
+	}
+	sess, id, err := s.Current(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	// Signed in already (and not re-authenticating), or a refresh login
+	// without a session: the init endpoint knows where to go.
+	if (sess != nil && !f.Refresh) || (sess == nil && f.Refresh) {
+		s.restartFlow(w, r, initPath, restart)
+		return
+	}
+	real := s.csrfFromCookie(r)
+	if real == nil || hashCSRF(real) != f.CSRFTokenHash {
+		if real == nil && now.Sub(f.IssuedAt) < cookieLoopWindow {
+			s.renderError(w, r, errCookiesNeeded())
+			return
+		}
+		s.restartFlow(w, r, initPath, restart)
+		return
+	}
+	setCSRF(&f.UI, maskCSRF(real))
+	fj := s.flowJSON(r, f, nil)
+
+	p := &uiPage{Messages: uiMessages(fj.UI.Messages)}
+	back := url.Values{}
+	if f.ReturnTo != "" {
+		back.Set("return_to", f.ReturnTo)
+	}
+	switch {
+	case kind == KindRegistration:
+		p.Title, p.Heading = "Create an account", "Create an account"
+		p.Forms = nodeForms(fj.UI, "registration")
+		p.Links = []uiLink{{Prefix: "Already have an account?", Text: "Sign in",
+			Href: s.publicURL(r, "/self-service/login/browser", back)}}
+	case f.Refresh:
+		p.Title, p.Heading = "Confirm it's you", "Confirm it's you"
+		if ids := id.Identifiers(); len(ids) > 0 {
+			p.Intro = "Signed in as " + ids[0]
+		}
+		if !hasMessageID(fj.UI.Messages, msgRefresh.ID) {
+			p.Messages = append([]uiMessage{uiMessageOf(msgRefresh)}, p.Messages...)
+		}
+		p.Forms = nodeForms(fj.UI, "login")
+		p.Links = []uiLink{{Text: "Cancel", Href: s.afterURL(r, f.ReturnTo)}}
+	default:
+		p.Title, p.Heading = "Sign in", "Sign in"
+		p.Forms = nodeForms(fj.UI, "login")
+		p.Links = []uiLink{{Prefix: "No account yet?", Text: "Create an account",
+			Href: s.publicURL(r, "/self-service/registration/browser", back)}}
+	}
+	s.renderPage(w, r, http.StatusOK, p)
+}
+
+// uiSettingsPage answers GET <prefix>/ui/settings?flow=.
+func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sess, id, err := s.Current(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if sess == nil {
+		here := s.publicURL(r, uiSettingsPath, q)
+		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
+		return
+	}
+	restart := url.Values{}
+	if v := q.Get("return_to"); v != "" {
+		restart.Set("return_to", v)
+	}
+	f, err := s.loadFlow(r.Context(), q.Get("flow"), KindSettings)
+	switch {
+	case err != nil && isProtocolError(err):
+		s.restartFlow(w, r, "/self-service/settings/browser", restart)
+		return
+	case err != nil:
+		s.renderError(w, r, err)
+		return
+	case f.IdentityID != id.ID:
+		s.renderError(w, r, errIdentityMismatch())
+		return
+	}
+	if f.ReturnTo != "" {
+		restart.Set("return_to", f.ReturnTo)
+	}
+	if f.Type != TypeBrowser || f.Expired(s.cfg.Now()) {
+		s.restartFlow(w, r, "/self-service/settings/browser", restart)
+		return
+	}
+	setCSRF(&f.UI, maskCSRF(s.ensureCSRF(w, r)))
+	logoutURL, _, err := s.newLogoutURL(r, sess, "")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	fj := s.flowJSON(r, f, id)
+
+	p := &uiPage{Title: "Account settings", Heading: "Account settings", SignOut: logoutURL}
+	if ids := id.Identifiers(); len(ids) > 0 {
+		p.Intro = "Signed in as " + ids[0]
+	}
+	p.Messages = uiMessages(fj.UI.Messages)
+	if fj.State == StateSuccess && !hasMessageID(fj.UI.Messages, msgSaved.ID) {
+		p.Messages = append([]uiMessage{uiMessageOf(msgSaved)}, p.Messages...)
+	}
+	p.Forms = nodeForms(fj.UI, "settings")
+	p.Links = []uiLink{{Text: "Back to the site", Href: s.afterURL(r, f.ReturnTo)}}
+	s.renderPage(w, r, http.StatusOK, p)
+}
+
+// uiProfilePage answers GET <prefix>/ui/profile?request=: the legacy (seed
+// 000) profile-management page, rendered from the legacy request JSON.
+func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sess, id, err := s.Current(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if sess == nil {
+		here := s.publicURL(r, uiProfilePath, q)
+		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
+		return
+	}
+	reqID := q.Get("request")
+	if !wellFormedID(reqID) {
+		s.restartFlow(w, r, "/self-service/browser/flows/profile", nil)
+		return
+	}
+	f, err := s.cfg.Store.GetFlow(r.Context(), reqID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.renderError(w, r, err)
+		return
+	}
+	// As the public fetch: an unknown request and another identity's look
+	// the same, so request ids cannot be probed.
+	if err != nil || f.Kind != KindProfile || f.IdentityID != id.ID {
+		s.renderError(w, r, errProfileAccess, uiLink{Text: "Open your profile again",
+			Href: s.publicURL(r, "/self-service/browser/flows/profile", nil)})
+		return
+	}
+	setCSRF(&f.UI, maskCSRF(s.ensureCSRF(w, r)))
+	lj := s.legacyJSON(r, f, id)
+
+	p := &uiPage{Title: "Your profile", Heading: "Your profile"}
+	if ids := id.Identifiers(); len(ids) > 0 {
+		p.Intro = "Signed in as " + ids[0]
+	}
+	for _, e := range lj.Form.Errors {
+		p.Messages = append(p.Messages, uiMessage{Type: MessageError, Text: e.Message})
+	}
+	if lj.UpdateSuccessful && len(lj.Form.Errors) == 0 {
+		p.Messages = append(p.Messages, uiMessageOf(msgSaved))
+	}
+	p.Forms = []uiForm{legacyUIForm(lj.Form, f.UI.Nodes)}
+	p.Links = []uiLink{{Text: "Back to the site", Href: s.defaultReturnURL(r)}}
+	s.renderPage(w, r, http.StatusOK, p)
+}
+
+// uiErrorPage answers GET <prefix>/ui/error?id=: a stored error.
+func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
+	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), KindError)
+	if err != nil {
+		if isProtocolError(err) {
+			err = errNotFound("This error could not be found. It may have expired.")
+		}
+		s.renderError(w, r, err)
+		return
+	}
+	var body errorBody
+	if json.Unmarshal(f.Error, &body) != nil || body.Code == 0 {
+		body = errorBody{Code: http.StatusInternalServerError, Status: http.StatusText(http.StatusInternalServerError),
+			Message: defaultMessages[http.StatusInternalServerError]}
+	}
+	s.renderPage(w, r, http.StatusOK, s.errorPage(r, body))
+}
+
+// renderError answers a UI page with an error page of the error's status.
+func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error, links ...uiLink) {
+	e := s.asError(err)
+	body := e.envelope(r.Header.Get("X-Request-ID")).Error
+	p := s.errorPage(r, body)
+	p.Links = append(links, p.Links...)
+	s.renderPage(w, r, e.Code, p)
+}
+
+func (s *Service) errorPage(r *http.Request, body errorBody) *uiPage {
+	status := body.Status
+	if status == "" {
+		status = http.StatusText(body.Code)
+	}
+	message := body.Message
+	if message == defaultMessages[body.Code] {
+		message = "" // says no more than the status
+	}
+	return &uiPage{
+		Title: "Something went wrong", Heading: "Something went wrong",
+		Error: &uiError{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
+		Links: []uiLink{{Text: "Back to the site", Href: s.absolute(r, "/")}},
+	}
+}
+
+// errCookiesNeeded: the browser did not send the CSRF cookie it was just given.
+func errCookiesNeeded() *Error {
+	e := errBadRequest("Your browser did not send back the cookie this page needs. Please allow cookies for this site and try again.")
+	e.ID = "security_csrf_violation"
+	e.Message = "cookies are required"
+	return e
+}
+
+// uiStylesheet answers GET <prefix>/ui/style.css: the built-in CSS.
+func (s *Service) uiStylesheet(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=86400")
+	h.Set("ETag", `"`+uiCSSVersion+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(uiCSS))
 }

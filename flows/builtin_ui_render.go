@@ -1,0 +1,433 @@
+package flows
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"go.uber.org/zap"
+)
+
+// The built-in UI's view model and rendering. Every value reaches the HTML
+// through html/template's contextual escaping; nothing here builds markup.
+
+//go:embed uitemplates/page.html uitemplates/style.css
+var uiFiles embed.FS
+
+var (
+	uiTemplates = template.Must(template.New("page.html").ParseFS(uiFiles, "uitemplates/page.html"))
+	uiCSS       = mustReadUIFile("uitemplates/style.css")
+	// uiCSSVersion names this build's stylesheet (its ETag, and ?v= in the
+	// pages' link so a new build is fetched at once).
+	uiCSSVersion = func() string { sum := sha256.Sum256(uiCSS); return hex.EncodeToString(sum[:8]) }()
+)
+
+func mustReadUIFile(name string) []byte {
+	b, err := uiFiles.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// uiPage is everything page.html shows.
+type uiPage struct {
+	Title      string
+	Heading    string
+	Intro      string
+	Stylesheet string
+	Messages   []uiMessage
+	Error      *uiError
+	Forms      []uiForm
+	SignOut    string
+	Links      []uiLink
+}
+
+type uiMessage struct {
+	ID   int
+	Type string // error, info or success
+	Text string
+}
+
+type uiError struct {
+	Code    int
+	Status  string
+	Message string
+	Reason  string
+	ID      string
+}
+
+type uiLink struct {
+	Prefix string // text before the link ("No account yet?")
+	Text   string
+	Href   string
+}
+
+// uiForm is one <form>: a flow method's nodes with the shared ones (CSRF).
+type uiForm struct {
+	ID       string // also the prefix of its inputs' ids
+	Heading  string // set when a page has several forms
+	Action   string
+	Method   string
+	Messages []uiMessage // messages of hidden inputs and buttons
+	Hidden   []uiField
+	Fields   []uiField
+	Buttons  []uiButton
+}
+
+type uiField struct {
+	ID           string
+	Name         string
+	Type         string // a safe HTML input type
+	Label        string
+	Value        string
+	Items        []string // the values of an array trait, one input each
+	Checked      bool
+	Required     bool
+	Disabled     bool
+	Autocomplete string
+	MaxLength    int
+	Hint         string
+	Messages     []uiMessage
+}
+
+type uiButton struct {
+	Name  string
+	Value string
+	Label string
+}
+
+// Invalid reports whether the field has an error message.
+func (f uiField) Invalid() bool {
+	for _, m := range f.Messages {
+		if m.Type == MessageError {
+			return true
+		}
+	}
+	return false
+}
+
+// Checkbox reports whether the field is a checkbox.
+func (f uiField) Checkbox() bool { return f.Type == "checkbox" }
+
+// DescribedBy is the field's aria-describedby: its hint and messages.
+func (f uiField) DescribedBy() string {
+	var ids []string
+	if f.Hint != "" {
+		ids = append(ids, f.ID+"-hint")
+	}
+	if len(f.Messages) > 0 {
+		ids = append(ids, f.ID+"-messages")
+	}
+	return strings.Join(ids, " ")
+}
+
+// MoreItems are the inputs of an array trait after the first, plus an empty
+// one to add an item.
+func (f uiField) MoreItems() []string {
+	if len(f.Items) == 0 {
+		return nil
+	}
+	return append(slices.Clone(f.Items[1:]), "")
+}
+
+// Input types the pages render as they are; anything else is text.
+var uiInputTypes = map[string]bool{
+	"text": true, "email": true, "password": true, "number": true, "tel": true, "url": true,
+	"date": true, "datetime-local": true, "checkbox": true, "hidden": true, "submit": true,
+}
+
+func uiMessageOf(m Message) uiMessage {
+	t := m.Type
+	if t != MessageError && t != MessageSuccess {
+		t = MessageInfo
+	}
+	return uiMessage{ID: m.ID, Type: t, Text: m.Text}
+}
+
+func uiMessages(ms []Message) []uiMessage {
+	var out []uiMessage
+	for _, m := range ms {
+		out = append(out, uiMessageOf(m))
+	}
+	return out
+}
+
+func hasMessageID(ms []Message, id int) bool {
+	return slices.ContainsFunc(ms, func(m Message) bool { return m.ID == id })
+}
+
+// groupHeadings name the forms of a page with several methods.
+var groupHeadings = map[string]string{GroupProfile: "Profile", GroupPassword: "Change password"}
+
+// nodeForms turns a flow's UI into forms: one per method group, in the order
+// the groups first appear, each with the default group's nodes (the CSRF
+// token, the login identifier) in their place among its own.
+func nodeForms(ui UI, idPrefix string) []uiForm {
+	var groups []string
+	for _, n := range ui.Nodes {
+		if n.Type == "input" && n.Group != GroupDefault && !slices.Contains(groups, n.Group) {
+			groups = append(groups, n.Group)
+		}
+	}
+	if len(groups) == 0 {
+		groups = []string{GroupDefault}
+	}
+	forms := make([]uiForm, 0, len(groups))
+	for _, g := range groups {
+		form := uiForm{ID: idPrefix, Action: ui.Action, Method: formMethod(ui.Method)}
+		if len(groups) > 1 {
+			form.ID = idPrefix + "-" + safeID(g)
+			form.Heading = groupHeadings[g]
+			if form.Heading == "" {
+				form.Heading = humanise(g)
+			}
+		}
+		for _, n := range ui.Nodes {
+			if n.Type != "input" || (n.Group != g && n.Group != GroupDefault) {
+				continue
+			}
+			form.add(n, nodeLabel(n), n.Attributes.Value, n.Attributes.Disabled, uiMessages(n.Messages))
+		}
+		forms = append(forms, form)
+	}
+	return forms
+}
+
+// legacyUIForm is the legacy request's form: its fields in the order of the
+// flow's nodes (schema order; the JSON object has none), labelled and typed
+// from the nodes, valued, disabled and with errors as the legacy JSON says.
+func legacyUIForm(lf legacyForm, nodes []Node) uiForm {
+	form := uiForm{ID: "profile", Action: lf.Action, Method: formMethod(lf.Method)}
+	seen := map[string]bool{}
+	add := func(n Node, f legacyField) {
+		seen[f.Name] = true
+		n.Attributes.Name = f.Name
+		if n.Attributes.Type == "" {
+			n.Attributes.Type = f.Type
+		}
+		var ms []uiMessage
+		for _, e := range f.Errors {
+			ms = append(ms, uiMessage{Type: MessageError, Text: e.Message})
+		}
+		field := form.add(n, nodeLabel(n), f.Value, f.Disabled, ms)
+		if field != nil && f.Disabled {
+			field.Hint = "This can't be changed here."
+		}
+	}
+	for _, n := range nodes {
+		if f, ok := lf.Fields[n.Attributes.Name]; ok && !seen[f.Name] {
+			add(n, f)
+		}
+	}
+	rest := make([]string, 0, len(lf.Fields))
+	for name := range lf.Fields {
+		if !seen[name] {
+			rest = append(rest, name)
+		}
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		f := lf.Fields[name]
+		add(Node{Type: "input", Attributes: InputAttributes{Name: f.Name, Type: f.Type}}, f)
+	}
+	form.Buttons = append(form.Buttons, uiButton{Label: "Save"})
+	return form
+}
+
+// add puts one input node into the form: a hidden input, a button or a
+// field (returned so the caller can add to it).
+func (form *uiForm) add(n Node, label string, value any, disabled bool, ms []uiMessage) *uiField {
+	a := n.Attributes
+	typ := a.Type
+	if !uiInputTypes[typ] {
+		typ = "text"
+	}
+	switch typ {
+	case "hidden":
+		form.Hidden = append(form.Hidden, uiField{Name: a.Name, Type: typ, Value: valueString(value)})
+		form.Messages = append(form.Messages, ms...)
+		return nil
+	case "submit":
+		form.Buttons = append(form.Buttons, uiButton{Name: a.Name, Value: valueString(value), Label: label})
+		form.Messages = append(form.Messages, ms...)
+		return nil
+	}
+	f := uiField{
+		ID: form.ID + "-" + safeID(a.Name), Name: a.Name, Type: typ, Label: label,
+		Required: a.Required, Disabled: disabled, Autocomplete: a.Autocomplete, MaxLength: a.MaxLength,
+		Messages: ms,
+	}
+	switch v := value.(type) {
+	case []any:
+		for _, item := range v {
+			f.Items = append(f.Items, valueString(item))
+		}
+		if len(f.Items) == 0 {
+			f.Items = []string{""}
+		}
+		f.Value = f.Items[0]
+	case bool:
+		f.Checked = v
+	default:
+		if typ != "password" {
+			f.Value = valueString(value)
+		}
+	}
+	if typ == "checkbox" {
+		if b, ok := value.(string); ok {
+			f.Checked = b == "true"
+		}
+		f.Value = "true"
+	}
+	form.Fields = append(form.Fields, f)
+	return &form.Fields[len(form.Fields)-1]
+}
+
+func formMethod(m string) string {
+	if strings.EqualFold(m, http.MethodGet) {
+		return http.MethodGet
+	}
+	return http.MethodPost
+}
+
+// valueString is a node value as an input's value.
+func valueString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	case int, int64, int32:
+		return fmt.Sprint(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// nodeLabel is a node's label: meta.label, else its name (or, for a
+// button, its value) made readable.
+func nodeLabel(n Node) string {
+	if l := n.Meta.Label; l != nil && strings.TrimSpace(l.Text) != "" {
+		return l.Text
+	}
+	if n.Attributes.Type == "submit" {
+		if v, ok := n.Attributes.Value.(string); ok && v != "" {
+			return humanise(v)
+		}
+	}
+	return humanise(n.Attributes.Name)
+}
+
+var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
+
+// humanise makes a field name readable: "traits.name.first" is "First name",
+// "traits.phoneNumber" is "Phone number". Nested names read innermost first,
+// as English puts the qualifier before the noun.
+func humanise(name string) string {
+	name = strings.TrimPrefix(name, "traits.")
+	parts := strings.Split(name, ".")
+	slices.Reverse(parts)
+	s := strings.Join(parts, " ")
+	s = camelBoundary.ReplaceAllString(s, "$1 $2")
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == '_' || r == '-' || r == '\\' || unicode.IsSpace(r)
+	}), " ")
+	s = strings.ToLower(s)
+	if s == "" {
+		return "Value"
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+var unsafeIDChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// safeID turns a name into an id fragment.
+func safeID(name string) string {
+	return strings.Trim(unsafeIDChars.ReplaceAllString(name, "-"), "-")
+}
+
+// stylesheetURL is the page's stylesheet: the configured one, else ours.
+func (s *Service) stylesheetURL() string {
+	if s.cfg.UIStylesheet != "" {
+		return s.cfg.UIStylesheet
+	}
+	return s.cfg.PublicPrefix + uiStylePath + "?v=" + uiCSSVersion
+}
+
+var cspHost = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
+
+// origin is the scheme://host of an absolute http(s) URL, or "".
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !cspHost.MatchString(u.Host) {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+// uiCSP is the pages' Content-Security-Policy: nothing but our stylesheet;
+// forms post to this site. A form's action and the redirects after the post
+// are checked against form-action, so the site's configured public URL, UI
+// pages and return URLs (all set by the site owner) are allowed too.
+func (s *Service) uiCSP(r *http.Request) string {
+	self := origin(s.base(r).String())
+	sources := func(refs ...string) string {
+		out := []string{"'self'"}
+		for _, ref := range refs {
+			if o := origin(ref); o != "" && o != self && !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	ui := s.cfg.UI
+	targets := []string{s.base(r).String(), ui.Login, ui.Registration, ui.Settings, ui.Profile, ui.Error, s.cfg.DefaultReturnURL}
+	targets = append(targets, s.cfg.AllowedReturnURLs...)
+	return "default-src 'none'; style-src " + sources(s.cfg.UIStylesheet) +
+		"; form-action " + sources(targets...) +
+		"; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// renderPage answers with a page.
+func (s *Service) renderPage(w http.ResponseWriter, r *http.Request, status int, p *uiPage) {
+	p.Stylesheet = s.stylesheetURL()
+	var buf bytes.Buffer
+	if err := uiTemplates.Execute(&buf, p); err != nil {
+		s.cfg.Logger.Error("built-in UI page failed to render", zap.Error(err))
+		s.writeError(w, r, newError(http.StatusInternalServerError, "The page could not be rendered."))
+		return
+	}
+	h := w.Header()
+	noCache(w)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", s.uiCSP(r))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
