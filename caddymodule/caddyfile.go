@@ -7,6 +7,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/seed06f30684/caddy-kratos/redisstore"
 )
 
 func init() {
@@ -51,6 +53,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			profile      <url or path>
 //			error        <url or path>
 //		}
+//		ui_stylesheet              <url or path>
 //		default_return_url         <url or path>
 //		allowed_return_urls        <url>...
 //		privileged_session_max_age <duration>
@@ -93,6 +96,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.Store, err = parseStore(d)
 		case "ui":
 			h.UI, err = parseUI(d)
+		case "ui_stylesheet":
+			h.UIStylesheet, err = oneArg(d)
 		case "default_return_url":
 			h.DefaultReturnURL, err = oneArg(d)
 		case "allowed_return_urls":
@@ -156,8 +161,8 @@ func parseStore(d *caddyfile.Dispenser) (*StoreConfig, error) {
 }
 
 // parseRedis reads `redis [<url>...] [{ ... }]`.
-func parseRedis(d *caddyfile.Dispenser) (*RedisConfig, error) {
-	r := &RedisConfig{URLs: d.RemainingArgs()}
+func parseRedis(d *caddyfile.Dispenser) (*redisstore.Options, error) {
+	r := &redisstore.Options{URLs: d.RemainingArgs()}
 	inline := len(r.URLs) > 0
 
 	seen := make(map[string]bool)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/seed06f30684/caddy-kratos/redisstore"
 )
 
 func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
@@ -31,6 +33,7 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 			profile      /profile
 			error        /error
 		}
+		ui_stylesheet              /assets/kratos.css
 		default_return_url         /welcome
 		allowed_return_urls        https://a.example.com
 		allowed_return_urls        https://b.example.com https://c.example.com
@@ -52,11 +55,12 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		IdentitySchema: "/etc/kratos/identity.schema.json",
 		PublicPrefix:   "/auth",
 		PublicURL:      "https://app.example.com",
-		Store: &StoreConfig{Type: "redis", Redis: &RedisConfig{
+		Store: &StoreConfig{Type: "redis", Redis: &redisstore.Options{
 			Addrs: []string{"r1:26379", "r2:26379"}, MasterName: "mymaster", Username: "app",
 			Password: "{env.REDIS_PASSWORD}", DB: 2, TLS: true, KeyPrefix: "kratos",
 		}},
 		UI:                             &UIConfig{Login: "/login", Registration: "/registration", Settings: "/settings", Profile: "/profile", Error: "/error"},
+		UIStylesheet:                   "/assets/kratos.css",
 		DefaultReturnURL:               "/welcome",
 		AllowedReturnURLs:              []string{"https://a.example.com", "https://b.example.com", "https://c.example.com"},
 		PrivilegedSessionMaxAge:        caddy.Duration(5 * time.Minute),
@@ -76,11 +80,11 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 func TestUnmarshalCaddyfileStoreForms(t *testing.T) {
 	for input, want := range map[string]*StoreConfig{
 		"store memory":                                    {Type: "memory"},
-		"store redis redis://r:6379":                      {Type: "redis", Redis: &RedisConfig{URLs: []string{"redis://r:6379"}}},
-		"store redis redis://a:1 redis://b:1":             {Type: "redis", Redis: &RedisConfig{URLs: []string{"redis://a:1", "redis://b:1"}}},
-		"store redis redis://r {\n key_prefix p\n }":      {Type: "redis", Redis: &RedisConfig{URLs: []string{"redis://r"}, KeyPrefix: "p"}},
-		"store redis {\n urls rediss://r\n cluster\n }":   {Type: "redis", Redis: &RedisConfig{URLs: []string{"rediss://r"}, Cluster: true}},
-		"store redis {\n addrs a:1 b:1 c:1\n cluster\n }": {Type: "redis", Redis: &RedisConfig{Addrs: []string{"a:1", "b:1", "c:1"}, Cluster: true}},
+		"store redis redis://r:6379":                      {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://r:6379"}}},
+		"store redis redis://a:1 redis://b:1":             {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://a:1", "redis://b:1"}}},
+		"store redis redis://r {\n key_prefix p\n }":      {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://r"}, KeyPrefix: "p"}},
+		"store redis {\n urls rediss://r\n cluster\n }":   {Type: "redis", Redis: &redisstore.Options{URLs: []string{"rediss://r"}, Cluster: true}},
+		"store redis {\n addrs a:1 b:1 c:1\n cluster\n }": {Type: "redis", Redis: &redisstore.Options{Addrs: []string{"a:1", "b:1", "c:1"}, Cluster: true}},
 	} {
 		var h Handler
 		d := caddyfile.NewTestDispenser("kratos {\nidentity_schema s.json\n" + input + "\n}")
@@ -120,6 +124,9 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"kratos {\nidentity_schema s\nrevoke_sessions_on_password_change\n}", "wrong argument count"},
 		{"kratos {\nidentity_schema s\nrevoke_sessions_on_password_change maybe\n}", "expected 'on' or 'off'"},
 		{"kratos {\nidentity_schema s\nallowed_return_urls\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nui_stylesheet\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nui_stylesheet /a.css /b.css\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nui_stylesheet /a.css\nui_stylesheet /b.css\n}", "'ui_stylesheet' given twice"},
 	} {
 		var h Handler
 		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))

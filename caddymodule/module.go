@@ -26,7 +26,11 @@ func init() {
 // Handler serves Ory-Kratos-compatible self-service identity flows (login,
 // registration, settings, the legacy profile API, sessions) on the site's
 // own domain. Requests under the public prefix are answered by the
-// handler; every other request goes on to the next handler untouched.
+// handler; every other request goes on to the next handler, with the
+// placeholders of its session (if it has a valid one) set for later
+// handlers: {http.auth.user.id}, {http.kratos.identity.id},
+// {http.kratos.session.id}, {http.kratos.session.privileged},
+// {http.kratos.identity.traits} and {http.kratos.identity.traits.<path>}.
 //
 // With admin set, the handler instead answers every request it sees with
 // the Kratos admin API; put it on a listener that only trusted callers can
@@ -80,9 +84,10 @@ type Handler struct {
 	CookieDomain string `json:"cookie_domain,omitempty"`
 
 	// IdentityHeaders adds the session's identity to requests passed to
-	// the next handler (X-Kratos-Authenticated-Identity-Id,
-	// X-Kratos-Session-Id, X-Kratos-Identity-Traits) and removes whatever
-	// the client sent under those names.
+	// the next handler: X-Kratos-Authenticated-Identity-Id,
+	// X-Kratos-Session-Id and X-Kratos-Identity-Traits (the traits JSON,
+	// base64url without padding). Whatever the client sent under those
+	// names is removed first, with or without a session.
 	IdentityHeaders bool `json:"identity_headers,omitempty"`
 
 	// Admin makes this handler serve the admin API, for every request it
@@ -94,8 +99,16 @@ type Handler struct {
 	RevokeSessionsOnPasswordChange *bool `json:"revoke_sessions_on_password_change,omitempty"`
 
 	// RequireSession lets only requests with a valid session through to the
-	// next handler.
+	// next handler. Without one, a browser is sent to the login flow with
+	// return_to back to the page, and a JSON or API caller gets 401
+	// session_inactive; while the store is unreachable, 503. Use it with a
+	// matcher (kratos /account/* { ... }); requests under the public prefix
+	// are always served.
 	RequireSession bool `json:"require_session,omitempty"`
+
+	// UIStylesheet is the URL or site path of a stylesheet that replaces
+	// the built-in UI's style.
+	UIStylesheet string `json:"ui_stylesheet,omitempty"`
 
 	logger  *zap.Logger
 	svc     *flows.Service
@@ -187,6 +200,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			Error:        h.UI.Error,
 		}
 	}
+	metrics, err := newMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		// Counting goes on; only the scrape misses these counters.
+		h.logger.Warn("kratos metrics not registered", zap.Error(err))
+	}
+
 	h.svc, err = flows.New(flows.Config{
 		Schema:                              sch,
 		Store:                               store,
@@ -201,18 +220,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		SessionLifespan:                     time.Duration(h.SessionLifespan),
 		CookieDomain:                        h.CookieDomain,
 		RevokeOtherSessionsOnPasswordChange: *h.RevokeSessionsOnPasswordChange,
+		Metrics:                             metrics,
+		UIStylesheet:                        h.UIStylesheet,
 	})
 	if err != nil {
 		return err
-	}
-
-	// TODO: identity_headers and require_session are parsed and kept, but
-	// the handler does not act on them yet.
-	if h.IdentityHeaders {
-		h.logger.Warn("option not implemented yet; ignored", zap.String("option", "identity_headers"))
-	}
-	if h.RequireSession {
-		h.logger.Warn("option not implemented yet; ignored", zap.String("option", "require_session"))
 	}
 
 	if c := h.logger.Check(zap.DebugLevel, "kratos handler provisioned"); c != nil {
@@ -229,7 +241,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // expandPlaceholders replaces global placeholders ({env.*}, {file.*}) in
 // every string option.
 func (h *Handler) expandPlaceholders(repl *caddy.Replacer) {
-	for _, s := range []*string{&h.IdentitySchema, &h.PublicPrefix, &h.PublicURL, &h.DefaultReturnURL, &h.CookieDomain} {
+	for _, s := range []*string{&h.IdentitySchema, &h.PublicPrefix, &h.PublicURL, &h.DefaultReturnURL, &h.CookieDomain, &h.UIStylesheet} {
 		*s = repl.ReplaceKnown(*s, "")
 	}
 	for i, u := range h.AllowedReturnURLs {
@@ -241,7 +253,7 @@ func (h *Handler) expandPlaceholders(repl *caddy.Replacer) {
 		}
 	}
 	if h.Store != nil && h.Store.Redis != nil {
-		h.Store.Redis.expand(repl)
+		expandRedis(h.Store.Redis, repl)
 	}
 }
 
@@ -284,6 +296,9 @@ func (h *Handler) Validate() error {
 			}
 		}
 	}
+	if err := checkURLOrPath(h.UIStylesheet); err != nil {
+		return fmt.Errorf("ui_stylesheet: %w", err)
+	}
 	if err := checkURLOrPath(h.DefaultReturnURL); err != nil {
 		return fmt.Errorf("default_return_url: %w", err)
 	}
@@ -314,7 +329,8 @@ func (h *Handler) Cleanup() error {
 }
 
 // ServeHTTP answers the admin API (admin mode) or requests under the
-// public prefix, and passes every other request on untouched.
+// public prefix, and passes every other request on to next with the
+// identity of its session (see passThrough).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if h.Admin {
 		h.svc.ServeAdmin(w, r)
@@ -322,7 +338,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	rel, ok := publicPath(r.URL.Path, h.PublicPrefix)
 	if !ok {
-		return next.ServeHTTP(w, r)
+		return h.passThrough(w, r, next)
 	}
 	h.svc.ServePublic(w, r, rel)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/redisstore"
 )
 
 func TestProvisionDefaults(t *testing.T) {
@@ -76,13 +77,14 @@ func TestProvisionExpandsPlaceholders(t *testing.T) {
 		IdentitySchema: "{env.KRATOS_TEST_SCHEMA}",
 		PublicURL:      "{env.KRATOS_TEST_URL}",
 		UI:             &UIConfig{Login: "{env.KRATOS_TEST_URL}/login"},
-		Store:          &StoreConfig{Type: "redis", Redis: &RedisConfig{URLs: []string{"{env.KRATOS_TEST_REDIS}"}}},
+		UIStylesheet:   "{env.KRATOS_TEST_URL}/style.css",
+		Store:          &StoreConfig{Type: "redis", Redis: &redisstore.Options{URLs: []string{"{env.KRATOS_TEST_REDIS}"}}},
 	}
 	if err := provision(t, h); err != nil {
 		t.Fatal(err)
 	}
-	if h.PublicURL != "https://app.example.com" || h.UI.Login != "https://app.example.com/login" {
-		t.Errorf("public_url %q, ui login %q: placeholders not expanded", h.PublicURL, h.UI.Login)
+	if h.PublicURL != "https://app.example.com" || h.UI.Login != "https://app.example.com/login" || h.UIStylesheet != "https://app.example.com/style.css" {
+		t.Errorf("public_url %q, ui login %q, ui_stylesheet %q: placeholders not expanded", h.PublicURL, h.UI.Login, h.UIStylesheet)
 	}
 	if got := h.Store.Redis.URLs[0]; got != "redis://127.0.0.1:1/2" {
 		t.Errorf("redis URL %q: placeholder not expanded", got)
@@ -94,9 +96,9 @@ func TestProvisionRejectsBadStore(t *testing.T) {
 	for _, s := range []*StoreConfig{
 		{Type: "etcd"},
 		{Type: "redis"},
-		{Type: "redis", Redis: &RedisConfig{}},
-		{Type: "redis", Redis: &RedisConfig{URLs: []string{"http://localhost:6379"}}},
-		{Type: "memory", Redis: &RedisConfig{URLs: []string{"redis://localhost"}}},
+		{Type: "redis", Redis: &redisstore.Options{}},
+		{Type: "redis", Redis: &redisstore.Options{URLs: []string{"http://localhost:6379"}}},
+		{Type: "memory", Redis: &redisstore.Options{URLs: []string{"redis://localhost"}}},
 	} {
 		h := &Handler{IdentitySchema: writeSchema(t), Store: s}
 		err := provision(t, h)
@@ -110,7 +112,7 @@ func TestProvisionRedisDoesNotBlock(t *testing.T) {
 	made := watchRedisStores(t)
 	h := &Handler{
 		IdentitySchema: writeSchema(t),
-		Store:          &StoreConfig{Type: "redis", Redis: &RedisConfig{URLs: []string{"redis://127.0.0.1:1"}}},
+		Store:          &StoreConfig{Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://127.0.0.1:1"}}},
 	}
 	start := time.Now()
 	if err := provision(t, h); err != nil {

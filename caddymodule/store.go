@@ -24,63 +24,11 @@ type StoreConfig struct {
 	// when Caddy stops and it is not shared between Caddy instances.
 	Type string `json:"type,omitempty"`
 
-	// Redis configures the Redis store. Only used (and required) when
-	// type is "redis".
-	Redis *RedisConfig `json:"redis,omitempty"`
-}
-
-// RedisConfig says which Redis to use: a standalone server, a Sentinel
-// group or a Cluster. Give either urls or addrs.
-//
-// Its fields are those of redisstore.Options, with the same JSON names.
-type RedisConfig struct {
-	// URLs are redis:// or rediss:// (TLS) URLs, e.g.
-	// "redis://:secret@localhost:6379/0". Several URLs are the seeds of a
-	// Cluster, unless master_name is set.
-	URLs []string `json:"urls,omitempty"`
-
-	// Addrs are host:port addresses: of the server, of the Sentinels (with
-	// master_name) or of Cluster nodes (with cluster).
-	Addrs []string `json:"addrs,omitempty"`
-
-	// MasterName is the name of the master monitored by the Sentinels at
-	// addrs.
-	MasterName string `json:"master_name,omitempty"`
-
-	// Cluster treats addrs as the seed nodes of a Redis Cluster.
-	Cluster bool `json:"cluster,omitempty"`
-
-	// Username is the ACL user to authenticate as.
-	Username string `json:"username,omitempty"`
-
-	// Password authenticates the connection. Use a placeholder such as
-	// "{env.REDIS_PASSWORD}" to keep it out of the config.
-	Password string `json:"password,omitempty"`
-
-	// DB is the database number (standalone and Sentinel only).
-	DB int `json:"db,omitempty"`
-
-	// TLS connects with TLS (a rediss:// URL implies it).
-	TLS bool `json:"tls,omitempty"`
-
-	// KeyPrefix is put before every key, so several deployments can share
-	// one Redis.
-	KeyPrefix string `json:"key_prefix,omitempty"`
-}
-
-// redisOptions maps the config onto the store's options.
-func redisOptions(c *RedisConfig) redisstore.Options {
-	return redisstore.Options{
-		URLs:       c.URLs,
-		Addrs:      c.Addrs,
-		MasterName: c.MasterName,
-		Cluster:    c.Cluster,
-		Username:   c.Username,
-		Password:   c.Password,
-		DB:         c.DB,
-		TLS:        c.TLS,
-		KeyPrefix:  c.KeyPrefix,
-	}
+	// Redis configures the Redis store: a standalone server, a Sentinel
+	// group or a Cluster; give either urls or addrs. Only used (and
+	// required) when type is "redis". Placeholders such as
+	// "{env.REDIS_PASSWORD}" are expanded when the config is loaded.
+	Redis *redisstore.Options `json:"redis,omitempty"`
 }
 
 // typeOrDefault is the store type, "memory" when unset.
@@ -91,9 +39,9 @@ func (c *StoreConfig) typeOrDefault() string {
 	return c.Type
 }
 
-// expand replaces global placeholders ({env.*}, {file.*}) in the string
-// options.
-func (c *RedisConfig) expand(repl *caddy.Replacer) {
+// expandRedis replaces global placeholders ({env.*}, {file.*}) in the
+// string options of the Redis store.
+func expandRedis(c *redisstore.Options, repl *caddy.Replacer) {
 	for i, u := range c.URLs {
 		c.URLs[i] = repl.ReplaceKnown(u, "")
 	}
@@ -118,18 +66,13 @@ func (c *StoreConfig) validate() error {
 		if c.Redis == nil {
 			return fmt.Errorf("store: type redis needs redis options (urls or addrs)")
 		}
-		return c.Redis.validate()
+		if err := c.Redis.Validate(); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return nil
 	default:
 		return fmt.Errorf("store: unknown type %q; expected \"memory\" or \"redis\"", c.Type)
 	}
-}
-
-// validate checks the Redis options.
-func (c *RedisConfig) validate() error {
-	if err := redisOptions(c).Validate(); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return nil
 }
 
 // poolKey identifies the store this config opens. Every handler in the
@@ -140,7 +83,7 @@ func (c *StoreConfig) poolKey() string {
 	if c.typeOrDefault() != storeRedis {
 		return storeMemory
 	}
-	return storeRedis + ":" + redisOptions(c.Redis).Key()
+	return storeRedis + ":" + c.Redis.Key()
 }
 
 // stores holds the stores in use, shared by key across handlers and config
@@ -164,7 +107,7 @@ var (
 func loadStore(key string, c *StoreConfig) (flows.Store, error) {
 	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
 		if c.typeOrDefault() == storeRedis {
-			s, err := newRedisStore(redisOptions(c.Redis))
+			s, err := newRedisStore(*c.Redis)
 			if err != nil {
 				return nil, err
 			}

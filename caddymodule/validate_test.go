@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/seed06f30684/caddy-kratos/redisstore"
 )
 
 // provisioned is a handler as Provision leaves a valid config.
@@ -29,9 +31,10 @@ func TestValidateAccepts(t *testing.T) {
 		Profile:      "http://localhost:4455/profile",
 	}
 	h.DefaultReturnURL = "/"
+	h.UIStylesheet = "https://cdn.example.com/kratos.css?v=2"
 	h.AllowedReturnURLs = []string{"https://app.example.com/welcome", "https://*.example.com"}
 	h.CookieDomain = "example.com"
-	h.Store = &StoreConfig{Type: "redis", Redis: &RedisConfig{URLs: []string{"rediss://:pw@r:6380/1"}}}
+	h.Store = &StoreConfig{Type: "redis", Redis: &redisstore.Options{URLs: []string{"rediss://:pw@r:6380/1"}}}
 	if err := h.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,15 +65,18 @@ func TestValidateRejects(t *testing.T) {
 		{"ui profile no host", func(h *Handler) { h.UI = &UIConfig{Profile: "https:///profile"} }, "ui profile:", ""},
 		{"ui error", func(h *Handler) { h.UI = &UIConfig{Error: "error.html"} }, "ui error:", ""},
 		{"default_return_url", func(h *Handler) { h.DefaultReturnURL = "welcome" }, "default_return_url:", ""},
+		{"ui_stylesheet relative", func(h *Handler) { h.UIStylesheet = "style.css" }, "ui_stylesheet:", ""},
+		{"ui_stylesheet scheme", func(h *Handler) { h.UIStylesheet = "javascript:alert(1)" }, "ui_stylesheet:", ""},
+		{"ui_stylesheet protocol-relative", func(h *Handler) { h.UIStylesheet = "//evil.example/x.css" }, "ui_stylesheet:", ""},
 		{"allowed_return_urls path", func(h *Handler) { h.AllowedReturnURLs = []string{"/welcome"} }, "allowed_return_urls:", ""},
 		{"cookie_domain url", func(h *Handler) { h.CookieDomain = "https://example.com" }, "cookie_domain:", ""},
 		{"store type", func(h *Handler) { h.Store = &StoreConfig{Type: "etcd"} }, `store: unknown type "etcd"`, ""},
-		{"redis no address", func(h *Handler) { h.Store = &StoreConfig{Type: "redis", Redis: &RedisConfig{}} }, "store: ", "addrs"},
+		{"redis no address", func(h *Handler) { h.Store = &StoreConfig{Type: "redis", Redis: &redisstore.Options{}} }, "store: ", "addrs"},
 		{"redis URL scheme", func(h *Handler) {
-			h.Store = &StoreConfig{Type: "redis", Redis: &RedisConfig{URLs: []string{"http://:secret@r:6379"}}}
+			h.Store = &StoreConfig{Type: "redis", Redis: &redisstore.Options{URLs: []string{"http://:secret@r:6379"}}}
 		}, "store: ", "rediss"},
 		{"redis sentinel and cluster", func(h *Handler) {
-			h.Store = &StoreConfig{Type: "redis", Redis: &RedisConfig{Addrs: []string{"r:26379"}, MasterName: "m", Cluster: true}}
+			h.Store = &StoreConfig{Type: "redis", Redis: &redisstore.Options{Addrs: []string{"r:26379"}, MasterName: "m", Cluster: true}}
 		}, "store: ", "master_name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
