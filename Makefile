@@ -1,10 +1,12 @@
 # make test: everything CI runs. On a fresh Debian machine with Go it first
 # installs what the tests need (redis-server and redis-cli for the store
-# tests), then vets and runs every test with the race detector.
+# tests, Debian's chromium for the browser tests), then vets and runs every
+# test with the race detector.
 
 GO ?= go
 APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
-                $(if $(shell command -v redis-cli),,redis-tools)
+                $(if $(shell command -v redis-cli),,redis-tools) \
+                $(if $(shell command -v chromium),,chromium)
 
 .PHONY: test deps vet demo bench
 

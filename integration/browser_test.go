@@ -1,0 +1,343 @@
+package integration
+
+// Real-browser tests: headless Chromium against the demo (Caddyfile.example
+// in an in-process Caddy, its store switched to a real redis-server), once
+// through the built-in UI pages (links and plain forms, no JavaScript of
+// ours) and once through the SPA example (example/spa). Each walks the same
+// story: sign up, sign out, sign in, a profile edit refused with the error
+// next to the field and then saved, an email change that needs a
+// re-authentication, the demo app showing the new email, sign out.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+)
+
+const (
+	browserPassword = "correct horse battery staple"
+	// privilegedAge is the demo's privileged_session_max_age in these
+	// tests: the email change waits this long (plus a margin) once.
+	privilegedAge = 2 * time.Second
+	minLengthText = "length must be >= 5"
+	savedText     = "Your changes have been saved!"
+)
+
+// browserEmail is a fresh address per run.
+func browserEmail(who string) string {
+	return fmt.Sprintf("%s.%d@example.com", who, time.Now().UnixNano()%1_000_000)
+}
+
+// wantApp loads the demo app through the site and checks whom it shows:
+// the email (or "" for signed out) and, when given, the identity id.
+func wantApp(t *testing.T, b *tab, s *site, email, identityID string) {
+	t.Helper()
+	b.markPage()
+	b.open(s.public + "/")
+	b.waitNewPage("the demo app", `document.getElementById("app-status")`)
+	status := b.text("#app-status")
+	if email == "" {
+		if !strings.Contains(status, "Not signed in") || b.text("#app-identity-id") != "(none)" {
+			t.Fatalf("the app should see no identity: %q\n%s", status, b.pageText())
+		}
+		return
+	}
+	if got := b.text("#app-email"); got != email {
+		t.Fatalf("the app shows %q, want %q\n%s", got, email, b.pageText())
+	}
+	if identityID != "" && b.text("#app-identity-id") != identityID {
+		t.Fatalf("the app got identity %q, want %q", b.text("#app-identity-id"), identityID)
+	}
+	// Both ways of passing the email reach the app: the identity headers
+	// (X-Kratos-Identity-Traits, decoded by the app's template) and the
+	// header_up placeholder {http.kratos.identity.traits.email}.
+	if got := b.text("#app-traits-json"); !strings.Contains(got, `"email":"`+email+`"`) {
+		t.Fatalf("the app's decoded X-Kratos-Identity-Traits is %q, want the email %s", got, email)
+	}
+	if got := b.text("#app-demo-email"); got != email {
+		t.Fatalf("the app's X-Demo-Email (header_up placeholder) is %q, want %s", got, email)
+	}
+	if b.text("#app-session-id") == "(none)" {
+		t.Fatalf("the app got no X-Kratos-Session-Id")
+	}
+}
+
+// whoamiID is the identity id of the browser's session.
+func whoamiID(t *testing.T, b *tab, s *site) string {
+	t.Helper()
+	status, body := b.fetchJSON(s.kratos() + "/sessions/whoami")
+	id, _ := get(body, "identity", "id").(string)
+	if status != 200 || id == "" {
+		t.Fatalf("whoami: %d %v", status, body)
+	}
+	return id
+}
+
+// TestBrowserBuiltinUI walks the story through the built-in UI pages: the
+// app's links, the pages under /.ory/kratos/public/ui/ and their forms.
+func TestBrowserBuiltinUI(t *testing.T) {
+	s := startDemoSite(t, privilegedAge.String())
+	b := newTab(t)
+	ui := s.kratos() + "/ui/"
+	email, newEmail := browserEmail("ada"), browserEmail("ada.lovelace")
+
+	// Sign up from the app's link.
+	wantApp(t, b, s, "", "")
+	b.markPage()
+	b.click("#link-registration")
+	b.waitNewPage("the registration page", `location.href.startsWith(`+js(ui+"registration?flow=")+`) && document.querySelector('[name="traits.email"]')`)
+	b.checkpoint("registration")
+	b.fill(`[name="traits.email"]`, email)
+	b.fill(`[name="password"]`, browserPassword)
+	b.fill(`[name="traits.name.first"]`, "Adaline")
+	b.markPage()
+	b.submitMethod("password", "password")
+	b.waitNewPage("the app after sign-up", `document.getElementById("app-status")`)
+	b.checkpoint("app-after-registration")
+	id := whoamiID(t, b, s)
+	wantApp(t, b, s, email, id)
+
+	signOut := func() {
+		t.Helper()
+		// The settings page offers the sign-out (a logout URL with the
+		// session's logout token).
+		b.markPage()
+		b.click("#link-settings")
+		b.waitNewPage("the settings page", `location.href.startsWith(`+js(ui+"settings?flow=")+`)`)
+		b.checkpoint("settings-before-sign-out")
+		var found bool
+		b.eval("find the sign-out", `(() => {
+			const el = document.querySelector('a[href*="/self-service/logout?token="], form[action*="/self-service/logout"] [type=submit]')
+				|| [...document.querySelectorAll("a, button")].find(e => /sign out|log ?out/i.test(e.textContent));
+			if (!el) return false;
+			el.setAttribute("data-browser-test-signout", "");
+			return true;
+		})()`, &found)
+		if !found {
+			t.Fatalf("the settings page offers no sign-out (a link to the logout URL or a Sign out button):\n%s", b.pageText())
+		}
+		b.markPage()
+		b.click(`[data-browser-test-signout]`)
+		b.waitNewPage("the app after sign-out", `document.getElementById("app-status")`)
+		if st, _ := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 401 {
+			t.Fatalf("whoami after sign-out: %d", st)
+		}
+		wantApp(t, b, s, "", "")
+	}
+	signOut()
+
+	// Sign in from the app's link.
+	b.markPage()
+	b.click("#link-login")
+	b.waitNewPage("the login page", `location.href.startsWith(`+js(ui+"login?flow=")+`) && document.querySelector('[name="password"]')`)
+	b.checkpoint("login")
+	b.fill(`[name="identifier"]`, email)
+	b.fill(`[name="password"]`, browserPassword)
+	b.markPage()
+	b.submitMethod("password", "password")
+	b.waitNewPage("the app after sign-in", `document.getElementById("app-status")`)
+	signedIn := time.Now()
+	wantApp(t, b, s, email, id)
+
+	// A profile edit the schema refuses: the error is next to the field.
+	b.markPage()
+	b.click("#link-settings")
+	b.waitNewPage("the settings page", `location.href.startsWith(`+js(ui+"settings?flow=")+`) && document.querySelector('[name="traits.name.first"]')`)
+	if got := b.value(`[name="traits.email"]`); got != email {
+		t.Fatalf("settings shows email %q, want %q", got, email)
+	}
+	b.fill(`[name="traits.name.first"]`, "Ada")
+	b.markPage()
+	b.submitMethod("traits.name.first", "profile")
+	b.waitNewPage("the settings page with the error", `document.body.textContent.includes(`+js(minLengthText)+`)`)
+	b.checkpoint("settings-validation-error")
+	b.wantMessageNextTo("traits.name.first", minLengthText)
+	if got := b.value(`[name="traits.name.first"]`); got != "Ada" {
+		t.Fatalf("the refused value is not kept in the form: %q", got)
+	}
+
+	// Corrected: saved.
+	b.fill(`[name="traits.name.first"]`, "Adaline")
+	b.markPage()
+	b.submitMethod("traits.name.first", "profile")
+	b.waitNewPage("the settings page after saving", `document.body.textContent.includes(`+js(savedText)+`)`)
+	if strings.Contains(b.pageText(), minLengthText) {
+		t.Fatalf("the old error is still shown:\n%s", b.pageText())
+	}
+
+	// The email change on a session older than privileged_session_max_age
+	// is paused for a re-authentication, then applied.
+	sleepUntil(signedIn.Add(privilegedAge + 300*time.Millisecond))
+	b.fill(`[name="traits.email"]`, newEmail)
+	b.markPage()
+	b.submitMethod("traits.email", "profile")
+	b.waitNewPage("the re-authentication page", `location.href.startsWith(`+js(ui+"login?flow=")+`) && document.querySelector('[name="password"]')`)
+	b.checkpoint("refresh-login")
+	if !strings.Contains(b.pageText(), "Please confirm this action by verifying that it is you.") {
+		t.Fatalf("the refresh login does not say why:\n%s", b.pageText())
+	}
+	if st, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 200 || get(who, "identity", "traits", "email") != email {
+		t.Fatalf("the email changed before the re-authentication: %d %v", st, who)
+	}
+	b.fill(`[name="password"]`, browserPassword)
+	b.markPage()
+	b.submitMethod("password", "password")
+	b.waitNewPage("the settings page after the re-authentication", `location.href.startsWith(`+js(ui+"settings?flow=")+`) && document.body.textContent.includes(`+js(savedText)+`)`)
+	b.checkpoint("settings-after-refresh")
+	if got := b.value(`[name="traits.email"]`); got != newEmail {
+		t.Fatalf("settings shows email %q after the change, want %q", got, newEmail)
+	}
+
+	// The app sees the new email on the next request.
+	wantApp(t, b, s, newEmail, id)
+	b.checkpoint("app-new-email")
+
+	signOut()
+}
+
+// TestBrowserSPA walks the story through the SPA example at /spa/.
+func TestBrowserSPA(t *testing.T) {
+	s := startDemoSite(t, privilegedAge.String())
+	b := newTab(t)
+	spa := s.public + "/spa/"
+	email, newEmail := browserEmail("grace"), browserEmail("grace.hopper")
+	visible := func(id string) string {
+		return `(document.getElementById(` + js(id) + `) && !document.getElementById(` + js(id) + `).closest("[hidden]"))`
+	}
+
+	b.open(spa)
+	b.waitFor("the SPA home, signed out", visible("home-signed-out"))
+	b.checkpoint("spa-home")
+
+	// Sign up.
+	b.click("#home-registration")
+	b.waitFor("the registration form", `document.querySelector('#registration-form [name="traits.email"]')`)
+	b.checkpoint("spa-registration")
+	b.fill(`#registration-form [name="traits.email"]`, email)
+	b.fill(`#registration-form [name="password"]`, browserPassword)
+	b.fill(`#registration-form [name="traits.name.first"]`, "Grace")
+	b.click(`#registration-form [data-testid="submit-password"]`)
+	b.waitFor("signed in after sign-up", visible("home-signed-in")+` && document.getElementById("whoami-email").textContent === `+js(email))
+	b.checkpoint("spa-signed-up")
+	id := b.text("#whoami-id")
+	if id != whoamiID(t, b, s) {
+		t.Fatalf("the SPA shows identity %q", id)
+	}
+
+	// Sign out, sign in.
+	b.click("#home-logout")
+	b.waitFor("signed out", visible("home-signed-out")+` && document.getElementById("notice").textContent.includes("signed out")`)
+	if st, _ := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 401 {
+		t.Fatalf("whoami after the SPA's sign-out: %d", st)
+	}
+	b.click("#home-login")
+	b.waitFor("the login form", `document.querySelector('#login-form [name="identifier"]')`)
+	b.fill(`#login-form [name="identifier"]`, email)
+	b.fill(`#login-form [name="password"]`, "not the password")
+	b.click(`#login-form [data-testid="submit-password"]`)
+	b.waitFor("the wrong password refused", `document.getElementById("flow-messages").textContent.includes("The provided credentials are invalid")`)
+	b.fill(`#login-form [name="password"]`, browserPassword)
+	b.click(`#login-form [data-testid="submit-password"]`)
+	b.waitFor("signed in", visible("home-signed-in")+` && document.getElementById("whoami-email").textContent === `+js(email))
+	signedIn := time.Now()
+
+	// A profile edit the schema refuses, then the corrected one.
+	b.click("#home-settings")
+	b.waitFor("the profile form", `document.querySelector('#settings-profile-form [name="traits.name.first"]')`)
+	if got := b.value(`#settings-profile-form [name="traits.email"]`); got != email {
+		t.Fatalf("the profile form shows email %q", got)
+	}
+	var settingsFlow string
+	b.eval("the settings flow id", `document.getElementById("view-flow").dataset.flowId`, &settingsFlow)
+	b.fill(`#settings-profile-form [name="traits.name.first"]`, "Gra")
+	b.click(`#settings-profile-form [data-testid="submit-profile"]`)
+	b.waitFor("the field error", `document.querySelector('[data-testid="messages-traits.name.first"]') && document.querySelector('[data-testid="messages-traits.name.first"]').textContent.includes(`+js(minLengthText)+`)`)
+	b.checkpoint("spa-validation-error")
+	b.wantMessageNextTo("traits.name.first", minLengthText)
+	var invalid string
+	b.eval("aria-invalid", `document.querySelector('#settings-profile-form [name="traits.name.first"]').getAttribute("aria-invalid") || ""`, &invalid)
+	if invalid != "true" {
+		t.Fatalf("the refused field is not marked aria-invalid")
+	}
+	b.fill(`#settings-profile-form [name="traits.name.first"]`, "Grace")
+	b.click(`#settings-profile-form [data-testid="submit-profile"]`)
+	b.waitFor("saved", `document.getElementById("flow-messages").textContent.includes(`+js(savedText)+`) && !document.querySelector('[data-testid="messages-traits.name.first"] li')`)
+
+	// The email change: 403 session_refresh_required, the password, then the
+	// same flow submitted again unchanged.
+	sleepUntil(signedIn.Add(privilegedAge + 300*time.Millisecond))
+	b.fill(`#settings-profile-form [name="traits.email"]`, newEmail)
+	b.click(`#settings-profile-form [data-testid="submit-profile"]`)
+	b.waitFor("the re-authentication", visible("view-refresh")+` && document.querySelector('#refresh-form [name="password"]')`)
+	b.checkpoint("spa-refresh")
+	if st, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 200 || get(who, "identity", "traits", "email") != email {
+		t.Fatalf("the email changed before the re-authentication: %d %v", st, who)
+	}
+	b.fill(`#refresh-form [name="password"]`, browserPassword)
+	b.click(`#refresh-form [data-testid="submit-password"]`)
+	b.waitFor("the change saved after the re-authentication", visible("view-flow")+` && document.getElementById("flow-messages").textContent.includes(`+js(savedText)+`)`)
+	b.checkpoint("spa-email-changed")
+	if got := b.value(`#settings-profile-form [name="traits.email"]`); got != newEmail {
+		t.Fatalf("the profile form shows email %q after the change, want %q", got, newEmail)
+	}
+	var after string
+	b.eval("the settings flow id", `document.getElementById("view-flow").dataset.flowId`, &after)
+	if after != settingsFlow || after == "" {
+		t.Fatalf("the change was saved on flow %q, not on the same flow %q", after, settingsFlow)
+	}
+	if st, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 200 || get(who, "identity", "traits", "email") != newEmail {
+		t.Fatalf("whoami after the change: %d %v", st, who)
+	}
+
+	// The app sees the new email on the next request.
+	wantApp(t, b, s, newEmail, id)
+	b.checkpoint("spa-app-new-email")
+
+	// Sign out from the SPA.
+	b.open(spa)
+	b.waitFor("the SPA home, signed in", visible("home-signed-in")+` && document.getElementById("whoami-email").textContent === `+js(newEmail))
+	b.click("#nav-logout")
+	b.waitFor("signed out", visible("home-signed-out"))
+	wantApp(t, b, s, "", "")
+}
+
+// TestDemoCaddyfile: Caddyfile.example adapts, uses the memory store by
+// default, and KRATOS_STORE switches both kratos handlers to Redis.
+func TestDemoCaddyfile(t *testing.T) {
+	raw, err := os.ReadFile("../Caddyfile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapt := func() []byte {
+		t.Helper()
+		conf, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(raw, nil)
+		if err != nil {
+			t.Fatalf("adapt Caddyfile.example: %v", err)
+		}
+		for _, w := range warnings {
+			t.Errorf("Caddyfile.example: warning %s", w.Message)
+		}
+		return conf
+	}
+	t.Setenv("KRATOS_STORE", "")
+	os.Unsetenv("KRATOS_STORE")
+	conf := adapt()
+	if n := bytes.Count(conf, []byte(`"type":"memory"`)); n != 2 {
+		t.Fatalf("want 2 memory stores by default, got %d:\n%s", n, conf)
+	}
+	for _, want := range []string{`"identity_headers":true`, `"admin":true`, `"templates"`, `"file_server"`, `{http.kratos.identity.traits.email}`} {
+		if !bytes.Contains(conf, []byte(want)) {
+			t.Errorf("the demo config lacks %s", want)
+		}
+	}
+	t.Setenv("KRATOS_STORE", "redis redis://127.0.0.1:6379/0")
+	conf = adapt()
+	if n := bytes.Count(conf, []byte(`"urls":["redis://127.0.0.1:6379/0"]`)); n != 2 || bytes.Contains(conf, []byte(`"type":"memory"`)) {
+		t.Fatalf("KRATOS_STORE did not switch both handlers to redis:\n%s", conf)
+	}
+}
