@@ -162,3 +162,30 @@ func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *Flow
 	}
 	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
+
+// openSubmit starts the submit of a login or registration flow: it loads
+// the flow named by ?flow=, reads the body, refuses fields other than
+// `fields` and checks the submitter (CSRF or API rules). On failure it has
+// answered and returns ok false.
+func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*Flow, *body, bool) {
+	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("flow"), kind)
+	if err != nil {
+		s.browserError(w, r, err)
+		return nil, nil, false
+	}
+	fail := s.failer(f.Type)
+	b, err := readBody(w, r)
+	if err == nil {
+		err = b.checkFields(fields...)
+	}
+	if err != nil {
+		fail(w, r, err)
+		return nil, nil, false
+	}
+	if err := s.checkSubmitter(r, f, b); err != nil {
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
+		fail(w, r, err)
+		return nil, nil, false
+	}
+	return f, b, true
+}

@@ -136,26 +136,11 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *Fl
 // loginSubmit answers POST /self-service/login?flow=.
 func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	f, err := s.loadFlow(ctx, r.URL.Query().Get("flow"), KindLogin)
-	if err != nil {
-		s.browserError(w, r, err)
+	f, b, ok := s.openSubmit(w, r, KindLogin, "method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload")
+	if !ok {
 		return
 	}
 	fail := s.failer(f.Type)
-	b, err := readBody(w, r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := b.checkFields("method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload"); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := s.checkSubmitter(r, f, b); err != nil {
-		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
-		fail(w, r, err)
-		return
-	}
 	current, currentID, err := s.Current(r)
 	if err != nil {
 		fail(w, r, err)
@@ -207,10 +192,10 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if id != nil && id.Password != nil {
 		hash = id.Password.HashedPassword
 	}
-	ok := checkPassword(hash, password) && id != nil && id.State == IdentityActive
+	valid := checkPassword(hash, password) && id != nil && id.State == IdentityActive
 	clearMessages(&f.UI)
 	s.renewCSRF(w, r, f)
-	if !ok || identifier == "" || password == "" {
+	if !valid || identifier == "" || password == "" {
 		if i := nodeIndex(f.UI.Nodes, "identifier"); i >= 0 && !f.Refresh {
 			f.UI.Nodes[i].Attributes.Value = identifier
 		}

@@ -50,26 +50,11 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 // registrationSubmit answers POST /self-service/registration?flow=.
 func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	f, err := s.loadFlow(ctx, r.URL.Query().Get("flow"), KindRegistration)
-	if err != nil {
-		s.browserError(w, r, err)
+	f, b, ok := s.openSubmit(w, r, KindRegistration, "method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload")
+	if !ok {
 		return
 	}
 	fail := s.failer(f.Type)
-	b, err := readBody(w, r)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := b.checkFields("method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload"); err != nil {
-		fail(w, r, err)
-		return
-	}
-	if err := s.checkSubmitter(r, f, b); err != nil {
-		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
-		fail(w, r, err)
-		return
-	}
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		s.replaceExpired(w, r, f, func(nf *Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.registrationUI(r))
