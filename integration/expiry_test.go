@@ -9,7 +9,7 @@ import (
 // admin API: an expired login flow answers 410 with a replacement flow, and
 // an admin update with a stale If-Match answers 412 and changes nothing.
 func TestExpiredFlowsAndIfMatch(t *testing.T) {
-	s := startSite(t, "flow_lifespan 1s")
+	s := startSite(t, "flow_lifespan 2s")
 	_, reg := registerAPI(t, s, "eve@example.com", "a long enough secret")
 	id := get(reg, "identity", "id").(string)
 	c := browser(t)
@@ -17,7 +17,7 @@ func TestExpiredFlowsAndIfMatch(t *testing.T) {
 	flow := do(t, c, "GET", s.kratos()+"/self-service/login/api", nil)
 	wantStatus(t, flow, 200)
 	f := flow.json(t)
-	time.Sleep(1100 * time.Millisecond) // let the flow expire
+	time.Sleep(2100 * time.Millisecond) // let the flow expire
 	res := do(t, c, "POST", get(f, "ui", "action").(string), `{"method":"password","identifier":"eve@example.com","password":"a long enough secret"}`)
 	wantStatus(t, res, 410)
 	m := res.json(t)

@@ -565,7 +565,7 @@ func TestSDKRegistrationLoginWhoamiRefreshLogout(t *testing.T) {
 // traits), then an email change on an aged session (403
 // session_refresh_required), a refresh login, and the same flow's retry.
 func TestSDKSettingsSeed003(t *testing.T) {
-	s := startSite(t, "privileged_session_max_age 1s")
+	s := startSite(t, "privileged_session_max_age 2s")
 	ctx := context.Background()
 	fe := sdkClient(s.kratos(), sdkNativeHTTP(t)).FrontendAPI
 	const oldEmail, newEmail, password = "grace@example.com", "grace.hopper@example.com", "a long enough secret"
@@ -621,7 +621,7 @@ func TestSDKSettingsSeed003(t *testing.T) {
 	}
 	firstAuthAt := *sess.AuthenticatedAt
 
-	time.Sleep(1100 * time.Millisecond) // let the session age past privileged_session_max_age
+	time.Sleep(2100 * time.Millisecond) // let the session age past privileged_session_max_age
 
 	// An ordinary sdkTrait edit on the aged session needs no privilege.
 	plain := newFlow()

@@ -131,7 +131,7 @@ func TestSettingsReadOnlyAndConflicts(t *testing.T) {
 }
 
 func TestSettingsSPAAndExpiry(t *testing.T) {
-	s := startSite(t, "flow_lifespan 1s")
+	s := startSite(t, "flow_lifespan 2s")
 	registerAPI(t, s, "spa@example.com", "a long enough secret")
 	c := browser(t)
 	wantStatus(t, loginBrowser(t, s, c, "spa@example.com", "a long enough secret", ""), 303)
@@ -159,7 +159,7 @@ func TestSettingsSPAAndExpiry(t *testing.T) {
 	legacyCSRF := get(legacy, "form", "fields", "csrf_token", "value").(string)
 	apiToken := loginAPI(t, s, "spa@example.com", "a long enough secret")
 	apiFlow := settingsAPI(t, s, apiToken)
-	time.Sleep(1100 * time.Millisecond) // let both expire
+	time.Sleep(2100 * time.Millisecond) // let both expire
 
 	res = do(t, c, "POST", get(legacy, "form", "action").(string), url.Values{"csrf_token": {legacyCSRF}, "traits.name.first": {"Later"}}, "Accept", "application/json")
 	wantStatus(t, res, 410)
