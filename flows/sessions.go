@@ -69,7 +69,7 @@ func (s *Service) issueSession(r *http.Request, id *Identity) (*Session, string,
 	token := NewSessionToken(id.ID)
 	sess := &Session{
 		ID: NewIDFor(id.ID), IdentityID: id.ID, TokenHash: HashToken(token),
-		LogoutTokenHash: "", Active: true, IssuedAt: now, AuthenticatedAt: now,
+		Active: true, IssuedAt: now, AuthenticatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionLifespan), AAL: AAL1,
 		AuthenticationMethods: []AuthenticationMethod{{Method: "password", AAL: AAL1, CompletedAt: now}},
 		Devices:               []Device{{ID: NewID(), IPAddress: clientIP(r), UserAgent: r.UserAgent()}},

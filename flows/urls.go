@@ -70,7 +70,6 @@ const (
 	uiSettingsPath     = "/ui/settings"
 	uiProfilePath      = "/ui/profile"
 	uiErrorPath        = "/ui/error"
-	uiWelcomePath      = "/ui/welcome"
 )
 
 func (s *Service) uiURL(r *http.Request, configured, builtin string) string {
