@@ -463,6 +463,9 @@ func startDemoSite(t *testing.T, privilegedMaxAge string) *site {
 	}
 	pub, app, adm := freePort(t), freePort(t), freePort(t)
 	cfg := string(raw)
+	// One pass: a sequence of ReplaceAll calls would rewrite a fresh port that
+	// happens to contain a later pattern (":44347" holds ":4434").
+	var pairs []string
 	for _, r := range []struct{ old, new string }{
 		{"example/", filepath.ToSlash(example) + "/"},
 		{":8080", fmt.Sprintf(":%d", pub)},
@@ -473,8 +476,9 @@ func startDemoSite(t *testing.T, privilegedMaxAge string) *site {
 		if !strings.Contains(cfg, r.old) {
 			t.Fatalf("Caddyfile.example has no %q any more; update startDemoSite", r.old)
 		}
-		cfg = strings.ReplaceAll(cfg, r.old, r.new)
+		pairs = append(pairs, r.old, r.new)
 	}
+	cfg = strings.NewReplacer(pairs...).Replace(cfg)
 	cfg = "{\n\tadmin off\n\tauto_https off\n\tgrace_period 1ns\n}\n" + cfg
 	t.Setenv("KRATOS_STORE", "redis redis://"+redisAddr+"/0")
 
