@@ -205,14 +205,15 @@ func lookupTrait(v any, path string) (any, bool) {
 	return v, true
 }
 
-// leafString prints a trait: strings as they are, numbers and booleans as
-// in JSON, arrays and objects as JSON, null as "".
+// leafString prints a trait: strings as they are but for control
+// characters, numbers and booleans as in JSON, arrays and objects as JSON,
+// null as "".
 func leafString(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return v
+		return headerSafe(v)
 	case map[string]any, []any:
 		return string(traitsJSON(v))
 	default:
@@ -222,6 +223,28 @@ func leafString(v any) string {
 		}
 		return string(b)
 	}
+}
+
+// headerSafe replaces each control character but tab with a space. Leaves
+// mostly go into headers (header_up), which cannot hold them: a user who put
+// a newline into their name would otherwise get 502 on every page, as Go
+// refuses to send the proxied request. JSON output needs no such care, as
+// its strings escape control characters.
+func headerSafe(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// isControl reports the characters RFC 9110 keeps out of field values.
+func isControl(r rune) bool {
+	return (r < 0x20 && r != '\t') || r == 0x7f
 }
 
 // traitsJSON is the traits as compact JSON ({} for none), with keys in

@@ -404,3 +404,18 @@ func TestPassThroughWithoutReplacer(t *testing.T) {
 		t.Error("without a replacer in the context the headers are still set")
 	}
 }
+
+func TestHeaderSafe(t *testing.T) {
+	for in, want := range map[string]string{
+		"Alice":               "Alice",
+		"":                    "",
+		"Ada\r\nX-Evil: 1":    "Ada  X-Evil: 1",
+		"tab\tstays":          "tab\tstays",
+		"nul\x00del\x7f":      "nul del ",
+		"ünïcödé \u2028 kept": "ünïcödé \u2028 kept",
+	} {
+		if got := headerSafe(in); got != want {
+			t.Errorf("headerSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

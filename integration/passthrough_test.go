@@ -232,6 +232,22 @@ func TestPassThroughIdentityToTheApp(t *testing.T) {
 		t.Errorf("the browser session still shows traits %v", traits)
 	}
 
+	// A trait with a line break reaches the app in one header line: no
+	// injected header, no 502 from Go refusing the proxied request.
+	res = do(t, c, "POST", get(settingsAPI(t, s.site, token), "ui", "action").(string),
+		`{"method":"profile","traits":{"email":"alice@example.com","name":{"first":"Alicia\r\nX-Evil: 1","last":"Hopper"}}}`,
+		"Accept", "application/json", "X-Session-Token", token)
+	wantStatus(t, res, 200)
+	res = do(t, c, "GET", s.public+"/page", nil, "X-Session-Token", token)
+	wantStatus(t, res, 200)
+	h = s.app.last("/page")
+	if got := h.Get("X-User-First"); got != "Alicia  X-Evil: 1" || h.Get("X-Evil") != "" {
+		t.Errorf("a trait with CRLF gave X-User-First %q, X-Evil %q", got, h.Get("X-Evil"))
+	}
+	if _, _, traits := identityOf(t, h); get(traits, "name", "first") != "Alicia\r\nX-Evil: 1" {
+		t.Errorf("the traits header lost the exact value: %v", traits)
+	}
+
 	// After logout the app sees no identity.
 	res = do(t, c, "DELETE", s.kratos()+"/self-service/logout/api", fmt.Sprintf(`{"session_token":%q}`, token))
 	wantStatus(t, res, 204)
