@@ -110,10 +110,11 @@ type Handler struct {
 	// the built-in UI's style.
 	UIStylesheet string `json:"ui_stylesheet,omitempty"`
 
-	logger  *zap.Logger
-	svc     *flows.Service
-	store   flows.Store
-	poolKey string // the store pool entry this handler holds; "" when none
+	logger   *zap.Logger
+	storeLog *zap.Logger // logger, once per interval (flows.StoreFailureLogger)
+	svc      *flows.Service
+	store    flows.Store
+	poolKey  string // the store pool entry this handler holds; "" when none
 }
 
 // UIConfig holds the URLs of the pages that render each flow: absolute
@@ -146,6 +147,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Redis, so validating or reloading a config works while Redis is down.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.storeLog = flows.StoreFailureLogger(h.logger)
 	h.expandPlaceholders(caddy.NewReplacer())
 
 	if h.PublicPrefix == "" {

@@ -62,7 +62,7 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, next caddy
 		if h.RequireSession {
 			msg = "identity store unreachable; answering 503 (require_session)"
 		}
-		h.logger.Warn(msg, zap.Error(cur.err))
+		h.storeLog.Warn(msg, zap.Error(cur.err))
 	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if cur.sess == nil {

@@ -52,7 +52,7 @@ func passHandler(t *testing.T, store flows.Store, logger *zap.Logger, configure 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{PublicPrefix: flows.DefaultPublicPrefix, logger: logger, svc: svc, store: store, poolKey: "test-store"}
+	h := &Handler{PublicPrefix: flows.DefaultPublicPrefix, logger: logger, storeLog: flows.StoreFailureLogger(logger), svc: svc, store: store, poolKey: "test-store"}
 	if configure != nil {
 		configure(h)
 	}
@@ -288,6 +288,12 @@ func TestPassThroughStoreDown(t *testing.T) {
 	rec, seen := run(t, r, h)
 	if seen == nil {
 		t.Fatalf("store down: next not called; got %d %s", rec.Code, rec.Body)
+	}
+	for range 20 { // an outage: the warning is not repeated per request
+		more, _ := passRequest(http.MethodGet, "/app", "X-Session-Token", token)
+		if _, seen := run(t, more, h); seen == nil {
+			t.Fatal("store down: next not called")
+		}
 	}
 	for _, name := range identityHeaders {
 		if v := seen.Header.Get(name); v != "" {

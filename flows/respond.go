@@ -40,7 +40,7 @@ func (s *Service) asError(err error) *Error {
 	if errors.Is(err, ErrNotFound) {
 		return errNotFound("Unable to locate the resource")
 	}
-	s.cfg.Logger.Error("identity store failed", zap.Error(err))
+	s.storeLog.Error("identity store failed; answering 503", zap.Error(err))
 	return errUnavailable()
 }
 

@@ -69,7 +69,8 @@ const (
 
 // Service answers the Kratos public and admin APIs.
 type Service struct {
-	cfg Config
+	cfg      Config
+	storeLog *zap.Logger // cfg.Logger, once per interval (StoreFailureLogger)
 }
 
 // New checks cfg, fills in its defaults and returns the Service.
@@ -104,5 +105,5 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, storeLog: StoreFailureLogger(cfg.Logger)}, nil
 }

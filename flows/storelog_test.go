@@ -1,0 +1,49 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/seed06f30684/caddy-kratos/schema"
+)
+
+// downStore fails every session lookup like an unreachable Redis.
+type downStore struct{ Store }
+
+func (downStore) GetSession(context.Context, string) (*Session, *Identity, error) {
+	return nil, nil, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+}
+
+func TestStoreFailuresLoggedOncePerInterval(t *testing.T) {
+	sch, err := schema.Compile("default", "storelog-test", []byte(adminTestSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.DebugLevel)
+	s, err := New(Config{Schema: sch, Store: downStore{NewMemoryStore()}, Logger: zap.New(core)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := NewSessionToken(NewID())
+	for range 50 {
+		r := httptest.NewRequest(http.MethodGet, "/sessions/whoami", nil)
+		r.Header.Set("X-Session-Token", token)
+		w := httptest.NewRecorder()
+		s.ServePublic(w, r, "/sessions/whoami")
+		if w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("whoami with the store down: %d %s, want 503", w.Code, w.Body)
+		}
+	}
+	if n := logs.Len(); n != 1 {
+		t.Fatalf("50 failed requests logged %d lines, want 1 per %s", n, StoreFailureLogInterval)
+	}
+	if e := logs.All()[0]; e.Level != zap.ErrorLevel || e.ContextMap()["error"] == nil {
+		t.Errorf("the line is %v %v, want an error with the store's error", e.Level, e.ContextMap())
+	}
+}
