@@ -143,30 +143,33 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 	s.renderPage(w, r, http.StatusOK, p)
 }
 
-// uiSettingsPage answers GET <prefix>/ui/settings?flow=.
+// uiSettingsPage answers GET <prefix>/ui/settings?flow=. It reads the
+// session and the flow in one store round trip, as a submit does.
 func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	sess, id, err := s.Current(r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	if sess == nil {
-		here := s.publicURL(r, uiSettingsPath, q)
-		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
-		return
-	}
 	restart := url.Values{}
 	if v := q.Get("return_to"); v != "" {
 		restart.Set("return_to", v)
 	}
-	f, err := s.loadFlow(r.Context(), q.Get("flow"), KindSettings)
+	signIn := func() { // and then back to this page
+		here := s.publicURL(r, uiSettingsPath, q)
+		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
+	}
+	sess, id, f, err := s.sessionAndFlow(r, q.Get("flow"))
 	switch {
 	case err != nil && isProtocolError(err):
+		// No such flow: a new one, once the browser is signed in.
+		if sess, _, err := s.Current(r); err == nil && sess == nil {
+			signIn()
+			return
+		}
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
 		return
 	case err != nil:
 		s.renderError(w, r, err)
+		return
+	case sess == nil:
+		signIn()
 		return
 	case f.IdentityID != id.ID:
 		s.renderError(w, r, errIdentityMismatch())
@@ -180,11 +183,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setCSRF(&f.UI, maskCSRF(s.ensureCSRF(w, r)))
-	logoutURL, _, err := s.newLogoutURL(r, sess, "")
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
+	logoutURL, _ := s.logoutURL(r, "")
 	fj := s.flowJSON(r, f, id)
 
 	p := &uiPage{Title: "Account settings", Heading: "Account settings", SignOut: logoutURL}

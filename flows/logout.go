@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 )
@@ -22,27 +23,19 @@ func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, err)
 		return
 	}
-	logoutURL, token, err := s.newLogoutURL(r, sess, returnTo)
-	if err != nil {
-		s.browserError(w, r, err)
-		return
-	}
+	logoutURL, token := s.logoutURL(r, returnTo)
 	writeJSON(w, http.StatusOK, map[string]string{"logout_url": logoutURL, "logout_token": token})
 }
 
-// newLogoutURL gives the session a new logout token and returns the URL
-// that ends the session, and the token.
-func (s *Service) newLogoutURL(r *http.Request, sess *Session, returnTo string) (string, string, error) {
-	token := NewLogoutToken()
-	sess.LogoutTokenHash = HashToken(token)
-	if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
-		return "", "", err
-	}
+// logoutURL returns the URL that ends the caller's session, and its logout
+// token (LogoutToken).
+func (s *Service) logoutURL(r *http.Request, returnTo string) (string, string) {
+	token := LogoutToken(sessionToken(r))
 	q := url.Values{"token": {token}}
 	if returnTo != "" {
 		q.Set("return_to", returnTo)
 	}
-	return s.publicURL(r, "/self-service/logout", q), token, nil
+	return s.publicURL(r, "/self-service/logout", q), token
 }
 
 // logout answers GET /self-service/logout?token=: it revokes the session,
@@ -63,7 +56,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, err)
 		return
 	}
-	if sess == nil || sess.LogoutTokenHash == "" || sess.LogoutTokenHash != HashToken(token) {
+	if sess == nil || subtle.ConstantTimeCompare([]byte(token), []byte(LogoutToken(sessionToken(r)))) != 1 {
 		s.browserError(w, r, errForbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
 		return
 	}

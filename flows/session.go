@@ -8,12 +8,11 @@ const (
 )
 
 // Session is a signed-in identity as it is stored. The session token itself is
-// never stored: the store keeps only TokenHash (and LogoutTokenHash).
+// never stored: the store keeps only TokenHash.
 type Session struct {
 	ID              string    `json:"id"`
 	IdentityID      string    `json:"identity_id"`
 	TokenHash       string    `json:"token_hash"`
-	LogoutTokenHash string    `json:"logout_token_hash,omitempty"`
 	Active          bool      `json:"active"`
 	IssuedAt        time.Time `json:"issued_at"`
 	AuthenticatedAt time.Time `json:"authenticated_at"`

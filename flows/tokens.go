@@ -68,9 +68,14 @@ func NewSessionToken(identityID string) string {
 	return SessionTokenPrefix + RoutingKey(identityID) + randomString(32-routingKeyLen)
 }
 
-// NewLogoutToken returns a new logout token: "ory_lo_" and 32 alphanumerics.
-func NewLogoutToken() string {
-	return LogoutTokenPrefix + randomString(32)
+// LogoutToken returns the logout token of the session with this session
+// token: "ory_lo_" and 32 hex digits of a hash of the session token. It is
+// derived, not stored, so asking for a logout URL writes nothing and every
+// URL handed out stays valid until the session ends; only a holder of the
+// session token can know it, which is what stops a cross-site logout.
+func LogoutToken(sessionToken string) string {
+	sum := sha256.Sum256([]byte("caddy-kratos logout\x00" + sessionToken))
+	return LogoutTokenPrefix + hex.EncodeToString(sum[:16])
 }
 
 // HashToken returns the hex SHA-256 of a token, the form a store keeps.

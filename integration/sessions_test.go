@@ -153,6 +153,22 @@ func TestRegistrationLoginWhoamiLogout(t *testing.T) {
 		logoutURL := out.json(t)["logout_url"].(string)
 		bad := do(t, c, "GET", s.kratos()+"/self-service/logout?token=ory_lo_wrong", nil, "Accept", "application/json")
 		wantStatus(t, bad, 403)
+		// Another session's logout URL ends nothing: it is 403 for both.
+		other := browser(t)
+		wantStatus(t, loginBrowser(t, s, other, "ada@example.com", "correct horse battery", ""), 303)
+		otherOut := do(t, other, "GET", s.kratos()+"/self-service/logout/browser", nil)
+		wantStatus(t, otherOut, 200)
+		otherURL := otherOut.json(t)["logout_url"].(string)
+		if otherURL == logoutURL {
+			t.Fatalf("two sessions got the same logout URL %s", logoutURL)
+		}
+		wantStatus(t, do(t, c, "GET", otherURL, nil, "Accept", "application/json"), 403)
+		wantStatus(t, do(t, other, "GET", logoutURL, nil, "Accept", "application/json"), 403)
+		wantStatus(t, do(t, other, "GET", s.kratos()+"/sessions/whoami", nil), 200)
+		// Asking again gives the same URL: one open tab's link stays valid.
+		if again := do(t, c, "GET", s.kratos()+"/self-service/logout/browser", nil).json(t)["logout_url"]; again != logoutURL {
+			t.Fatalf("logout URL changed from %s to %v", logoutURL, again)
+		}
 		res = do(t, c, "GET", logoutURL, nil)
 		wantStatus(t, res, 303)
 		who = do(t, c, "GET", s.kratos()+"/sessions/whoami", nil)

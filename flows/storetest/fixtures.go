@@ -62,7 +62,6 @@ func (s *suite) session(identityID string, issued time.Time) (*flows.Session, st
 		ID:              flows.NewIDFor(identityID),
 		IdentityID:      identityID,
 		TokenHash:       flows.HashToken(token),
-		LogoutTokenHash: flows.HashToken(flows.NewLogoutToken()),
 		Active:          true,
 		IssuedAt:        issued,
 		AuthenticatedAt: issued,
