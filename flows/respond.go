@@ -70,7 +70,9 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 	now := s.cfg.Now()
 	f := &Flow{ID: NewID(), Kind: KindError, IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan), Error: raw}
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		s.writeError(w, r, err)
+		// The store is down, so the error UI could not read the error
+		// either: the built-in error page shows it here.
+		s.renderError(w, r, s.asError(err))
 		return
 	}
 	redirect(w, withQuery(s.errorUI(r), "id", f.ID), http.StatusSeeOther)

@@ -54,7 +54,8 @@ func (a *appRecorder) count(path string) int {
 
 // appSite is a running Caddy whose public site has the recommended pair of
 // kratos handlers (identity_headers everywhere, require_session on
-// /account/*) in front of a recording app, and a metrics endpoint.
+// /account/*) in front of a recording app, an admin site, and a metrics
+// endpoint.
 type appSite struct {
 	*site
 	app     *appRecorder
@@ -63,7 +64,12 @@ type appSite struct {
 
 func startAppSite(t *testing.T) *appSite {
 	t.Helper()
-	redisAddr := redistest.StartServer(t)
+	return startAppSiteOn(t, redistest.StartServer(t))
+}
+
+// startAppSiteOn is startAppSite on the redis-server at redisAddr.
+func startAppSiteOn(t *testing.T, redisAddr string) *appSite {
+	t.Helper()
 	dir := t.TempDir()
 	schemaPath := filepath.Join(dir, "identity.schema.json")
 	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
@@ -73,7 +79,7 @@ func startAppSite(t *testing.T) *appSite {
 	upstream := httptest.NewServer(app)
 	t.Cleanup(upstream.Close)
 
-	pub, met := freePort(t), freePort(t)
+	pub, adm, met := freePort(t), freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`{
 	admin off
 	auto_https off
@@ -104,9 +110,15 @@ http://127.0.0.1:%d {
 	}
 }
 http://127.0.0.1:%d {
+	kratos {
+		import kratos_common
+		admin
+	}
+}
+http://127.0.0.1:%d {
 	metrics
 }
-`, schemaPath, redisAddr, time.Now().UnixNano(), pub, strings.TrimPrefix(upstream.URL, "http://"), met)
+`, schemaPath, redisAddr, time.Now().UnixNano(), pub, strings.TrimPrefix(upstream.URL, "http://"), adm, met)
 	js, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
 	if err != nil {
 		t.Fatalf("adapt: %v\n%s", err, cfg)
@@ -119,7 +131,7 @@ http://127.0.0.1:%d {
 	}
 	t.Cleanup(func() { _ = caddy.Stop() })
 	return &appSite{
-		site:    &site{t: t, public: fmt.Sprintf("http://127.0.0.1:%d", pub)},
+		site:    &site{t: t, public: fmt.Sprintf("http://127.0.0.1:%d", pub), admin: fmt.Sprintf("http://127.0.0.1:%d", adm)},
 		app:     app,
 		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", met),
 	}

@@ -1,5 +1,6 @@
 // Package redistest starts real redis-server processes for tests: one server
-// or a cluster, each on free loopback ports, stopped when the test ends.
+// (which a test may stop and restart) or a cluster, each on free loopback
+// ports, stopped when the test ends.
 //
 // Without the redis-server (or redis-cli) binary the test is skipped, unless
 // the environment variable CI is set: then it fails, so CI really runs them.
@@ -28,20 +29,89 @@ const startTimeout = 20 * time.Second
 // address. It is killed when the test ends.
 func StartServer(t testing.TB) (addr string) {
 	t.Helper()
-	bin := binary(t, "redis-server")
+	return StartStoppable(t).Addr
+}
+
+// Server is a redis-server that a test can stop and start again on the same
+// address, to see what happens while Redis is down. It is not safe for
+// concurrent use: call Stop and Restart from the test's goroutine.
+type Server struct {
+	Addr string // 127.0.0.1:<port>, the same after a Restart
+
+	t    testing.TB
+	bin  string
+	port int
+	dir  string   // the data dir, kept across restarts
+	proc *process // nil while stopped
+}
+
+// StartStoppable starts a redis-server on a free loopback port, like
+// StartServer, and returns it for Stop and Restart. It is killed when the
+// test ends.
+func StartStoppable(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: binary(t, "redis-server")}
 	var lastErr error
 	for range 3 { // a port found free may be taken before the server binds it
 		port, err := freePort(false)
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
-		addr, lastErr = start(t, bin, port, t.TempDir())
-		if lastErr == nil {
-			return addr
+		s.port, s.dir = port, t.TempDir()
+		if s.proc, lastErr = launch(s.bin, s.port, s.dir); lastErr == nil {
+			s.Addr = s.proc.addr
+			t.Cleanup(func() {
+				if s.proc != nil {
+					s.proc.kill()
+				}
+			})
+			return s
 		}
 	}
 	t.Fatalf("redistest: %v", lastErr)
-	return ""
+	return nil
+}
+
+// Stop saves the data to the data dir (SAVE, an RDB snapshot), then kills
+// the server (SIGKILL, as in a crash) and waits until the process has exited
+// and its port is closed. Clients see their connections drop and new ones
+// refused. Saving first lets a test check, after Restart, that sessions
+// made before the outage work again, as they would with a production Redis
+// that persists its data; --save "" still keeps Redis from snapshotting on
+// its own.
+func (s *Server) Stop() {
+	s.t.Helper()
+	if s.proc == nil {
+		s.t.Fatalf("redistest: Stop: the server on %s is not running", s.Addr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if answer, err := ask(ctx, s.Addr, "SAVE"); err != nil || !strings.HasPrefix(answer, "+OK") {
+		s.t.Fatalf("redistest: SAVE on %s: %q, %v", s.Addr, strings.TrimSpace(answer), err)
+	}
+	s.proc.kill()
+	s.proc = nil
+	if conn, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
+		_ = conn.Close()
+		s.t.Fatalf("redistest: %s still accepts connections after the server exited", s.Addr)
+	}
+}
+
+// Restart starts the stopped server again on the same address and data
+// dir, with the data saved by Stop, and waits until it answers PING.
+func (s *Server) Restart() {
+	s.t.Helper()
+	if s.proc != nil {
+		s.t.Fatalf("redistest: Restart: the server on %s is running; Stop it first", s.Addr)
+	}
+	var err error
+	for range 5 { // the port may take a moment to be free for binding again
+		if s.proc, err = launch(s.bin, s.port, s.dir); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.t.Fatalf("redistest: restart: %v", err)
 }
 
 // StartCluster starts a cluster of masters redis-server nodes (at least 3,
@@ -104,9 +174,33 @@ func binary(t testing.TB, name string) string {
 	return ""
 }
 
+// process is a running redis-server.
+type process struct {
+	addr   string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+}
+
+// kill kills the process and waits until it has exited.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}
+
 // start runs redis-server on port with its files in dir and waits until it
 // answers PING. The process is killed when the test ends.
 func start(t testing.TB, bin string, port int, dir string, extra ...string) (string, error) {
+	p, err := launch(bin, port, dir, extra...)
+	if err != nil {
+		return "", err
+	}
+	t.Cleanup(p.kill)
+	return p.addr, nil
+}
+
+// launch runs redis-server on port with its files in dir and waits until it
+// answers PING. The caller kills it.
+func launch(bin string, port int, dir string, extra ...string) (*process, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	logFile := filepath.Join(dir, "redis.log")
 	args := append([]string{
@@ -117,29 +211,23 @@ func start(t testing.TB, bin string, port int, dir string, extra ...string) (str
 		"--dir", dir,
 		"--logfile", logFile,
 	}, extra...)
-	cmd := exec.Command(bin, args...)
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start redis-server: %w", err)
+	p := &process{addr: addr, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
-	exited := make(chan struct{})
 	go func() {
-		_ = cmd.Wait()
-		close(exited)
+		_ = p.cmd.Wait()
+		close(p.exited)
 	}()
-	stop := func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	if err := waitFor(ctx, addr, "PING", "PONG", exited); err != nil {
-		stop()
+	if err := waitFor(ctx, addr, "PING", "PONG", p.exited); err != nil {
+		p.kill()
 		log, _ := os.ReadFile(logFile)
-		return "", fmt.Errorf("redis-server on %s: %w\n%s", addr, err, log)
+		return nil, fmt.Errorf("redis-server on %s: %w\n%s", addr, err, log)
 	}
-	t.Cleanup(stop)
-	return addr, nil
+	return p, nil
 }
 
 // waitFor sends an inline command to addr until the answer contains want,
