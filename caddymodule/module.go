@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/redisstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -191,6 +192,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	h.store, h.poolKey = store, key
+	if h.Store.typeOrDefault() == storeRedis {
+		redisstore.SetLogger(h.logger)
+	}
 
 	var ui flows.UIURLs
 	if h.UI != nil {
