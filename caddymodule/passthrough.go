@@ -48,10 +48,7 @@ const (
 // session; with require_session, a request without one is answered here.
 func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if h.IdentityHeaders {
-		// Whatever the client sent under these names is never the app's.
-		for _, name := range identityHeaders {
-			r.Header.Del(name)
-		}
+		stripIdentityHeaders(r.Header)
 	}
 	r, cur := h.current(r)
 	if cur.err != nil {
@@ -89,6 +86,21 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, next caddy
 		r.Header.Set(HeaderTraits, base64.RawURLEncoding.EncodeToString(traitsJSON(cur.id.Traits)))
 	}
 	return next.ServeHTTP(w, r)
+}
+
+// stripIdentityHeaders removes whatever the client sent under the names
+// of identityHeaders, also spelled with underscores: CGI and FastCGI
+// (php_fastcgi) turn both X-Kratos-Session-Id and X_Kratos_Session_Id into
+// HTTP_X_KRATOS_SESSION_ID, so the look-alike would reach the app as ours.
+func stripIdentityHeaders(h http.Header) {
+	for name := range h {
+		canon := strings.ReplaceAll(name, "_", "-")
+		for _, ours := range identityHeaders {
+			if strings.EqualFold(canon, ours) {
+				delete(h, name)
+			}
+		}
+	}
 }
 
 // currentKey keys the session lookup of a request in its context.
