@@ -1,9 +1,12 @@
 package flows
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 var msgInvalidCredentials = Message{ID: 4000006, Type: MessageError,
@@ -188,7 +191,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	hash := dummyHash
+	hash := dummyHash(s.cfg.PasswordCost)
 	if id != nil && id.Password != nil {
 		hash = id.Password.HashedPassword
 	}
@@ -228,9 +231,41 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Type == TypeBrowser && !wantsJSON(r) {
-		s.resumePaused(w, r, sess, id)
+		id = s.resumePaused(w, r, sess, id)
 	}
+	// After the paused change, whose flow was made for the identity's
+	// version before this login: the upgrade makes a new version.
+	id = s.upgradeHash(r.Context(), id, hash, password)
 	s.sendSession(w, r, f, sess, id, token)
+}
+
+// upgradeHash rehashes the password of a successful login (refresh logins
+// too) with bcrypt at the configured cost when the stored hash, the one
+// the password was just checked against, is anything else: an imported
+// argon2id hash, or bcrypt at another cost. Unknown identifiers are
+// checked against a dummy bcrypt hash at the configured cost, so a failed
+// login on an imported account would otherwise take a measurably different
+// time and reveal that the account exists. Accounts that never log in keep
+// their imported hash (and that difference) until they do.
+//
+// The write is checked against the identity's version; when the identity
+// changed meanwhile, or anything fails, the hash stays as it is and the
+// login succeeds all the same. It returns the identity as now stored.
+func (s *Service) upgradeHash(ctx context.Context, id *Identity, checked, password string) *Identity {
+	if id == nil || id.Password == nil || id.Password.HashedPassword != checked ||
+		hashUpToDate(checked, s.cfg.PasswordCost) {
+		return id
+	}
+	updated := cloneIdentity(id)
+	if err := s.setPassword(updated, password); err != nil {
+		s.cfg.Logger.Info("password hash not upgraded", zap.String("identity_id", id.ID), zap.Error(err))
+		return id
+	}
+	if err := s.cfg.Store.UpdateIdentity(ctx, updated); err != nil {
+		s.cfg.Logger.Info("password hash not upgraded", zap.String("identity_id", id.ID), zap.Error(err))
+		return id
+	}
+	return updated
 }
 
 // completeLogin makes the session of a successful login: a refresh login of

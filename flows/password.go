@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -40,9 +41,46 @@ func checkPassword(hash, password string) bool {
 	return false
 }
 
-// dummyHash is compared against when an identifier is unknown, so a failed
-// login costs the same time whether or not the identifier exists.
-var dummyHash, _ = hashPassword("not a real password, only for timing", BcryptCost)
+// dummyHashes holds, per bcrypt cost, the hash compared against when an
+// identifier is unknown, so a failed login costs the same time whether or
+// not the identifier exists (see dummyHash).
+var dummyHashes sync.Map // int → string
+
+// dummyHash is a bcrypt hash at cost of a password nobody has. A login
+// rehashes every credential to the configured cost (Service.upgradeHash),
+// so comparing unknown identifiers at that cost, rather than a fixed
+// one, is what makes them cost the same as known ones.
+func dummyHash(cost int) string {
+	if h, ok := dummyHashes.Load(cost); ok {
+		return h.(string)
+	}
+	h, err := hashPassword("not a real password, only for timing", cost)
+	if err != nil { // a cost above bcrypt.MaxCost: nothing can be hashed
+		h, _ = hashPassword("not a real password, only for timing", BcryptCost)
+	}
+	actual, _ := dummyHashes.LoadOrStore(cost, h)
+	return actual.(string)
+}
+
+// hashUpToDate reports whether a stored hash is what hashPassword makes
+// today at cost: bcrypt at that cost (which bcrypt raises to its default
+// when it is below its minimum).
+func hashUpToDate(hash string, cost int) bool {
+	if cost < bcrypt.MinCost {
+		cost = bcrypt.DefaultCost
+	}
+	c, err := bcrypt.Cost([]byte(hash))
+	return err == nil && c == cost
+}
+
+// setPasswordHash stores an already made password hash.
+func (s *Service) setPasswordHash(id *Identity, hash string) {
+	now := s.cfg.Now()
+	if id.Password == nil {
+		id.Password = &PasswordCredential{CreatedAt: now}
+	}
+	id.Password.HashedPassword, id.Password.UpdatedAt = hash, now
+}
 
 // parseArgon2id reads a PHC argon2id hash:
 // $argon2id$v=19$m=65536,t=3,p=4$<salt b64>$<hash b64>.

@@ -116,7 +116,11 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		if f.Type == TypeAPI {
 			e.Details = map[string]any{"api": s.publicURL(r, "/self-service/settings/api", nil)}
 		} else {
-			e.Details = map[string]any{"redirect_to": s.publicURL(r, "/self-service/settings/browser", nil)}
+			q := url.Values{}
+			if f.ReturnTo != "" {
+				q.Set("return_to", f.ReturnTo)
+			}
+			e.Details = map[string]any{"redirect_to": s.publicURL(r, "/self-service/settings/browser", q)}
 		}
 		s.writeError(w, r, e)
 		return
@@ -163,11 +167,36 @@ func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*Session, *Ide
 }
 
 // pausedSubmission is a browser's settings submission waiting for a
-// refresh login (the continuity record).
+// refresh login (the continuity record). It holds no secret in cleartext:
+// no csrf_token, and for the password method only the new password's hash,
+// made when the submission was paused (after the password policy passed).
 type pausedSubmission struct {
-	FlowID     string     `json:"flow_id"`
-	IdentityID string     `json:"identity_id"`
-	Form       url.Values `json:"form"`
+	FlowID     string `json:"flow_id"`
+	IdentityID string `json:"identity_id"`
+	// Method is "password" or "profile"; empty in records written before
+	// it existed, which were all replayed from Form.
+	Method string `json:"method,omitempty"`
+	// Form is the profile method's submission without its csrf_token.
+	Form url.Values `json:"form,omitempty"`
+	// PasswordHash is the password method's new password, hashed.
+	PasswordHash string `json:"password_hash,omitempty"`
+}
+
+// change returns the change a paused submission replays. A password is only
+// ever replayed from its hash; a record holding a form with a password (as
+// written before hashes were kept) is dropped.
+func (p pausedSubmission) change(sch *schema.Schema) (change, error) {
+	if p.PasswordHash != "" {
+		if p.Method != "password" {
+			return change{}, errors.New("a password hash in a paused submission of another method")
+		}
+		return change{method: "password", passwordHash: p.PasswordHash}, nil
+	}
+	ch, err := settingsChange(sch, &body{form: p.Form})
+	if err == nil && ch.method != "profile" {
+		err = errors.New("a paused submission of method " + ch.method + " without a hash")
+	}
+	return ch, err
 }
 
 // settingsSubmit answers POST /self-service/settings?flow= (and GET, which
@@ -178,7 +207,9 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.browserError(w, r, err)
 		return
-	case sess == nil && !wantsJSON(r) && f.Type == TypeBrowser:
+	case sess == nil && !wantsJSON(r):
+		// Whatever the flow's type: only a request that counts as JSON gets
+		// the 401 (kratos-api.md §3.6).
 		redirect(w, s.loginUI(r), http.StatusFound)
 		return
 	case sess == nil:
@@ -222,13 +253,13 @@ func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *S
 	}
 	switch o {
 	case saved:
-		s.sendSettingsSuccess(w, r, f, updated)
+		s.sendSettingsSuccess(w, r, f, sess, updated)
 	case invalid:
 		s.sendFormResult(w, r, f, id, http.StatusBadRequest, s.settingsUI(r))
 	case conflict:
 		s.sendFormResult(w, r, f, id, http.StatusConflict, s.settingsUI(r))
 	case refreshRequired:
-		s.pauseSettings(w, r, f, id, b)
+		s.pauseSettings(w, r, f, id, ch, updated, b)
 	case expired:
 		s.replaceExpired(w, r, f, func(nf *Flow) {
 			nf.IdentityVersion = id.Version
@@ -286,15 +317,36 @@ func setAt(m map[string]any, path []string, v any) {
 // Browsers' form posts wait in a continuity record and are applied after the
 // refresh login; SPA and API callers get 403 and the flow keeps the values
 // they sent, so the same flow can be submitted again after re-authenticating.
-func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, b *body) {
+// updated is the identity as the change would save it: a paused password
+// change keeps its hash from there, never the password itself.
+func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, ch change, updated *Identity, b *body) {
 	to := s.refreshURL(r, f)
 	if f.Type == TypeAPI || wantsJSON(r) || b.form == nil {
 		s.writeError(w, r, errRefreshRequired(to))
 		return
 	}
+	p := pausedSubmission{FlowID: f.ID, IdentityID: id.ID, Method: ch.method}
+	switch ch.method {
+	case "password":
+		if updated == nil || updated.Password == nil || updated.Password.HashedPassword == "" {
+			s.browserError(w, r, errors.New("flows: a paused password change without a hash"))
+			return
+		}
+		p.PasswordHash = updated.Password.HashedPassword
+	default:
+		p.Form = url.Values{}
+		for k, v := range b.form {
+			if k != "csrf_token" && k != "password" {
+				p.Form[k] = v
+			}
+		}
+	}
 	cid := NewID()
-	raw, _ := json.Marshal(pausedSubmission{FlowID: f.ID, IdentityID: id.ID, Form: b.form})
-	if err := s.cfg.Store.SaveContinuity(r.Context(), cid, raw, continuityTTL); err != nil {
+	raw, err := json.Marshal(p)
+	if err == nil {
+		err = s.cfg.Store.SaveContinuity(r.Context(), cid, raw, continuityTTL)
+	}
+	if err != nil {
 		s.browserError(w, r, err)
 		return
 	}
@@ -304,44 +356,56 @@ func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 
 // resumePaused applies a browser's paused settings submission after its
 // refresh login. Nothing happens unless the session is privileged now and
-// the paused submission belongs to its identity.
-func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity) {
+// the paused submission belongs to its identity. It returns the identity as
+// stored afterwards: the updated one when the change was saved, else id.
+func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity) *Identity {
 	c, err := r.Cookie(ContinuityCookie)
 	if err != nil || c.Value == "" || !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge) {
-		return
+		return id
 	}
 	http.SetCookie(w, s.cookie(r, ContinuityCookie, "", -1))
 	raw, err := s.cfg.Store.TakeContinuity(r.Context(), c.Value)
 	if err != nil {
-		return
+		return id
 	}
 	var p pausedSubmission
 	if json.Unmarshal(raw, &p) != nil || p.IdentityID != id.ID {
-		return
+		return id
 	}
 	f, err := s.cfg.Store.GetFlow(r.Context(), p.FlowID)
 	if err != nil || f.Kind != KindSettings || f.IdentityID != id.ID {
-		return
+		return id
 	}
-	ch, err := settingsChange(s.cfg.Schema, &body{form: p.Form})
+	ch, err := p.change(s.cfg.Schema)
 	if err != nil {
-		return
+		s.cfg.Logger.Info("paused settings change dropped", zap.Error(err))
+		return id
 	}
-	if o, _, err := s.submit(r.Context(), f, sess, id, ch); err != nil || o != saved {
-		s.cfg.Logger.Info("paused settings change not applied", zap.String("outcome", o.result()))
+	o, updated, err := s.submit(r.Context(), f, sess, id, ch)
+	if err != nil || o != saved {
+		s.cfg.Logger.Info("paused settings change not applied", zap.String("outcome", o.result()), zap.Error(err))
+		return id
 	}
+	return updated
 }
 
 // resumeSettings answers GET /self-service/settings?flow=: the browser
 // lands on the settings UI showing the flow.
 func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity, f *Flow) {
-	s.resumePaused(w, r, sess, id)
+	_ = s.resumePaused(w, r, sess, id)
 	redirect(w, withQuery(s.settingsUI(r), "flow", f.ID), http.StatusSeeOther)
 }
 
-// sendSettingsSuccess answers a saved settings change.
-func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity) {
+// sendSettingsSuccess answers a saved settings change. A browser flow's
+// answer re-issues the session cookie, same token and expiry, as Kratos
+// does (kratos-api.md §3.5 step 11, §3.6).
+func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *Flow, sess *Session, id *Identity) {
 	out := s.flowJSON(r, f, id)
+	if f.Type == TypeBrowser {
+		if token := sessionToken(r); token != "" {
+			s.setSessionCookie(w, r, token, sess.ExpiresAt)
+		}
+	}
 	switch {
 	case f.Type == TypeAPI:
 		writeJSON(w, http.StatusOK, out)

@@ -40,6 +40,10 @@ type change struct {
 	method   string         // "profile" or "password"
 	traits   map[string]any // the profile method's traits
 	password string         // the password method's password
+	// passwordHash replaces password when a paused browser submission is
+	// replayed (settings.go): the hash made when it was paused, after the
+	// password passed the policy. The cleartext is never stored.
+	passwordHash string
 	// legacy applies the seed API's rules: protected traits cannot change
 	// at all (rather than asking for a recent login), errors carry the
 	// seed's wording.
@@ -49,7 +53,9 @@ type change struct {
 // submit applies a change to a flow owned by sess's identity id. It
 // updates the flow's state, form values and messages, stores the flow
 // (except when expired) and, when the outcome is saved, the identity, which
-// it returns.
+// it returns. When the outcome is refreshRequired it returns the identity as
+// the change would save it (not stored), so a paused submission can keep
+// what it needs, such as the new password's hash, instead of the request.
 func (s *Service) submit(ctx context.Context, f *Flow, sess *Session, id *Identity, ch change) (outcome, *Identity, error) {
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
@@ -61,7 +67,10 @@ func (s *Service) submit(ctx context.Context, f *Flow, sess *Session, id *Identi
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, o.result())
 	if o != saved {
-		return o, nil, s.cfg.Store.SaveFlow(ctx, f)
+		if o != refreshRequired {
+			updated = nil
+		}
+		return o, updated, s.cfg.Store.SaveFlow(ctx, f)
 	}
 	return saved, updated, nil
 }
@@ -72,7 +81,14 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 
 	updated := cloneIdentity(id)
 	var protected bool
-	if ch.method == "password" {
+	switch {
+	case ch.method == "password" && ch.passwordHash != "":
+		// A replayed pause: the password passed the policy before it was
+		// hashed and paused, against these identifiers (a change of the
+		// identity since then is a version conflict below).
+		protected = true
+		s.setPasswordHash(updated, ch.passwordHash)
+	case ch.method == "password":
 		protected = true
 		if i := nodeIndex(f.UI.Nodes, "password"); i >= 0 {
 			if m := passwordPolicy(ch.password, updated.Identifiers()); m != nil {
@@ -84,7 +100,7 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 				return 0, nil, err
 			}
 		}
-	} else {
+	default:
 		protected = s.changeTraits(f, id, updated, ch)
 	}
 
@@ -95,7 +111,7 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 		s.resetToStored(f, id)
 		return conflict, nil, nil
 	case protected && !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge):
-		return refreshRequired, nil, nil
+		return refreshRequired, updated, nil
 	}
 
 	f.State = StateSuccess

@@ -1,0 +1,363 @@
+package flows
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// secTestCost is the bcrypt cost newUIEnv configures.
+const secTestCost = 4
+
+// canLogIn reports whether a fresh browser can sign in with these
+// credentials through the built-in login page.
+func canLogIn(e *uiEnv, email, password string) bool {
+	e.t.Helper()
+	b := e.browser()
+	rec, at := b.follow(uiPrefix + "/self-service/login/browser")
+	if rec.Code != http.StatusOK || !strings.Contains(at, uiLoginPath) {
+		e.t.Fatalf("login page: %d at %s", rec.Code, at)
+	}
+	b.submit(rec.Body.String(), "login", "method", url.Values{"identifier": {email}, "password": {password}})
+	return b.cookies[SessionCookie] != nil
+}
+
+// storedIdentity reads the identity holding a login identifier.
+func storedIdentity(e *uiEnv, identifier string) *Identity {
+	e.t.Helper()
+	id, err := e.s.cfg.Store.FindIdentityByIdentifier(context.Background(), identifier)
+	if err != nil {
+		e.t.Fatalf("find %s: %v", identifier, err)
+	}
+	return id
+}
+
+// peekContinuity returns the continuity record the browser's cookie names
+// and puts it back, so the refresh login can still resume it.
+func peekContinuity(e *uiEnv, b *uiBrowser) []byte {
+	e.t.Helper()
+	c := b.cookies[ContinuityCookie]
+	if c == nil {
+		e.t.Fatal("no continuity cookie")
+	}
+	ctx := context.Background()
+	raw, err := e.s.cfg.Store.TakeContinuity(ctx, c.Value)
+	if err != nil {
+		e.t.Fatalf("take continuity %s: %v", c.Value, err)
+	}
+	if err := e.s.cfg.Store.SaveContinuity(ctx, c.Value, raw, continuityTTL); err != nil {
+		e.t.Fatal(err)
+	}
+	return raw
+}
+
+// agedSettingsPage signs a new identity up, lets its session age past
+// privileged_session_max_age and opens the settings page.
+func agedSettingsPage(e *uiEnv, b *uiBrowser, email string) (page, at string) {
+	e.t.Helper()
+	b.register(email, "Augusta", "King")
+	e.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
+	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
+	if rec.Code != http.StatusOK || !strings.Contains(at, uiSettingsPath+"?flow=") {
+		e.t.Fatalf("settings page: %d at %s", rec.Code, at)
+	}
+	return rec.Body.String(), at
+}
+
+// wantPaused checks a submit was paused for a refresh login of flow.
+func wantPaused(t *testing.T, rec *httptest.ResponseRecorder, flow string) {
+	t.Helper()
+	loc, _ := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusSeeOther || loc == nil || loc.Path != uiPrefix+"/self-service/login/browser" ||
+		loc.Query().Get("refresh") != "true" || !strings.Contains(loc.Query().Get("return_to"), "flow="+flow) {
+		t.Fatalf("not paused: %d to %q\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+}
+
+// refreshLogin follows a pause redirect to the refresh login page and signs
+// in again; it returns where the browser ends.
+func refreshLogin(e *uiEnv, b *uiBrowser, paused *httptest.ResponseRecorder, from, password string) string {
+	e.t.Helper()
+	rec, at := b.followFrom(paused, from)
+	if rec.Code != http.StatusOK || !strings.Contains(at, uiLoginPath+"?flow=") {
+		e.t.Fatalf("refresh login page: %d at %s", rec.Code, at)
+	}
+	rec, at = b.submit(rec.Body.String(), "login", "method", url.Values{"password": {password}})
+	if rec.Code != http.StatusOK {
+		e.t.Fatalf("after the refresh login: %d at %s\n%s", rec.Code, at, rec.Body)
+	}
+	return at
+}
+
+func TestSettingsPausedPasswordStoresNoSecret(t *testing.T) {
+	const newPassword = "a brand new passphrase 42"
+	env := newUIEnv(t)
+	b := env.browser()
+	page, at := agedSettingsPage(env, b, "ada@example.com")
+	flow := flowParam(t, at, "flow")
+
+	// A password the policy refuses is refused now, not paused.
+	rec, _ := b.submit(page, "settings-password", "method", url.Values{"password": {"ada"}})
+	page = checkPage(t, b, rec, http.StatusOK)
+	wantIn(t, fieldBlock(t, page, "password"), `data-message-id="4000032"`)
+	if b.cookies[ContinuityCookie] != nil {
+		t.Fatal("a refused password was paused")
+	}
+
+	action, form := formOf(t, page, "settings-password", "method")
+	form.Set("password", newPassword)
+	csrf := form.Get("csrf_token")
+	paused := b.do(http.MethodPost, action, form)
+	wantPaused(t, paused, flow)
+
+	raw := peekContinuity(env, b)
+	secrets := []string{
+		newPassword, url.QueryEscape(newPassword), csrf, url.QueryEscape(csrf),
+		base64.StdEncoding.EncodeToString(b.csrfReal()), "csrf_token",
+	}
+	for _, secret := range secrets {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("the continuity record holds %q: %s", secret, raw)
+		}
+	}
+	var p pausedSubmission
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Method != "password" || p.FlowID != flow || len(p.Form) != 0 || !checkPassword(p.PasswordHash, newPassword) {
+		t.Fatalf("continuity record %s", raw)
+	}
+	if canLogIn(env, "ada@example.com", newPassword) {
+		t.Fatal("the new password works before the refresh login")
+	}
+
+	at = refreshLogin(env, b, paused, action, uiPassword)
+	if !strings.Contains(at, uiSettingsPath+"?flow="+flow) {
+		t.Fatalf("after the refresh login at %s", at)
+	}
+	if !canLogIn(env, "ada@example.com", newPassword) {
+		t.Error("the new password does not work after the refresh login")
+	}
+	if canLogIn(env, "ada@example.com", uiPassword) {
+		t.Error("the old password still works")
+	}
+	f, err := env.s.cfg.Store.GetFlow(context.Background(), flow)
+	if err != nil || f.State != StateSuccess {
+		t.Fatalf("flow after resume: %+v %v", f, err)
+	}
+}
+
+func TestSettingsPausedProfileChange(t *testing.T) {
+	env := newUIEnv(t)
+	b := env.browser()
+	page, at := agedSettingsPage(env, b, "ada@example.com")
+	flow := flowParam(t, at, "flow")
+
+	action, form := formOf(t, page, "settings-profile", "method")
+	form.Set("traits.email", "augusta@example.com")
+	csrf := form.Get("csrf_token")
+	paused := b.do(http.MethodPost, action, form)
+	wantPaused(t, paused, flow)
+
+	raw := peekContinuity(env, b)
+	if strings.Contains(string(raw), csrf) || strings.Contains(string(raw), "csrf_token") {
+		t.Errorf("the continuity record holds the CSRF token: %s", raw)
+	}
+	var p pausedSubmission
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Method != "profile" || p.PasswordHash != "" || p.Form.Get("traits.email") != "augusta@example.com" ||
+		p.Form.Get("method") != "profile" || p.Form.Get("traits.name.first") != "Augusta" {
+		t.Fatalf("continuity record %s", raw)
+	}
+	if storedIdentity(env, "ada@example.com") == nil {
+		t.Fatal("changed before the refresh login")
+	}
+
+	refreshLogin(env, b, paused, action, uiPassword)
+	id := storedIdentity(env, "augusta@example.com")
+	if id.Traits["name"].(map[string]any)["first"] != "Augusta" {
+		t.Fatalf("traits after resume: %v", id.Traits)
+	}
+	if !canLogIn(env, "augusta@example.com", uiPassword) {
+		t.Error("cannot sign in with the new email")
+	}
+}
+
+// A record written before paused passwords were hashed holds the password
+// in its form: it is dropped rather than replayed.
+func TestSettingsPausedCleartextRecordDropped(t *testing.T) {
+	env := newUIEnv(t)
+	b := env.browser()
+	page, at := agedSettingsPage(env, b, "ada@example.com")
+	flow := flowParam(t, at, "flow")
+	action, form := formOf(t, page, "settings-password", "method")
+	form.Set("password", "a brand new passphrase 42")
+	paused := b.do(http.MethodPost, action, form)
+	wantPaused(t, paused, flow)
+
+	id := storedIdentity(env, "ada@example.com")
+	old, _ := json.Marshal(pausedSubmission{FlowID: flow, IdentityID: id.ID, Form: form})
+	if err := env.s.cfg.Store.SaveContinuity(context.Background(), b.cookies[ContinuityCookie].Value, old, continuityTTL); err != nil {
+		t.Fatal(err)
+	}
+	refreshLogin(env, b, paused, action, uiPassword)
+	if !canLogIn(env, "ada@example.com", uiPassword) || canLogIn(env, "ada@example.com", "a brand new passphrase 42") {
+		t.Error("a cleartext record was replayed")
+	}
+}
+
+// importIdentity creates an identity through the admin API with an
+// imported argon2id hash of password.
+func importIdentity(e *uiEnv, email, password string) *Identity {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]any{
+		"traits":      map[string]any{"email": email},
+		"credentials": pwConfig(map[string]any{"hashed_password": argon2idHash(password)}),
+	})
+	r := httptest.NewRequest(http.MethodPost, "http://admin.test/admin/identities", strings.NewReader(string(body)))
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	e.s.ServeAdmin(w, r)
+	if w.Code != http.StatusCreated {
+		e.t.Fatalf("import: %d %s", w.Code, w.Body)
+	}
+	id := storedIdentity(e, email)
+	if !strings.HasPrefix(id.Password.HashedPassword, "$argon2id$") {
+		e.t.Fatalf("imported hash %q", id.Password.HashedPassword)
+	}
+	return id
+}
+
+// wantUpgraded checks the stored hash is bcrypt at the configured cost.
+func wantUpgraded(t *testing.T, id *Identity, password string) {
+	t.Helper()
+	hash := id.Password.HashedPassword
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != secTestCost {
+		t.Fatalf("stored hash %q (cost %d, %v), want bcrypt at cost %d", hash, cost, err, secTestCost)
+	}
+	if !checkPassword(hash, password) {
+		t.Fatal("the upgraded hash does not verify the password")
+	}
+}
+
+func TestLoginUpgradesImportedHash(t *testing.T) {
+	const pw = "an imported passphrase"
+	env := newUIEnv(t)
+	imported := importIdentity(env, "ada@example.com", pw)
+
+	if canLogIn(env, "ada@example.com", pw+"x") {
+		t.Fatal("a wrong password works")
+	}
+	if got := storedIdentity(env, "ada@example.com"); got.Password.HashedPassword != imported.Password.HashedPassword {
+		t.Fatal("a failed login changed the hash")
+	}
+	if !canLogIn(env, "ada@example.com", pw) {
+		t.Fatal("the imported password does not work")
+	}
+	upgraded := storedIdentity(env, "ada@example.com")
+	wantUpgraded(t, upgraded, pw)
+	if upgraded.Version != imported.Version+1 {
+		t.Errorf("version %d after the upgrade, want %d", upgraded.Version, imported.Version+1)
+	}
+	if !canLogIn(env, "ada@example.com", pw) || canLogIn(env, "ada@example.com", "wrong password") {
+		t.Fatal("the password check changed with the upgrade")
+	}
+	if again := storedIdentity(env, "ada@example.com"); again.Version != upgraded.Version {
+		t.Errorf("an up-to-date hash was rewritten (version %d → %d)", upgraded.Version, again.Version)
+	}
+}
+
+func TestLoginUpgradesBcryptAtAnotherCost(t *testing.T) {
+	const pw = "an imported passphrase"
+	env := newUIEnv(t)
+	id := importIdentity(env, "ada@example.com", pw)
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), secTestCost+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id.Password.HashedPassword = string(hash)
+	if err := env.s.cfg.Store.UpdateIdentity(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	if !canLogIn(env, "ada@example.com", pw) {
+		t.Fatal("the password does not work")
+	}
+	wantUpgraded(t, storedIdentity(env, "ada@example.com"), pw)
+}
+
+// A refresh login upgrades the hash too, after replaying the paused change
+// it was made for (whose flow holds the identity's version before it).
+func TestRefreshLoginUpgradesImportedHash(t *testing.T) {
+	const pw = "an imported passphrase"
+	env := newUIEnv(t)
+	id := importIdentity(env, "ada@example.com", pw)
+	_, token, err := env.s.issueSession(httptest.NewRequest(http.MethodGet, uiHost+"/", nil), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := env.browser()
+	b.cookies[SessionCookie] = &http.Cookie{Name: SessionCookie, Value: token}
+	env.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
+	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
+	if rec.Code != http.StatusOK || !strings.Contains(at, uiSettingsPath+"?flow=") {
+		t.Fatalf("settings page: %d at %s", rec.Code, at)
+	}
+	action, form := formOf(t, rec.Body.String(), "settings-profile", "method")
+	form.Set("traits.email", "augusta@example.com")
+	paused := b.do(http.MethodPost, action, form)
+	wantPaused(t, paused, flowParam(t, at, "flow"))
+
+	refreshLogin(env, b, paused, action, pw)
+	after := storedIdentity(env, "augusta@example.com") // the paused change was applied
+	wantUpgraded(t, after, pw)
+	if after.Version != id.Version+2 {
+		t.Errorf("version %d, want %d (the change, then the upgrade)", after.Version, id.Version+2)
+	}
+}
+
+// The upgrade is a version-checked write: when the identity changed since
+// the login read it, the hash stays and the login goes on.
+func TestUpgradeHashSkipsOnConflict(t *testing.T) {
+	const pw = "an imported passphrase"
+	env := newUIEnv(t)
+	stale := importIdentity(env, "ada@example.com", pw)
+	newer := cloneIdentity(stale)
+	newer.Traits = map[string]any{"email": "ada@example.com", "name": map[string]any{"first": "Augusta"}}
+	if err := env.s.cfg.Store.UpdateIdentity(context.Background(), newer); err != nil {
+		t.Fatal(err)
+	}
+	got := env.s.upgradeHash(context.Background(), stale, stale.Password.HashedPassword, pw)
+	if got != stale {
+		t.Error("upgradeHash did not return the identity it was given")
+	}
+	stored := storedIdentity(env, "ada@example.com")
+	if stored.Password.HashedPassword != stale.Password.HashedPassword || stored.Version != newer.Version {
+		t.Fatalf("a conflicting upgrade was written: version %d, hash %q", stored.Version, stored.Password.HashedPassword)
+	}
+	// A hash other than the one the password was checked against is never
+	// replaced.
+	if got := env.s.upgradeHash(context.Background(), stored, dummyHash(secTestCost), pw); got != stored {
+		t.Error("upgradeHash replaced a hash the password was not checked against")
+	}
+}
+
+func TestDummyHashAtConfiguredCost(t *testing.T) {
+	for _, cost := range []int{bcrypt.MinCost, BcryptCost} {
+		if got, err := bcrypt.Cost([]byte(dummyHash(cost))); err != nil || got != cost {
+			t.Errorf("dummyHash(%d) has cost %d (%v)", cost, got, err)
+		}
+	}
+	if !hashUpToDate(dummyHash(BcryptCost), 0) || hashUpToDate(argon2idHash("x"), BcryptCost) {
+		t.Error("hashUpToDate")
+	}
+}
