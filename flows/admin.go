@@ -140,6 +140,9 @@ func readAdminJSON(w http.ResponseWriter, r *http.Request) (any, []byte, error) 
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, nil, errBadRequest("The request body holds more than one JSON value.")
 	}
+	if err := checkNumbers(v); err != nil {
+		return nil, nil, err
+	}
 	return v, raw, nil
 }
 
@@ -195,6 +198,10 @@ func errAdminIdentityConflict() *Error {
 	return newError(http.StatusConflict, "This identity conflicts with another identity that already exists.")
 }
 
+// errAdminNotFound is Kratos' answer for a record that does not exist: the
+// text is the message, with no reason.
 func errAdminNotFound() *Error {
-	return errNotFound("Unable to locate the resource")
+	e := errNotFound("")
+	e.Message = "Unable to locate the resource"
+	return e
 }

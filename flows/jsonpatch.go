@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // JSON Patch (RFC 6902) on generic JSON values: map[string]any, []any,
@@ -52,6 +54,11 @@ func parsePatch(raw []byte) ([]patchOp, error) {
 	}
 	if _, err := dec.Token(); err == nil {
 		return nil, patchErrorf("the JSON Patch holds more than one JSON value")
+	}
+	if err := schema.CheckNumbers(v); err != nil {
+		// "The number 1e400 at 0.value is out of range." in this file's style.
+		msg := err.Error()
+		return nil, patchErrorf("%s", strings.ToLower(msg[:1])+strings.TrimSuffix(msg[1:], "."))
 	}
 	return patchFromValue(v)
 }

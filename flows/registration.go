@@ -92,6 +92,10 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	f.UI.Messages = nil
 	s.renewCSRF(w, r, f)
 	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupPassword, s.cfg.Schema.Validate(traits))
+	// Read-only traits are set only through the admin API, their first value
+	// too (decisions.md): a value sent for one gets the error the settings
+	// flow gives a changed read-only trait.
+	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupPassword, lockedChangeErrors(s.cfg.Schema, nil, traits, false))
 	id := s.newIdentity(traits)
 	if password == "" {
 		i := nodeIndex(f.UI.Nodes, "password")

@@ -91,6 +91,9 @@ func readBody(w http.ResponseWriter, r *http.Request) (*body, error) {
 		if dec.More() {
 			return nil, errBadRequest("The request body holds more than one JSON value.")
 		}
+		if err := checkNumbers(obj); err != nil {
+			return nil, err
+		}
 		return &body{json: obj}, nil
 	case "application/x-www-form-urlencoded":
 		form, err := url.ParseQuery(string(raw))
@@ -158,11 +161,38 @@ func (b *body) checkFields(allowed ...string) error {
 // traits decodes the submitted traits, typed by the schema.
 func (b *body) traits(sch *schema.Schema) (map[string]any, error) {
 	if b.form != nil {
-		return sch.TraitsFromForm(b.form), nil
+		traits, err := sch.TraitsFromForm(b.form)
+		if err != nil {
+			return nil, numberErrorToHTTP(err)
+		}
+		return traits, nil
 	}
 	traits, err := sch.TraitsFromJSON(b.json)
 	if err != nil {
 		return nil, errBadRequest("The traits could not be decoded: %v.", err)
 	}
 	return traits, nil
+}
+
+// checkNumbers refuses a decoded JSON request body (any JSON value, at any
+// depth) that holds a number which is not a finite float64, such as 1e400:
+// decoded with UseNumber it would pass validation and be stored, and then
+// no later read of the record could decode it. It is the one check for every
+// JSON body we take (readBody, the admin API, JSON Patch documents); form
+// values typed as numbers get the same rule in schema.TraitsFromForm. The
+// error is a 400 naming the number and where it is.
+func checkNumbers(v any) error {
+	return numberErrorToHTTP(schema.CheckNumbers(v))
+}
+
+// numberErrorToHTTP turns a *schema.NumberError into a 400; other errors and
+// nil are returned as they are.
+func numberErrorToHTTP(err error) error {
+	var ne *schema.NumberError
+	if !errors.As(err, &ne) {
+		return err
+	}
+	e := errBadRequest("%s", ne.Error())
+	e.Details = map[string]any{"field": ne.Field}
+	return e
 }

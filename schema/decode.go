@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
@@ -17,8 +18,10 @@ const formPrefix = "traits."
 // TraitsFromForm builds the traits from form values with dotted names
 // ("traits.name.first"; a dot inside a name is written `\.`), typed by the
 // schema at each path:
-//   - number and integer values are parsed as float64; a value that does not
-//     parse is kept as the string, so validation reports the wrong type;
+//   - number and integer values are parsed as float64; a value that is not
+//     a number is kept as the string, so validation reports the wrong type;
+//     a number that does not fit a float64 (1e400) is a *NumberError, the
+//     only error;
 //   - boolean: the last value of a repeated key wins ("true", "on", "1" or
 //     "false", "off", "0"); anything else is kept as the string;
 //   - strings: the last value wins;
@@ -29,8 +32,9 @@ const formPrefix = "traits."
 //   - keys the schema does not know are kept as strings (several values as
 //     an array of strings), so that validation can refuse them.
 //
-// Keys not starting with "traits." are ignored. The result is never nil.
-func (s *Schema) TraitsFromForm(form url.Values) map[string]any {
+// Keys not starting with "traits." are ignored. Without an error the
+// result is never nil.
+func (s *Schema) TraitsFromForm(form url.Values) (map[string]any, error) {
 	b := &formBuilder{s: s, root: map[string]any{}, arrays: map[string]*arrayParts{}}
 	keys := make([]string, 0, len(form))
 	for k := range form {
@@ -42,7 +46,10 @@ func (s *Schema) TraitsFromForm(form url.Values) map[string]any {
 	for _, k := range keys {
 		b.add(splitDotted(k[len(formPrefix):]), form[k])
 	}
-	return b.finish()
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.finish(), nil
 }
 
 // formBuilder collects form values into traits.
@@ -50,6 +57,7 @@ type formBuilder struct {
 	s      *Schema
 	root   map[string]any
 	arrays map[string]*arrayParts // by JSON pointer
+	err    error                  // the first number out of range
 }
 
 // arrayParts are the items an array trait received.
@@ -86,12 +94,12 @@ func (b *formBuilder) add(path []string, values []string) {
 		case "array":
 			a := b.array(path)
 			for _, v := range filled {
-				a.plain = append(a.plain, typed(v, k.item))
+				a.plain = append(a.plain, b.typed(path, v, k.item))
 			}
 		case "object":
 			setPath(b.root, path, last) // not an object: validation says so
 		default:
-			setPath(b.root, path, typed(last, k.typ))
+			setPath(b.root, path, b.typed(path, last, k.typ))
 		}
 		return
 	}
@@ -99,7 +107,7 @@ func (b *formBuilder) add(path []string, values []string) {
 	if n := len(path); n > 1 {
 		if k, ok := b.s.kinds[pointer(path[:n-1])]; ok && k.typ == "array" {
 			if i, err := strconv.Atoi(path[n-1]); err == nil && i >= 0 && strconv.Itoa(i) == path[n-1] {
-				b.array(path[:n-1]).indexed[i] = typed(last, k.item)
+				b.array(path[:n-1]).indexed[i] = b.typed(path, last, k.item)
 				return
 			}
 		}
@@ -136,13 +144,18 @@ func (b *formBuilder) finish() map[string]any {
 	return b.root
 }
 
-// typed converts a form value to the JSON type the schema wants; a value
-// that does not convert stays a string.
-func typed(v, jsonType string) any {
+// typed converts the form value at path to the JSON type the schema
+// wants; a value that does not convert stays a string. A number out of
+// range is recorded as the builder's error.
+func (b *formBuilder) typed(path []string, v, jsonType string) any {
 	switch jsonType {
 	case "number", "integer":
-		if f, ok := parseNumber(v); ok {
+		f, ok, syntax := parseNumber(v)
+		if ok {
 			return f
+		}
+		if syntax && b.err == nil {
+			b.err = &NumberError{Number: strings.TrimSpace(v), Field: fieldName(path)}
 		}
 	case "boolean":
 		switch strings.ToLower(strings.TrimSpace(v)) {
@@ -158,17 +171,77 @@ func typed(v, jsonType string) any {
 var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // parseNumber accepts a JSON number (surrounding spaces allowed) that fits
-// a float64.
-func parseNumber(v string) (float64, bool) {
+// a float64; syntax reports whether v is a JSON number at all.
+func parseNumber(v string) (f float64, ok, syntax bool) {
 	v = strings.TrimSpace(v)
 	if !jsonNumber.MatchString(v) {
-		return 0, false
+		return 0, false, false
 	}
-	f, err := strconv.ParseFloat(v, 64)
+	f, ok = FiniteNumber(v)
+	return f, ok, true
+}
+
+// FiniteNumber parses a number's text as a float64 and reports whether it
+// is finite: it parses without a range error and is neither ±Inf nor NaN.
+// A number that does not fit (1e400) cannot be read back from a stored
+// record into a float64, so no such number may be accepted. A number too
+// small to represent (1e-400) reads as 0 and is accepted.
+func FiniteNumber(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false
 	}
 	return f, true
+}
+
+// NumberError is a submitted number that is not a finite float64.
+type NumberError struct {
+	Number string // the number as sent
+	Field  string // where, as a dotted name ("traits.zzz.0"); "" for the whole value
+}
+
+func (e *NumberError) Error() string {
+	n := e.Number
+	if len(n) > 40 {
+		n = n[:32] + "... (" + strconv.Itoa(len(e.Number)) + " characters)"
+	}
+	if e.Field == "" {
+		return fmt.Sprintf("The number %s is out of range.", n)
+	}
+	return fmt.Sprintf("The number %s at %s is out of range.", n, e.Field)
+}
+
+// CheckNumbers returns a *NumberError for the first number in a generic
+// JSON value (maps, slices, json.Number or float64, as encoding/json
+// decodes them) that is not finite (see FiniteNumber), or nil. Object keys
+// are visited in sorted order, so the error is always the same one. path
+// names v. The error's Field joins the keys (and array indexes) with dots,
+// unescaped, as request bodies name traits: {"traits.a":…} and
+// {"traits":{"a":…}} are both traits.a.
+func CheckNumbers(v any, path ...string) error {
+	switch n := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(n) {
+			if err := CheckNumbers(n[k], append(slices.Clip(path), k)...); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range n {
+			if err := CheckNumbers(e, append(slices.Clip(path), strconv.Itoa(i))...); err != nil {
+				return err
+			}
+		}
+	case json.Number:
+		if _, ok := FiniteNumber(string(n)); !ok {
+			return &NumberError{Number: string(n), Field: strings.Join(path, ".")}
+		}
+	case float64:
+		if math.IsInf(n, 0) || math.IsNaN(n) {
+			return &NumberError{Number: strconv.FormatFloat(n, 'g', -1, 64), Field: strings.Join(path, ".")}
+		}
+	}
+	return nil
 }
 
 // setPath sets value at path, creating objects on the way; a non-object

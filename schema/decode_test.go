@@ -99,8 +99,8 @@ func TestTraitsFromForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := s.TraitsFromForm(tt.form)
-			if got == nil || !reflect.DeepEqual(got, tt.want) {
+			got, err := s.TraitsFromForm(tt.form)
+			if err != nil || got == nil || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %#v\nwant %#v", got, tt.want)
 			}
 		})
@@ -110,11 +110,14 @@ func TestTraitsFromForm(t *testing.T) {
 // Decoding keeps what does not convert, so validation reports it.
 func TestTraitsFromFormThenValidate(t *testing.T) {
 	s := testSchema(t, "v2020")
-	traits := s.TraitsFromForm(url.Values{
+	traits, err := s.TraitsFromForm(url.Values{
 		"traits.email": {"a@example.org"},
 		"traits.age":   {"forty"},
 		"traits.foo":   {"bar"},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, e := range s.Validate(traits) {
 		got = append(got, e.Legacy)
@@ -125,7 +128,10 @@ func TestTraitsFromFormThenValidate(t *testing.T) {
 	}
 
 	seed := testSchema(t, "seed")
-	traits = seed.TraitsFromForm(url.Values{"traits.email": {""}, "traits.name.first": {"Foobar"}})
+	traits, err = seed.TraitsFromForm(url.Values{"traits.email": {""}, "traits.name.first": {"Foobar"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if errs := seed.Validate(traits); len(errs) != 1 || errs[0].Legacy != "traits.email: Is required" {
 		t.Errorf("empty required field: %s", dump(errs))
 	}

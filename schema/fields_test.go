@@ -212,7 +212,10 @@ func TestFieldsNamesWithDots(t *testing.T) {
 	if len(f) != 1 || f[0].Name != `traits.a\.b` || !slices.Equal(f[0].Path, []string{"a.b"}) {
 		t.Fatalf("fields: %+v", f)
 	}
-	traits := s.TraitsFromForm(map[string][]string{`traits.a\.b`: {"x"}})
+	traits, err := s.TraitsFromForm(map[string][]string{`traits.a\.b`: {"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if errs := s.Validate(traits); len(errs) != 1 || errs[0].Field != `traits.a\.b` {
 		t.Errorf("errors: %s", dump(errs))
 	}
