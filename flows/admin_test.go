@@ -586,7 +586,9 @@ func TestAdminGetAndDeleteIdentity(t *testing.T) {
 			t.Fatalf("session %s survived its identity: %v", sess.ID, err)
 		}
 	}
-	e.do("GET", "/admin/identities/"+id, nil).expectError(t, http.StatusNotFound)
+	if got := e.do("GET", "/admin/identities/"+id, nil).expectError(t, http.StatusNotFound); got["message"] != "Unable to locate the resource" || got["reason"] != nil {
+		t.Errorf("not found: message %q reason %q, want Kratos' message and no reason", got["message"], got["reason"])
+	}
 	e.do("DELETE", "/admin/identities/"+id, nil).expectError(t, http.StatusNotFound)
 	// The identifier is free again.
 	e.create(map[string]any{"email": "ada@example.com"})

@@ -126,6 +126,10 @@ func errCSRF(reason string) *Error {
 	e := errForbidden("Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.")
 	e.ID = "security_csrf_violation"
 	e.Message = "the request was rejected to protect you from Cross-Site-Request-Forgery"
-	e.Details = map[string]any{"reject_reason": reason, "docs": "https://www.ory.sh/kratos/docs/debug/csrf"}
+	key := "reject_reason"
+	if reason == csrfNoToken {
+		key = "hint" // Kratos' word for a token that was not sent at all
+	}
+	e.Details = map[string]any{key: reason, "docs": "https://www.ory.sh/kratos/docs/debug/csrf"}
 	return e
 }

@@ -8,9 +8,11 @@ import (
 	"go.uber.org/zap"
 )
 
-// noCache marks a self-service response as not cacheable.
+// noCache marks a self-service response as not cacheable, and as depending
+// on the cookies (session and CSRF) the request carried.
 func noCache(w http.ResponseWriter) {
 	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+	w.Header().Add("Vary", "Cookie")
 }
 
 // writeJSON answers with a JSON body.
@@ -38,7 +40,7 @@ func (s *Service) asError(err error) *Error {
 		return e
 	}
 	if errors.Is(err, ErrNotFound) {
-		return errNotFound("Unable to locate the resource")
+		return errAdminNotFound()
 	}
 	s.storeLog.Error("identity store failed; answering 503", zap.Error(err))
 	return errUnavailable()

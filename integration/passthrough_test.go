@@ -142,6 +142,8 @@ var forgedIdentity = []string{
 	"X-Kratos-Session-Id", "22222222-2222-4222-8222-222222222222",
 	"X-Kratos-Identity-Traits", base64.RawURLEncoding.EncodeToString([]byte(`{"email":"root@example.com"}`)),
 	"X-User", "root",
+	// A look-alike that CGI and FastCGI apps read as the identity id.
+	"X_Kratos_Authenticated_Identity_Id", "11111111-1111-4111-8111-111111111111",
 }
 
 // identityOf reads what the app got: identity id, session id, traits.
@@ -149,6 +151,13 @@ func identityOf(t *testing.T, h http.Header) (id, session string, traits map[str
 	t.Helper()
 	if n := len(h.Values("X-Kratos-Authenticated-Identity-Id")); n > 1 {
 		t.Errorf("the app got %d identity id headers", n)
+	}
+	for name, v := range h {
+		if name != http.CanonicalHeaderKey(name) || strings.Contains(name, "_") {
+			if strings.HasPrefix(strings.ToLower(strings.ReplaceAll(name, "_", "-")), "x-kratos-") {
+				t.Errorf("the app got the look-alike %s: %q", name, v)
+			}
+		}
 	}
 	if raw := h.Get("X-Kratos-Identity-Traits"); raw != "" {
 		b, err := base64.RawURLEncoding.DecodeString(raw)
@@ -167,8 +176,8 @@ func wantNoIdentity(t *testing.T, what string, h http.Header) {
 	if h == nil {
 		t.Fatalf("%s: the app got no request", what)
 	}
-	for _, name := range []string{"X-Kratos-Authenticated-Identity-Id", "X-Kratos-Session-Id", "X-Kratos-Identity-Traits"} {
-		if v, ok := h[name]; ok {
+	for name, v := range h {
+		if strings.HasPrefix(strings.ToLower(strings.ReplaceAll(name, "_", "-")), "x-kratos-") {
 			t.Errorf("%s: the app got %s: %q", what, name, v)
 		}
 	}

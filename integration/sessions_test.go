@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -210,14 +211,18 @@ func TestLoginErrors(t *testing.T) {
 		action := get(f, "ui", "action").(string)
 		res := do(t, c, "POST", action, url.Values{"method": {"password"}, "identifier": {"bob@example.com"}, "password": {"a long enough secret"}}, "Accept", "application/json")
 		wantStatus(t, res, 403)
-		if get(res.json(t), "error", "id") != "security_csrf_violation" {
+		if get(res.json(t), "error", "id") != "security_csrf_violation" ||
+			get(res.json(t), "error", "details", "hint") != "The anti-CSRF token was included in neither the HTTP body (`csrf_token`) nor the HTTP header (`X-CSRF-Token`)." {
 			t.Fatalf("%s", res.body)
+		}
+		if !slices.Contains(res.Header.Values("Vary"), "Cookie") {
+			t.Errorf("a CSRF answer without Vary: Cookie: %v", res.Header)
 		}
 		res = do(t, c, "POST", action, url.Values{"method": {"password"}, "identifier": {"bob@example.com"}, "password": {"a long enough secret"},
 			"csrf_token": {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}}, "Accept", "application/json")
 		wantStatus(t, res, 403)
-		if get(res.json(t), "error", "details", "reject_reason") == nil {
-			t.Fatalf("no reject_reason: %s", res.body)
+		if get(res.json(t), "error", "details", "reject_reason") != "The HTTP Cookie Header was set and a CSRF token was sent but they do not match. We recommend deleting all cookies for this domain and retrying the flow." {
+			t.Fatalf("reject_reason: %s", res.body)
 		}
 		// Another browser (no cookies) cannot fetch the flow.
 		res = do(t, browser(t), "GET", s.kratos()+"/self-service/login/flows?id="+f["id"].(string), nil)
