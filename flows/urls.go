@@ -3,6 +3,7 @@ package flows
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -35,17 +36,20 @@ func (s *Service) publicBaseString(r *http.Request) string {
 	return s.publicURL(r, "/", nil)
 }
 
-// absolute turns a configured URL or site path into an absolute URL.
+// absolute turns a configured URL or site path into an absolute URL. Any
+// value starting with "/" is resolved against the site's base (so
+// "//host/x" becomes "<scheme>://host/x"), never returned as is: a Location
+// starting with "//" or "/\" is a redirect to another host.
 func (s *Service) absolute(r *http.Request, ref string) string {
-	if strings.HasPrefix(ref, "/") && !strings.HasPrefix(ref, "//") {
-		u := s.base(r)
-		parsed, err := url.Parse(ref)
-		if err != nil {
-			return u.String() + ref
-		}
-		return u.ResolveReference(parsed).String()
+	if !strings.HasPrefix(ref, "/") {
+		return ref
 	}
-	return ref
+	u := s.base(r)
+	parsed, err := url.Parse(ref)
+	if err != nil {
+		return u.String() + "/" + strings.TrimLeft(ref, "/\\")
+	}
+	return u.ResolveReference(parsed).String()
 }
 
 // withQuery adds query parameters to an absolute URL.
@@ -107,42 +111,164 @@ func (s *Service) defaultReturnURL(r *http.Request) string {
 	return s.absolute(r, "/")
 }
 
-// checkReturnTo validates a return_to value. Paths on the site itself and
-// URLs on the site's own origin are always allowed; other URLs must start
-// with an allowed return URL (same scheme and host, path prefix). It returns
-// the absolute URL, or "" for an empty value.
+// checkReturnTo validates a return_to value. It returns the absolute URL to
+// send the browser to, or "" for an empty value.
+//
+//   - A path on the site ("/account?x=1") must start with exactly one "/".
+//     It is put on the site's origin and its path cleaned, and the result
+//     is checked again: it must be on the site's origin with a path that
+//     starts with a single "/" (not "//", not "/\"), so that no spelling
+//     ("///evil.com", "/%2f%2fevil.com", ...) becomes a redirect elsewhere.
+//   - An absolute http(s) URL on the site's own origin is treated the same.
+//   - Any other absolute URL must match an allowed return URL: same scheme,
+//     same host and port (host case-insensitively), and a cleaned path equal
+//     to the allowed path or below it ("/cb" allows "/cb" and "/cb/x", not
+//     "/cbevil"; "/cb/" allows "/cb/" and "/cb/x").
+//
+// Backslashes and control characters are refused anywhere: browsers read
+// "\" as "/" and drop tabs and newlines, so "/\evil.com" and "/\t/evil.com"
+// mean "//evil.com" to them.
 func (s *Service) checkReturnTo(r *http.Request, raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
-	if strings.ContainsAny(raw, "\\\r\n\t") {
-		return "", errReturnToForbidden(raw)
+	forbidden := errReturnToForbidden(raw)
+	if strings.Contains(raw, "\\") || hasControl(raw) {
+		return "", forbidden
 	}
 	u, err := url.Parse(raw)
-	if err != nil {
-		return "", errReturnToForbidden(raw)
-	}
-	if u.Scheme == "" && u.Host == "" {
-		if !strings.HasPrefix(u.Path, "/") {
-			return "", errReturnToForbidden(raw)
-		}
-		return s.absolute(r, u.String()), nil
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return "", errReturnToForbidden(raw)
+	if err != nil || u.Opaque != "" || u.User != nil {
+		return "", forbidden
 	}
 	base := s.base(r)
-	if u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host) {
-		return u.String(), nil
+	switch {
+	case u.Scheme == "" && u.Host == "":
+		// url.Parse reads "///evil.com" as a path: refuse anything that does
+		// not start with a single "/".
+		if !strings.HasPrefix(raw, "/") || !singleSlash(u.EscapedPath()) || !singleSlash(u.Path) {
+			return "", forbidden
+		}
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return "", forbidden
+	case u.Scheme != base.Scheme || !strings.EqualFold(u.Host, base.Host):
+		if to, ok := s.allowedReturnURL(u); ok {
+			return to, nil
+		}
+		return "", forbidden
+	case u.Path != "" && (!singleSlash(u.EscapedPath()) || !singleSlash(u.Path)):
+		return "", forbidden
 	}
+	// A path on the site: rebuild it on the site's origin and check the
+	// result, not the input.
+	to := &url.URL{Scheme: base.Scheme, Host: base.Host, Path: u.Path, RawPath: u.RawPath,
+		RawQuery: u.RawQuery, ForceQuery: u.ForceQuery, Fragment: u.Fragment, RawFragment: u.RawFragment}
+	cleanURLPath(to)
+	out := to.String()
+	if !onOrigin(out, base) {
+		return "", forbidden
+	}
+	return out, nil
+}
+
+// allowedReturnURL matches u, an absolute http(s) URL off the site, against
+// the allowed return URLs and returns the URL to send the browser to.
+func (s *Service) allowedReturnURL(u *url.URL) (string, bool) {
+	p := cleanPath(u.Path)
 	for _, allowed := range s.cfg.AllowedReturnURLs {
 		a, err := url.Parse(allowed)
-		if err != nil || a.Host == "" {
+		if err != nil || a.Host == "" || a.Opaque != "" {
 			continue
 		}
-		if u.Scheme == a.Scheme && strings.EqualFold(u.Host, a.Host) && strings.HasPrefix(u.Path, a.Path) {
-			return u.String(), nil
+		if u.Scheme != a.Scheme || !strings.EqualFold(u.Host, a.Host) || !underPath(p, cleanPath(a.Path)) {
+			continue
 		}
+		// The host as configured: a browser cannot map it elsewhere (case
+		// folding in EqualFold is Unicode-aware).
+		to := *u
+		to.Host = a.Host
+		cleanURLPath(&to)
+		out := to.String()
+		if !onOrigin(out, &url.URL{Scheme: a.Scheme, Host: a.Host}) {
+			continue
+		}
+		return out, true
 	}
-	return "", errReturnToForbidden(raw)
+	return "", false
+}
+
+// underPath reports whether the cleaned path p is the allowed path or below
+// it. An allowed path ending in "/" is a subtree: "/cb/" allows "/cb/" and
+// "/cb/x" but not "/cb".
+func underPath(p, allowed string) bool {
+	if p == allowed || allowed == "/" {
+		return true
+	}
+	if !strings.HasSuffix(allowed, "/") {
+		allowed += "/"
+	}
+	return strings.HasPrefix(p, allowed)
+}
+
+// cleanPath is path.Clean for a URL path, keeping a trailing slash: "" and
+// "/" are "/", "/a/b/../c/" is "/a/c/", and "/a/b/.." is "/a/" (the
+// directory, as a browser resolves it).
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	c := path.Clean("/" + p)
+	last := p[strings.LastIndex(p, "/")+1:]
+	if c != "/" && (last == "" || last == "." || last == "..") {
+		c += "/"
+	}
+	return c
+}
+
+// cleanURLPath cleans u's path in place. A path that is already clean keeps
+// its original escaping; one that is not is replaced by its cleaned form, so
+// a browser resolves no dot segment the check did not see (it reads "%2e%2e"
+// as ".." too).
+func cleanURLPath(u *url.URL) {
+	if u.Path == "" {
+		return
+	}
+	if c := cleanPath(u.Path); c != u.Path {
+		u.Path, u.RawPath = c, ""
+	}
+}
+
+// singleSlash reports whether a URL path starts with exactly one "/": not
+// "//" and not "/\", which browsers read as the start of a host.
+func singleSlash(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !hasControl(p)
+}
+
+// onOrigin reports whether to, an absolute URL about to be sent to a
+// browser, is on origin (scheme and host, host case-insensitively) with a
+// path that is empty or starts with a single "/".
+func onOrigin(to string, origin *url.URL) bool {
+	if origin.Host == "" {
+		return false // "http:///x" is "http://x/" to a browser
+	}
+	prefix := origin.Scheme + "://" + origin.Host
+	if len(to) < len(prefix) || !strings.EqualFold(to[:len(prefix)], prefix) {
+		return false
+	}
+	if rest := to[len(prefix):]; rest != "" && !strings.ContainsRune("/?#", rune(rest[0])) {
+		return false // "http://site.evil.com", "http://site:80@evil.com"
+	}
+	if strings.Contains(to, "\\") || hasControl(to) {
+		return false
+	}
+	u, err := url.Parse(to)
+	if err != nil || u.User != nil || u.Opaque != "" || u.Scheme != origin.Scheme || !strings.EqualFold(u.Host, origin.Host) {
+		return false
+	}
+	return u.Path == "" && u.RawPath == "" || singleSlash(u.EscapedPath()) && singleSlash(u.Path)
+}
+
+// hasControl reports whether s holds an ASCII control character (tab, CR and
+// LF among them: browsers silently drop those from URLs).
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(c rune) bool { return c < 0x20 || c == 0x7f })
 }
