@@ -218,6 +218,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Logger:                              h.logger,
 		PublicPrefix:                        h.PublicPrefix,
 		PublicURL:                           publicURL,
+		FromTrustedProxy:                    fromTrustedProxy,
 		UI:                                  ui,
 		DefaultReturnURL:                    h.DefaultReturnURL,
 		AllowedReturnURLs:                   h.AllowedReturnURLs,
@@ -374,3 +375,10 @@ var (
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 	_ caddyfile.Unmarshaler       = (*Handler)(nil)
 )
+
+// fromTrustedProxy reports whether Caddy found the request's peer among the
+// server's trusted_proxies, so that its X-Forwarded-* headers count.
+func fromTrustedProxy(r *http.Request) bool {
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	return trusted
+}

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -32,6 +33,11 @@ type Config struct {
 	// PublicURL is the site's base URL (scheme and host). Nil: the request's
 	// own scheme and host.
 	PublicURL *url.URL
+	// FromTrustedProxy reports whether a request came through a trusted
+	// proxy (Caddy's trusted_proxies), whose X-Forwarded-Proto and
+	// X-Forwarded-Host then give the request's own scheme and host when
+	// PublicURL is nil. Nil: no proxy is trusted.
+	FromTrustedProxy func(*http.Request) bool
 
 	UI                UIURLs
 	DefaultReturnURL  string

@@ -13,11 +13,36 @@ func (s *Service) base(r *http.Request) *url.URL {
 	if s.cfg.PublicURL != nil {
 		return &url.URL{Scheme: s.cfg.PublicURL.Scheme, Host: s.cfg.PublicURL.Host}
 	}
-	scheme := "http"
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return &url.URL{Scheme: scheme, Host: r.Host}
+	if s.cfg.FromTrustedProxy != nil && s.cfg.FromTrustedProxy(r) {
+		// A TLS-terminating proxy: without this, cookies would lose Secure
+		// and every URL we emit would be http://.
+		switch p := strings.ToLower(firstForwarded(r, "X-Forwarded-Proto")); p {
+		case "http", "https":
+			scheme = p
+		}
+		if h := firstForwarded(r, "X-Forwarded-Host"); h != "" && validHost(h) {
+			host = h
+		}
+	}
+	return &url.URL{Scheme: scheme, Host: host}
+}
+
+// firstForwarded is the first value of a comma-separated X-Forwarded-*
+// header: the one the proxy nearest the client set.
+func firstForwarded(r *http.Request, name string) string {
+	v, _, _ := strings.Cut(r.Header.Get(name), ",")
+	return strings.TrimSpace(v)
+}
+
+// validHost reports whether h is a bare host[:port] that cannot change the
+// meaning of a URL built on it.
+func validHost(h string) bool {
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h && u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == ""
 }
 
 // publicURL is the absolute URL of a public API path ("/self-service/...").
