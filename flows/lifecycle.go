@@ -166,12 +166,17 @@ func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *Flow
 // openSubmit starts the submit of a login or registration flow: it loads
 // the flow named by ?flow=, reads the body, refuses fields other than
 // `fields` and checks the submitter (CSRF or API rules). On failure it has
-// answered and returns ok false.
+// answered and returns ok false. An expired flow is returned at once, with
+// an empty body: as in Kratos, expiry is decided before the body and CSRF,
+// so the caller answers with a replacement flow whatever was sent.
 func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*Flow, *body, bool) {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("flow"), kind)
 	if err != nil {
 		s.browserError(w, r, err)
 		return nil, nil, false
+	}
+	if f.Expired(s.cfg.Now()) {
+		return f, &body{}, true
 	}
 	fail := s.failer(f.Type)
 	b, err := readBody(w, r)

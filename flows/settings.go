@@ -235,13 +235,16 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 // state machine (statemachine.go) and answers with its outcome.
 func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity, f *Flow, b *body) {
 	fail := s.failer(f.Type)
-	if err := s.checkSubmitter(r, f, b); err != nil {
+	// Expiry comes first, as in Kratos: an expired flow is replaced
+	// (submit's expired outcome) whatever the body and CSRF token.
+	isExpired := f.Expired(s.cfg.Now())
+	if err := s.checkSubmitter(r, f, b); err != nil && !isExpired {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
 		fail(w, r, err)
 		return
 	}
 	ch, err := settingsChange(s.cfg.Schema, b)
-	if err != nil && !f.Expired(s.cfg.Now()) {
+	if err != nil && !isExpired {
 		fail(w, r, err)
 		return
 	}

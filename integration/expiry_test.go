@@ -17,8 +17,22 @@ func TestExpiredFlowsAndIfMatch(t *testing.T) {
 	flow := do(t, c, "GET", s.kratos()+"/self-service/login/api", nil)
 	wantStatus(t, flow, 200)
 	f := flow.json(t)
-	time.Sleep(2100 * time.Millisecond) // let the flow expire
-	res := do(t, c, "POST", get(f, "ui", "action").(string), `{"method":"password","identifier":"eve@example.com","password":"a long enough secret"}`)
+	spa := browser(t)
+	spaFlow := do(t, spa, "GET", s.kratos()+"/self-service/login/browser", nil, "Accept", "application/json")
+	wantStatus(t, spaFlow, 200)
+	time.Sleep(2100 * time.Millisecond) // let the flows expire
+
+	// Expiry is decided first, as in Kratos: neither a missing CSRF token
+	// nor a cookie on an API flow hides it.
+	res := do(t, spa, "POST", get(spaFlow.json(t), "ui", "action").(string),
+		`{"method":"password","identifier":"eve@example.com","password":"a long enough secret"}`, "Accept", "application/json")
+	wantStatus(t, res, 410)
+	if get(res.json(t), "error", "id") != "self_service_flow_expired" || res.json(t)["use_flow_id"] == nil {
+		t.Fatalf("expired browser flow without a CSRF token: %s", res.body)
+	}
+	res = do(t, c, "POST", get(f, "ui", "action").(string), `{"method":"password"}`, "Cookie", "x=1")
+	wantStatus(t, res, 410)
+	res = do(t, c, "POST", get(f, "ui", "action").(string), `{"method":"password","identifier":"eve@example.com","password":"a long enough secret"}`)
 	wantStatus(t, res, 410)
 	m := res.json(t)
 	if get(m, "error", "id") != "self_service_flow_expired" || m["use_flow_id"] == nil || m["use_flow_id"] == f["id"] {
