@@ -24,12 +24,14 @@ import (
 )
 
 // site is a running Caddy with the kratos handler on a public and an admin
-// listener, backed by a real redis-server.
+// listener, backed by a real redis-server (or, from startSiteMemory, by the
+// memory store).
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	public string // http://127.0.0.1:<port>
 	admin  string
 	app    string // the upstream app behind the public site
+	redis  string // the redis-server's address; "" for the memory store
 }
 
 // seedSchema is the identity schema of seed 000.
@@ -69,7 +71,7 @@ const seedSchema = `{
   "additionalProperties": false
 }`
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,23 +84,39 @@ func freePort(t *testing.T) int {
 // startSite starts Caddy with a public site (kratos + a small app) and an
 // admin site, with seed 000's identity schema; extra is added inside the
 // public kratos block.
-func startSite(t *testing.T, extra string) *site {
+func startSite(t testing.TB, extra string) *site {
 	t.Helper()
 	return startSiteWithSchema(t, seedSchema, extra)
 }
 
 // startSiteWithSchema is startSite with another identity schema.
-func startSiteWithSchema(t *testing.T, identitySchema, extra string) *site {
+func startSiteWithSchema(t testing.TB, identitySchema, extra string) *site {
 	t.Helper()
 	redisAddr := redistest.StartServer(t)
+	store := fmt.Sprintf("store redis {\n\t\turls redis://%s/0\n\t\tkey_prefix t%d\n\t}", redisAddr, time.Now().UnixNano())
+	s := startSiteWithStore(t, identitySchema, store, extra)
+	s.redis = redisAddr
+	return s
+}
+
+// startSiteMemory is startSite with the memory store instead of Redis. That
+// store is shared by the whole process and outlives config reloads, so
+// identities from earlier tests are still there.
+func startSiteMemory(t testing.TB, extra string) *site {
+	t.Helper()
+	return startSiteWithStore(t, seedSchema, "store memory", extra)
+}
+
+// startSiteWithStore starts the sites of startSite with this identity schema
+// and `store` line.
+func startSiteWithStore(t testing.TB, identitySchema, store, extra string) *site {
+	t.Helper()
 	dir := t.TempDir()
 	schemaPath := filepath.Join(dir, "identity.schema.json")
 	if err := os.WriteFile(schemaPath, []byte(identitySchema), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	pub, adm, app := freePort(t), freePort(t), freePort(t)
-	prefix := fmt.Sprintf("t%d", time.Now().UnixNano())
-	store := fmt.Sprintf("store redis {\n\t\turls redis://%s/0\n\t\tkey_prefix %s\n\t}", redisAddr, prefix)
 	cfg := fmt.Sprintf(`{
 	admin off
 	auto_https off
@@ -144,7 +162,7 @@ func (s *site) kratos() string { return s.public + "/.ory/kratos/public" }
 
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects, so tests see every 302/303.
-func browser(t *testing.T) *http.Client {
+func browser(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
@@ -157,7 +175,7 @@ type response struct {
 	body []byte
 }
 
-func (r *response) json(t *testing.T) map[string]any {
+func (r *response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -167,7 +185,7 @@ func (r *response) json(t *testing.T) map[string]any {
 }
 
 // do sends a request; body is a url.Values (form), a string (JSON) or nil.
-func do(t *testing.T, c *http.Client, method, u string, body any, header ...string) *response {
+func do(t testing.TB, c *http.Client, method, u string, body any, header ...string) *response {
 	t.Helper()
 	var rd io.Reader
 	ct := ""
@@ -196,7 +214,7 @@ func do(t *testing.T, c *http.Client, method, u string, body any, header ...stri
 	return &response{Response: res, body: raw}
 }
 
-func wantStatus(t *testing.T, r *response, code int) {
+func wantStatus(t testing.TB, r *response, code int) {
 	t.Helper()
 	if r.StatusCode != code {
 		t.Fatalf("%s %s: status %d, want %d\n%s", r.Request.Method, r.Request.URL, r.StatusCode, code, r.body)
