@@ -141,8 +141,9 @@ func (m *MemoryStore) UpdateIdentity(_ context.Context, id *Identity) error {
 	return m.updateIdentity(id, nil)
 }
 
-// UpdateIdentityAndFlow implements Store.
-func (m *MemoryStore) UpdateIdentityAndFlow(_ context.Context, id *Identity, f *Flow) error {
+// UpdateIdentityAndFlow implements Store. stored is not needed: the
+// identifiers are at hand.
+func (m *MemoryStore) UpdateIdentityAndFlow(_ context.Context, _, id *Identity, f *Flow) error {
 	if f == nil || f.ID == "" {
 		return errors.New("flows: flow without id")
 	}

@@ -118,7 +118,13 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 	if !ch.legacy {
 		f.UI.Messages = []Message{msgSaved}
 	}
-	err := s.cfg.Store.UpdateIdentityAndFlow(ctx, updated, f)
+	// The flow is written with the identity, already matching its next
+	// version (always one more): one read and one write for a submit.
+	f.IdentityVersion = updated.Version + 1
+	err := s.cfg.Store.UpdateIdentityAndFlow(ctx, id, updated, f)
+	if err != nil {
+		f.IdentityVersion = id.Version
+	}
 	switch {
 	case errors.Is(err, ErrDuplicateIdentifier):
 		f.State, f.UI.Messages = StateShowForm, []Message{msgDuplicate}
@@ -132,11 +138,6 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 		s.resetToStored(f, latest)
 		return conflict, nil, nil
 	case err != nil:
-		return 0, nil, err
-	}
-	// The stored flow now matches the new identity version.
-	f.IdentityVersion = updated.Version
-	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return 0, nil, err
 	}
 	if ch.method == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {

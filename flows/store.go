@@ -48,8 +48,12 @@ type Store interface {
 	// version differs, ErrDuplicateIdentifier when a new identifier is taken.
 	UpdateIdentity(ctx context.Context, id *Identity) error
 	// UpdateIdentityAndFlow is UpdateIdentity and SaveFlow as one write:
-	// either both happen or neither does.
-	UpdateIdentityAndFlow(ctx context.Context, id *Identity, f *Flow) error
+	// either both happen or neither does. The new version is always
+	// id.Version+1. stored, when not nil, is the identity as the caller read
+	// it at id.Version: its identifiers are the ones the update replaces, so
+	// the store need not read them again (the version check makes that
+	// safe). A settings submit is then one read and one write.
+	UpdateIdentityAndFlow(ctx context.Context, stored, id *Identity, f *Flow) error
 	// DeleteIdentity removes the identity, its identifiers and its sessions.
 	DeleteIdentity(ctx context.Context, id string) error
 	// ListIdentities returns up to limit identities ordered by id, starting

@@ -99,25 +99,27 @@ func (s *Store) FindIdentityByIdentifier(ctx context.Context, identifier string)
 
 // UpdateIdentity implements flows.Store.
 func (s *Store) UpdateIdentity(ctx context.Context, id *flows.Identity) error {
-	return s.updateIdentity(ctx, id, nil)
+	return s.updateIdentity(ctx, nil, id, nil)
 }
 
 // UpdateIdentityAndFlow implements flows.Store. The flow must share the
 // identity's routing key (flows.NewIDFor), so that one script on one slot
 // writes both.
-func (s *Store) UpdateIdentityAndFlow(ctx context.Context, id *flows.Identity, f *flows.Flow) error {
+func (s *Store) UpdateIdentityAndFlow(ctx context.Context, stored, id *flows.Identity, f *flows.Flow) error {
 	if f == nil || !validID(f.ID) {
 		return errors.New("redisstore: flow without a valid id")
 	}
 	if id != nil && flows.RoutingKey(f.ID) != flows.RoutingKey(id.ID) {
 		return fmt.Errorf("redisstore: flow %s does not share the routing key of identity %s (make its id with flows.NewIDFor)", f.ID, id.ID)
 	}
-	return s.updateIdentity(ctx, id, f)
+	return s.updateIdentity(ctx, stored, id, f)
 }
 
 // updateIdentity writes id, and f when not nil, if id.Version is the stored
 // version. New identifiers are claimed before, dropped ones released after.
-func (s *Store) updateIdentity(ctx context.Context, id *flows.Identity, f *flows.Flow) error {
+// prev is the identity as the caller read it, or nil: then it is read here,
+// one more round trip. A prev of another version is not used.
+func (s *Store) updateIdentity(ctx context.Context, prev, id *flows.Identity, f *flows.Flow) error {
 	if id == nil || !validID(id.ID) {
 		return errors.New("redisstore: identity without a valid id")
 	}
@@ -138,10 +140,13 @@ func (s *Store) updateIdentity(ctx context.Context, id *flows.Identity, f *flows
 		flowAt = pxat(f.ExpiresAt.Add(flows.FlowGrace))
 	}
 
-	stored, err := s.GetIdentity(ctx, id.ID)
-	if err != nil {
-		return err
+	stored := prev
+	if stored == nil || stored.ID != id.ID || stored.Version != id.Version {
+		if stored, err = s.GetIdentity(ctx, id.ID); err != nil {
+			return err
+		}
 	}
+	// The script checks the version again: a write in between is a conflict.
 	if stored.Version != id.Version {
 		return flows.ErrVersionConflict
 	}

@@ -72,6 +72,10 @@ func testRoundTrips(t *testing.T, addr string) {
 	if _, _, err := s.GetSession(ctx, token); err != nil {
 		t.Fatal(err)
 	}
+	read, err := s.GetIdentity(ctx, id.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name string
@@ -81,6 +85,13 @@ func testRoundTrips(t *testing.T, addr string) {
 		{"GetSessionAndFlow", func() error { _, _, _, err := s.GetSessionAndFlow(ctx, token, f.ID); return err }},
 		{"GetSessionAndFlow without flow", func() error { _, _, _, err := s.GetSessionAndFlow(ctx, token, flows.NewID()); return err }},
 		{"GetSession unknown token", func() error { _, _, _ = s.GetSession(ctx, flows.NewSessionToken(id.ID)); return nil }},
+		// The settings write: the caller passes the identity it read.
+		{"UpdateIdentityAndFlow with the read identity", func() error {
+			next := *read
+			err := s.UpdateIdentityAndFlow(ctx, read, &next, f)
+			id.Version = next.Version
+			return err
+		}},
 		{"UpdateIdentity keeping identifiers", func() error { return s.UpdateIdentity(ctx, id) }},
 	}
 	want := map[string]int64{"UpdateIdentity keeping identifiers": 2}

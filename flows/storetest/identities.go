@@ -221,9 +221,10 @@ func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 			f.ID = before.ID
 			f.State = flows.StateSuccess
 			f.IdentityVersion = 2
+			read := mustGet(t, st, alice.ID) // the identity as a caller read it
 			alice.Traits["age"] = 40.0
 			tc.change(alice)
-			err := st.UpdateIdentityAndFlow(t.Context(), alice, f)
+			err := st.UpdateIdentityAndFlow(t.Context(), read, alice, f)
 			wantErr(t, "UpdateIdentityAndFlow", err, tc.want)
 			if tc.want == nil {
 				wantIdentity, wantFlow = jsonOf(t, alice), jsonOf(t, f)
@@ -237,13 +238,33 @@ func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 			wantJSON(t, "flow", wantFlow, got)
 		})
 	}
+	t.Run("stale read", func(t *testing.T) {
+		// The caller read version 1; another write made version 2 (a new
+		// email) before this one: a conflict, and the index keeps the other
+		// write's identifier.
+		st := s.newStore(t)
+		alice := s.identity("a@example.com")
+		mustCreate(t, st, alice)
+		read := mustGet(t, st, alice.ID)
+		other := mustGet(t, st, alice.ID)
+		other.Password.Identifiers = []string{"c@example.com"}
+		wantErr(t, "UpdateIdentity", st.UpdateIdentity(t.Context(), other), nil)
+		mine := mustGet(t, st, alice.ID)
+		mine.Version = read.Version
+		mine.Password.Identifiers = []string{"d@example.com"}
+		f := s.flow(alice.ID)
+		wantErr(t, "UpdateIdentityAndFlow", st.UpdateIdentityAndFlow(t.Context(), read, mine, f), flows.ErrVersionConflict)
+		wantOwner(t, st, "c@example.com", alice.ID)
+		wantOwner(t, st, "d@example.com", "")
+		wantOwner(t, st, "a@example.com", "")
+	})
 	t.Run("new flow not written on conflict", func(t *testing.T) {
 		st := s.newStore(t)
 		alice := s.identity("a@example.com")
 		mustCreate(t, st, alice)
 		alice.Version = 3
 		f := s.flow(alice.ID)
-		wantErr(t, "UpdateIdentityAndFlow", st.UpdateIdentityAndFlow(t.Context(), alice, f), flows.ErrVersionConflict)
+		wantErr(t, "UpdateIdentityAndFlow", st.UpdateIdentityAndFlow(t.Context(), nil, alice, f), flows.ErrVersionConflict)
 		_, err := st.GetFlow(t.Context(), f.ID)
 		wantErr(t, "GetFlow", err, flows.ErrNotFound)
 	})
@@ -257,7 +278,7 @@ func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 		f := s.flow(alice.ID)
 		f.ID = otherRoutingKey(alice.ID)
 		alice.Traits["age"] = 41.0
-		if err := st.UpdateIdentityAndFlow(t.Context(), alice, f); err == nil {
+		if err := st.UpdateIdentityAndFlow(t.Context(), nil, alice, f); err == nil {
 			t.Fatal("UpdateIdentityAndFlow accepted a flow that does not share the identity's routing key")
 		}
 		wantJSON(t, "identity", want, mustGet(t, st, alice.ID))
