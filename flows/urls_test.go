@@ -8,30 +8,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // returnToService is a Service on a memory store with these allowed return
 // URLs; public, when set, is its public URL.
 func returnToService(t *testing.T, public string, allowed ...string) *Service {
 	t.Helper()
-	sch, err := schema.Compile("default", "urls-test", []byte(adminTestSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Schema: sch, Store: NewMemoryStore(), PasswordCost: bcrypt.MinCost, AllowedReturnURLs: allowed}
-	if public != "" {
-		if cfg.PublicURL, err = url.Parse(public); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := passthroughService(t, public, nil)
+	s.cfg.AllowedReturnURLs = allowed
 	return s
 }
 
