@@ -163,6 +163,16 @@ func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *Flow
 	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
 
+// restartURL is the init endpoint that replaces the expired flow f, keeping
+// its return_to.
+func (s *Service) restartURL(r *http.Request, f *Flow, typ string) string {
+	q := url.Values{}
+	if f.ReturnTo != "" {
+		q.Set("return_to", f.ReturnTo)
+	}
+	return s.publicURL(r, "/self-service/"+f.Kind+"/"+typ, q)
+}
+
 // openSubmit starts the submit of a login or registration flow: it loads
 // the flow named by ?flow=, reads the body, refuses fields other than
 // `fields` and checks the submitter (CSRF or API rules). On failure it has

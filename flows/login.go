@@ -105,7 +105,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 	}
 	if f.Expired(s.cfg.Now()) {
 		e := errFlowExpired(f, s.cfg.Now(), "")
-		e.Details = map[string]any{"redirect_to": s.publicURL(r, "/self-service/"+kind+"/"+f.Type, nil)}
+		e.Details = map[string]any{"redirect_to": s.restartURL(r, f, f.Type)}
 		s.writeError(w, r, e)
 		return
 	}

@@ -116,11 +116,7 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		if f.Type == TypeAPI {
 			e.Details = map[string]any{"api": s.publicURL(r, "/self-service/settings/api", nil)}
 		} else {
-			q := url.Values{}
-			if f.ReturnTo != "" {
-				q.Set("return_to", f.ReturnTo)
-			}
-			e.Details = map[string]any{"redirect_to": s.publicURL(r, "/self-service/settings/browser", q)}
+			e.Details = map[string]any{"redirect_to": s.restartURL(r, f, TypeBrowser)}
 		}
 		s.writeError(w, r, e)
 		return

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"net/url"
 	"testing"
 	"time"
 )
@@ -18,9 +19,16 @@ func TestExpiredFlowsAndIfMatch(t *testing.T) {
 	wantStatus(t, flow, 200)
 	f := flow.json(t)
 	spa := browser(t)
-	spaFlow := do(t, spa, "GET", s.kratos()+"/self-service/login/browser", nil, "Accept", "application/json")
+	spaFlow := do(t, spa, "GET", s.kratos()+"/self-service/login/browser?return_to=/account", nil, "Accept", "application/json")
 	wantStatus(t, spaFlow, 200)
 	time.Sleep(2100 * time.Millisecond) // let the flows expire
+
+	// The expired flow's fetch says where to start again, return_to kept.
+	gone := do(t, spa, "GET", s.kratos()+"/self-service/login/flows?id="+spaFlow.json(t)["id"].(string), nil)
+	wantStatus(t, gone, 410)
+	if got, want := get(gone.json(t), "error", "details", "redirect_to"), s.kratos()+"/self-service/login/browser?return_to="+url.QueryEscape(s.public+"/account"); got != want {
+		t.Errorf("expired login flow: details.redirect_to %v, want %s", got, want)
+	}
 
 	// Expiry is decided first, as in Kratos: neither a missing CSRF token
 	// nor a cookie on an API flow hides it.
