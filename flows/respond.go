@@ -74,7 +74,8 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		// The store is down, so the error UI could not read the error
 		// either: the built-in error page shows it here.
-		s.renderError(w, r, s.asError(err))
+		s.cfg.Logger.Debug("error not stored for the error UI", zap.Error(err))
+		s.renderError(w, r, e)
 		return
 	}
 	redirect(w, withQuery(s.errorUI(r), "id", f.ID), http.StatusSeeOther)

@@ -169,23 +169,17 @@ func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*Session, *Ide
 type pausedSubmission struct {
 	FlowID     string `json:"flow_id"`
 	IdentityID string `json:"identity_id"`
-	// Method is "password" or "profile"; empty in records written before
-	// it existed, which were all replayed from Form.
-	Method string `json:"method,omitempty"`
-	// Form is the profile method's submission without its csrf_token.
-	Form url.Values `json:"form,omitempty"`
-	// PasswordHash is the password method's new password, hashed.
+	// PasswordHash is a paused password change: the new password, hashed.
 	PasswordHash string `json:"password_hash,omitempty"`
+	// Form is a paused profile change: the submission without csrf_token.
+	Form url.Values `json:"form,omitempty"`
 }
 
 // change returns the change a paused submission replays. A password is only
-// ever replayed from its hash; a record holding a form with a password (as
-// written before hashes were kept) is dropped.
+// ever replayed from its hash: a form asking for a password change is
+// refused.
 func (p pausedSubmission) change(sch *schema.Schema) (change, error) {
 	if p.PasswordHash != "" {
-		if p.Method != "password" {
-			return change{}, errors.New("a password hash in a paused submission of another method")
-		}
 		return change{method: "password", passwordHash: p.PasswordHash}, nil
 	}
 	ch, err := settingsChange(sch, &body{form: p.Form})
@@ -324,7 +318,7 @@ func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 		s.writeError(w, r, errRefreshRequired(to))
 		return
 	}
-	p := pausedSubmission{FlowID: f.ID, IdentityID: id.ID, Method: ch.method}
+	p := pausedSubmission{FlowID: f.ID, IdentityID: id.ID}
 	switch ch.method {
 	case "password":
 		if updated == nil || updated.Password == nil || updated.Password.HashedPassword == "" {
