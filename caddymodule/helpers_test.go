@@ -9,7 +9,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 )
 
@@ -61,7 +62,7 @@ func provision(t *testing.T, h *Handler) error {
 // countingStore is a store whose Close is only counted, so tests can see
 // when the pool closes it.
 type countingStore struct {
-	flows.Store
+	identity.Store
 	closed atomic.Int32
 }
 
@@ -76,8 +77,8 @@ func watchMemoryStores(t *testing.T) *[]*countingStore {
 	t.Helper()
 	var made []*countingStore
 	orig := newMemoryStore
-	newMemoryStore = func() flows.Store {
-		s := &countingStore{Store: flows.NewMemoryStore()}
+	newMemoryStore = func() identity.Store {
+		s := &countingStore{Store: memstore.New()}
 		made = append(made, s)
 		return s
 	}
@@ -91,7 +92,7 @@ func watchRedisStores(t *testing.T) *[]*countingStore {
 	t.Helper()
 	var made []*countingStore
 	orig := newRedisStore
-	newRedisStore = func(o redisstore.Options) (flows.Store, error) {
+	newRedisStore = func(o redisstore.Options) (identity.Store, error) {
 		s, err := orig(o)
 		if err != nil {
 			return nil, err

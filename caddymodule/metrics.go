@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // The Prometheus counters of the flows, on Caddy's metrics registry. They
@@ -50,8 +51,8 @@ var (
 
 // The label values the counters take.
 var (
-	metricKinds         = []string{flows.KindLogin, flows.KindRegistration, flows.KindSettings, flows.KindProfile}
-	metricTypes         = []string{flows.TypeBrowser, flows.TypeAPI}
+	metricKinds         = []string{identity.KindLogin, identity.KindRegistration, identity.KindSettings, identity.KindProfile}
+	metricTypes         = []string{identity.TypeBrowser, identity.TypeAPI}
 	metricSubmitResults = []string{"success", "invalid", "refresh_required", "expired", "conflict", "rejected"}
 	metricLoginResults  = []string{"success", "refresh", "invalid_credentials"}
 )

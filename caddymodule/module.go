@@ -16,6 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/storelog"
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -112,9 +114,9 @@ type Handler struct {
 	UIStylesheet string `json:"ui_stylesheet,omitempty"`
 
 	logger   *zap.Logger
-	storeLog *zap.Logger // logger, once per interval (flows.StoreFailureLogger)
+	storeLog *zap.Logger // logger, once per interval (identity.StoreFailureLogger)
 	svc      *flows.Service
-	store    flows.Store
+	store    identity.Store
 	poolKey  string // the store pool entry this handler holds; "" when none
 }
 
@@ -148,7 +150,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Redis, so validating or reloading a config works while Redis is down.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	h.storeLog = flows.StoreFailureLogger(h.logger)
+	h.storeLog = storelog.Sampled(h.logger)
 	h.expandPlaceholders(caddy.NewReplacer())
 
 	if h.PublicPrefix == "" {

@@ -13,7 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // The request headers identity_headers gives the app (decisions.md).
@@ -110,8 +110,8 @@ type currentKey struct{}
 // (nil without a valid session) or the store's error.
 type currentSession struct {
 	poolKey string // the store it was read from
-	sess    *flows.Session
-	id      *flows.Identity
+	sess    *identity.Session
+	id      *identity.Identity
 	err     error
 }
 
@@ -133,7 +133,7 @@ func (h *Handler) current(r *http.Request) (*http.Request, currentSession) {
 }
 
 // publishSession sets the placeholders of a valid session.
-func publishSession(repl *caddy.Replacer, sess *flows.Session, id *flows.Identity, privileged bool) {
+func publishSession(repl *caddy.Replacer, sess *identity.Session, id *identity.Identity, privileged bool) {
 	repl.Set(PlaceholderUserID, id.ID)
 	repl.Set(PlaceholderIdentityID, id.ID)
 	repl.Set(PlaceholderSessionID, sess.ID)

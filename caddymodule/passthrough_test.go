@@ -21,17 +21,20 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/storelog"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // lookupStore counts session lookups and can fail them.
 type lookupStore struct {
-	flows.Store
+	identity.Store
 	lookups atomic.Int32
 	fail    error
 }
 
-func (s *lookupStore) GetSession(ctx context.Context, token string) (*flows.Session, *flows.Identity, error) {
+func (s *lookupStore) GetSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
 	s.lookups.Add(1)
 	if s.fail != nil {
 		return nil, nil, s.fail
@@ -42,7 +45,7 @@ func (s *lookupStore) GetSession(ctx context.Context, token string) (*flows.Sess
 // passHandler is a public-mode handler on store, built without the pool;
 // poolKey stands for the pool entry (handlers with equal keys share a
 // request's session lookup).
-func passHandler(t *testing.T, store flows.Store, logger *zap.Logger, configure func(*Handler)) *Handler {
+func passHandler(t *testing.T, store identity.Store, logger *zap.Logger, configure func(*Handler)) *Handler {
 	t.Helper()
 	sch, err := schema.CompileFile("default", writeSchema(t))
 	if err != nil {
@@ -52,7 +55,7 @@ func passHandler(t *testing.T, store flows.Store, logger *zap.Logger, configure 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Handler{PublicPrefix: flows.DefaultPublicPrefix, logger: logger, storeLog: flows.StoreFailureLogger(logger), svc: svc, store: store, poolKey: "test-store"}
+	h := &Handler{PublicPrefix: flows.DefaultPublicPrefix, logger: logger, storeLog: storelog.Sampled(logger), svc: svc, store: store, poolKey: "test-store"}
 	if configure != nil {
 		configure(h)
 	}
@@ -69,21 +72,21 @@ var testTraits = map[string]any{
 
 // signIn stores an identity with testTraits and a session for it, and
 // returns the session token.
-func signIn(t *testing.T, store flows.Store, authenticatedAgo time.Duration) (string, *flows.Identity, *flows.Session) {
+func signIn(t *testing.T, store identity.Store, authenticatedAgo time.Duration) (string, *identity.Identity, *identity.Session) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
-	id := &flows.Identity{
-		ID: flows.NewID(), SchemaID: "default", State: flows.IdentityActive, StateChangedAt: now,
+	id := &identity.Identity{
+		ID: identity.NewID(), SchemaID: "default", State: identity.IdentityActive, StateChangedAt: now,
 		Traits: testTraits, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := store.CreateIdentity(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	token := flows.NewSessionToken(id.ID)
-	sess := &flows.Session{
-		ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), Active: true,
-		IssuedAt: now, AuthenticatedAt: now.Add(-authenticatedAgo), ExpiresAt: now.Add(time.Hour), AAL: flows.AAL1,
+	token := identity.NewSessionToken(id.ID)
+	sess := &identity.Session{
+		ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token), Active: true,
+		IssuedAt: now, AuthenticatedAt: now.Add(-authenticatedAgo), ExpiresAt: now.Add(time.Hour), AAL: identity.AAL1,
 	}
 	if err := store.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
@@ -153,7 +156,7 @@ func placeholder(repl *caddy.Replacer, key string) string {
 }
 
 func TestPassThroughStripsForgedHeadersWithoutSession(t *testing.T) {
-	store := &lookupStore{Store: flows.NewMemoryStore()}
+	store := &lookupStore{Store: memstore.New()}
 	h := passHandler(t, store, zap.NewNop(), func(h *Handler) { h.IdentityHeaders = true })
 	for _, cookie := range []string{"", "ory_kratos_session=not-a-token"} {
 		header := append([]string{"X-Other", "kept"}, forged...)
@@ -186,7 +189,7 @@ func TestPassThroughStripsForgedHeadersWithoutSession(t *testing.T) {
 }
 
 func TestPassThroughSessionHeadersAndPlaceholders(t *testing.T) {
-	store := &lookupStore{Store: flows.NewMemoryStore()}
+	store := &lookupStore{Store: memstore.New()}
 	h := passHandler(t, store, zap.NewNop(), func(h *Handler) { h.IdentityHeaders = true })
 	token, id, sess := signIn(t, store, time.Minute)
 
@@ -250,7 +253,7 @@ func TestPassThroughSessionHeadersAndPlaceholders(t *testing.T) {
 }
 
 func TestPassThroughPrivilegedPlaceholder(t *testing.T) {
-	store := flows.NewMemoryStore()
+	store := memstore.New()
 	h := passHandler(t, store, zap.NewNop(), nil)
 	token, _, _ := signIn(t, store, time.Hour) // older than the default 15m
 	r, repl := passRequest(http.MethodGet, "/", "X-Session-Token", token)
@@ -264,7 +267,7 @@ func TestPassThroughPrivilegedPlaceholder(t *testing.T) {
 }
 
 func TestPassThroughWithoutIdentityHeadersLeavesHeaders(t *testing.T) {
-	store := flows.NewMemoryStore()
+	store := memstore.New()
 	h := passHandler(t, store, zap.NewNop(), nil)
 	token, id, _ := signIn(t, store, 0)
 	r, repl := passRequest(http.MethodGet, "/", append([]string{"X-Session-Token", token}, forged...)...)
@@ -278,14 +281,14 @@ func TestPassThroughWithoutIdentityHeadersLeavesHeaders(t *testing.T) {
 }
 
 func TestPassThroughInactiveSessions(t *testing.T) {
-	store := &lookupStore{Store: flows.NewMemoryStore()}
+	store := &lookupStore{Store: memstore.New()}
 	h := passHandler(t, store, zap.NewNop(), func(h *Handler) { h.IdentityHeaders = true })
 	token, id, sess := signIn(t, store, 0)
 	sess.Active = false
 	if err := store.UpdateSession(context.Background(), sess); err != nil {
 		t.Fatal(err)
 	}
-	unknown := flows.NewSessionToken(id.ID)
+	unknown := identity.NewSessionToken(id.ID)
 	for _, tok := range []string{token, unknown} {
 		r, repl := passRequest(http.MethodGet, "/", "X-Session-Token", tok)
 		_, seen := run(t, r, h)
@@ -299,10 +302,10 @@ func TestPassThroughInactiveSessions(t *testing.T) {
 }
 
 func TestPassThroughStoreDown(t *testing.T) {
-	store := &lookupStore{Store: flows.NewMemoryStore(), fail: errors.New("dial tcp 10.0.0.1:6379: connection refused")}
+	store := &lookupStore{Store: memstore.New(), fail: errors.New("dial tcp 10.0.0.1:6379: connection refused")}
 	core, logs := observer.New(zapcore.DebugLevel)
 	h := passHandler(t, store, zap.New(core), func(h *Handler) { h.IdentityHeaders = true })
-	token := flows.NewSessionToken(flows.NewID())
+	token := identity.NewSessionToken(identity.NewID())
 	r, repl := passRequest(http.MethodGet, "/app", append([]string{"Cookie", flows.SessionCookie + "=" + token}, forged...)...)
 	rec, seen := run(t, r, h)
 	if seen == nil {
@@ -335,7 +338,7 @@ func TestPassThroughStoreDown(t *testing.T) {
 }
 
 func TestRequireSession(t *testing.T) {
-	store := &lookupStore{Store: flows.NewMemoryStore()}
+	store := &lookupStore{Store: memstore.New()}
 	h := passHandler(t, store, zap.NewNop(), func(h *Handler) { h.RequireSession, h.IdentityHeaders = true, true })
 	token, id, _ := signIn(t, store, 0)
 
@@ -393,7 +396,7 @@ func TestRequireSession(t *testing.T) {
 }
 
 func TestTwoHandlersShareOneLookup(t *testing.T) {
-	store := &lookupStore{Store: flows.NewMemoryStore()}
+	store := &lookupStore{Store: memstore.New()}
 	site := passHandler(t, store, zap.NewNop(), func(h *Handler) { h.IdentityHeaders = true })
 	account := passHandler(t, store, zap.NewNop(), func(h *Handler) { h.RequireSession, h.IdentityHeaders = true, true })
 	token, id, _ := signIn(t, store, 0)
@@ -420,7 +423,7 @@ func TestTwoHandlersShareOneLookup(t *testing.T) {
 }
 
 func TestPassThroughWithoutReplacer(t *testing.T) {
-	store := flows.NewMemoryStore()
+	store := memstore.New()
 	h := passHandler(t, store, zap.NewNop(), func(h *Handler) { h.IdentityHeaders = true })
 	token, id, _ := signIn(t, store, 0)
 	r := httptest.NewRequest(http.MethodGet, "/", nil)

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -22,7 +23,7 @@ func servingHandler(t *testing.T, admin bool) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := flows.New(flows.Config{Schema: sch, Store: flows.NewMemoryStore(), Logger: zap.NewNop()})
+	svc, err := flows.New(flows.Config{Schema: sch, Store: memstore.New(), Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 )
 
@@ -91,20 +92,20 @@ func (c *StoreConfig) poolKey() string {
 var stores = caddy.NewUsagePool()
 
 // pooledStore is a store in the pool.
-type pooledStore struct{ flows.Store }
+type pooledStore struct{ identity.Store }
 
 // Destruct closes the store when its last user has gone.
 func (s pooledStore) Destruct() error { return s.Close() }
 
 // Constructors of the stores; tests replace newMemoryStore to watch Close.
 var (
-	newMemoryStore = func() flows.Store { return flows.NewMemoryStore() }
-	newRedisStore  = func(o redisstore.Options) (flows.Store, error) { return redisstore.New(o) }
+	newMemoryStore = func() identity.Store { return memstore.New() }
+	newRedisStore  = func(o redisstore.Options) (identity.Store, error) { return redisstore.New(o) }
 )
 
 // loadStore returns the pooled store under key, opening it when no
 // handler uses it yet. It never contacts Redis.
-func loadStore(key string, c *StoreConfig) (flows.Store, error) {
+func loadStore(key string, c *StoreConfig) (identity.Store, error) {
 	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
 		if c.typeOrDefault() == storeRedis {
 			s, err := newRedisStore(*c.Redis)

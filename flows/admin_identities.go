@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // Paging of GET /admin/identities.
@@ -99,7 +101,7 @@ func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*ad
 
 	if v, ok := obj["state"]; ok && v != nil {
 		st, _ := v.(string)
-		if st != IdentityActive && st != IdentityInactive {
+		if st != identity.IdentityActive && st != identity.IdentityInactive {
 			return nil, errBadRequest(`The field "state" must be "active" or "inactive".`)
 		}
 		in.state = st
@@ -269,7 +271,7 @@ func (in *adminIdentityInput) decodeVerifiable(v any) error {
 // verifiable addresses. Invalid traits, a password the policy refuses or an
 // imported address the traits do not have are 400 and leave the caller to
 // drop the identity.
-func (s *Service) applyAdminInput(id *Identity, in *adminIdentityInput) error {
+func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput) error {
 	if errs := s.cfg.Schema.Validate(in.traits); len(errs) > 0 {
 		reasons := make([]string, 0, len(errs))
 		details := make([]any, 0, len(errs))
@@ -291,7 +293,7 @@ func (s *Service) applyAdminInput(id *Identity, in *adminIdentityInput) error {
 	switch {
 	case in.hashedPassword != "":
 		if id.Password == nil {
-			id.Password = &PasswordCredential{CreatedAt: now}
+			id.Password = &identity.PasswordCredential{CreatedAt: now}
 		}
 		id.Password.HashedPassword, id.Password.UpdatedAt = in.hashedPassword, now
 	case in.hasPassword:
@@ -304,7 +306,7 @@ func (s *Service) applyAdminInput(id *Identity, in *adminIdentityInput) error {
 	}
 
 	for _, a := range in.verifiable {
-		i := slices.IndexFunc(id.VerifiableAddresses, func(v VerifiableAddress) bool {
+		i := slices.IndexFunc(id.VerifiableAddresses, func(v identity.VerifiableAddress) bool {
 			return strings.EqualFold(v.Value, a.value) && v.Via == a.via
 		})
 		if i < 0 {
@@ -334,7 +336,7 @@ func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case err == nil:
 			out = append(out, s.identityJSON(r, id, true))
-		case !errors.Is(err, ErrNotFound):
+		case !errors.Is(err, identity.ErrNotFound):
 			s.writeError(w, r, err)
 			return
 		}
@@ -411,7 +413,7 @@ func (s *Service) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.cfg.Store.CreateIdentity(r.Context(), id); err != nil {
-		if errors.Is(err, ErrDuplicateIdentifier) || errors.Is(err, ErrExists) {
+		if errors.Is(err, identity.ErrDuplicateIdentifier) || errors.Is(err, identity.ErrExists) {
 			err = errAdminIdentityConflict()
 		}
 		s.writeError(w, r, err)
@@ -425,12 +427,12 @@ func (s *Service) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
 
 // adminLoadIdentity reads an identity for an admin request; a malformed or
 // unknown id is 404.
-func (s *Service) adminLoadIdentity(r *http.Request, id string) (*Identity, error) {
+func (s *Service) adminLoadIdentity(r *http.Request, id string) (*identity.Identity, error) {
 	if !wellFormedID(id) {
 		return nil, errAdminNotFound()
 	}
 	ident, err := s.cfg.Store.GetIdentity(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		return nil, errAdminNotFound()
 	}
 	return ident, err
@@ -455,7 +457,7 @@ func (s *Service) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, id
 		return
 	}
 	if err := s.cfg.Store.DeleteIdentity(r.Context(), idStr); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, identity.ErrNotFound) {
 			err = errAdminNotFound()
 		}
 		s.writeError(w, r, err)
@@ -484,7 +486,7 @@ func (s *Service) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr
 		s.writeError(w, r, err)
 		return
 	}
-	s.adminUpdateIdentity(w, r, idStr, func(*Identity) (*adminIdentityInput, error) { return in, nil })
+	s.adminUpdateIdentity(w, r, idStr, func(*identity.Identity) (*adminIdentityInput, error) { return in, nil })
 }
 
 // adminPatchIdentity answers PATCH /admin/identities/{id} with an RFC 6902
@@ -519,7 +521,7 @@ func (s *Service) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idS
 			return
 		}
 	}
-	s.adminUpdateIdentity(w, r, idStr, func(cur *Identity) (*adminIdentityInput, error) {
+	s.adminUpdateIdentity(w, r, idStr, func(cur *identity.Identity) (*adminIdentityInput, error) {
 		doc, err := adminGenericJSON(s.identityJSON(r, cur, true))
 		if err != nil {
 			return nil, err
@@ -558,7 +560,7 @@ func adminPatchable(ptr string) bool {
 // When another write got in between: 412 if the caller sent If-Match (it
 // asked for exactly that version), else it starts over, and after
 // adminUpdateRetries attempts gives 409.
-func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr string, input func(cur *Identity) (*adminIdentityInput, error)) {
+func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr string, input func(cur *identity.Identity) (*adminIdentityInput, error)) {
 	for range adminUpdateRetries {
 		cur, err := s.adminLoadIdentity(r, idStr)
 		if err != nil {
@@ -592,16 +594,16 @@ func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, id
 			w.Header().Set("ETag", adminETag(next.Version))
 			writeJSON(w, http.StatusOK, s.identityJSON(r, next, true))
 			return
-		case errors.Is(err, ErrVersionConflict):
+		case errors.Is(err, identity.ErrVersionConflict):
 			if present {
 				s.writeError(w, r, newError(http.StatusPreconditionFailed,
 					"The identity was changed by another request since version %d was read.", cur.Version))
 				return
 			}
 			continue
-		case errors.Is(err, ErrDuplicateIdentifier):
+		case errors.Is(err, identity.ErrDuplicateIdentifier):
 			s.writeError(w, r, errAdminIdentityConflict())
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, identity.ErrNotFound):
 			s.writeError(w, r, errAdminNotFound())
 		default:
 			s.writeError(w, r, err)
@@ -613,14 +615,14 @@ func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, id
 
 // adminCloneIdentity returns a deep copy of an identity, so that changing it
 // never changes a record a store may still hold.
-func adminCloneIdentity(id *Identity) (*Identity, error) {
+func adminCloneIdentity(id *identity.Identity) (*identity.Identity, error) {
 	raw, err := json.Marshal(id)
 	if err != nil {
 		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var out Identity
+	var out identity.Identity
 	if err := dec.Decode(&out); err != nil {
 		return nil, err
 	}

@@ -6,23 +6,25 @@ import (
 	"strconv"
 
 	"go.uber.org/zap"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // adminLoadSession reads a session and its identity for an admin request; a
 // malformed or unknown id, or a session whose identity is gone, is 404.
-func (s *Service) adminLoadSession(r *http.Request, idStr string) (*Session, *Identity, error) {
+func (s *Service) adminLoadSession(r *http.Request, idStr string) (*identity.Session, *identity.Identity, error) {
 	if !wellFormedID(idStr) {
 		return nil, nil, errAdminNotFound()
 	}
 	sess, err := s.cfg.Store.GetSessionByID(r.Context(), idStr)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, errAdminNotFound()
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	id, err := s.cfg.Store.GetIdentity(r.Context(), sess.IdentityID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, errAdminNotFound()
 	}
 	if err != nil {
@@ -54,7 +56,7 @@ func (s *Service) adminDeactivateSession(w http.ResponseWriter, r *http.Request,
 	if sess.Active {
 		sess.Active = false
 		if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
-			if errors.Is(err, ErrNotFound) {
+			if errors.Is(err, identity.ErrNotFound) {
 				err = errAdminNotFound()
 			}
 			s.writeError(w, r, err)
@@ -82,7 +84,7 @@ func (s *Service) adminExtendSession(w http.ResponseWriter, r *http.Request, idS
 	}
 	sess.ExpiresAt = now.Add(s.cfg.SessionLifespan)
 	if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, identity.ErrNotFound) {
 			err = errAdminNotFound()
 		}
 		s.writeError(w, r, err)

@@ -22,6 +22,8 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -81,17 +83,17 @@ func (c *adminClock) Add(d time.Duration) {
 type adminEnv struct {
 	t     *testing.T
 	s     *Service
-	store Store
+	store identity.Store
 	clock *adminClock
 }
 
 func newAdminEnv(t *testing.T) *adminEnv {
 	t.Helper()
 	clock := &adminClock{now: time.Now().UTC().Truncate(time.Second)}
-	return newAdminEnvWithStore(t, clock, NewMemoryStoreWithClock(clock.Now))
+	return newAdminEnvWithStore(t, clock, memstore.NewWithClock(clock.Now))
 }
 
-func newAdminEnvWithStore(t *testing.T, clock *adminClock, store Store) *adminEnv {
+func newAdminEnvWithStore(t *testing.T, clock *adminClock, store identity.Store) *adminEnv {
 	t.Helper()
 	sch, err := schema.Compile("default", "admin-test", []byte(adminTestSchema))
 	if err != nil {
@@ -201,7 +203,7 @@ func (e *adminEnv) create(traits map[string]any, extra ...any) map[string]any {
 	return e.do("POST", "/admin/identities", body).expect(e.t, http.StatusCreated).obj(e.t)
 }
 
-func (e *adminEnv) stored(id string) *Identity {
+func (e *adminEnv) stored(id string) *identity.Identity {
 	e.t.Helper()
 	ident, err := e.store.GetIdentity(context.Background(), id)
 	if err != nil {
@@ -219,7 +221,7 @@ func (e *adminEnv) count() int {
 	return len(list)
 }
 
-func (e *adminEnv) session(id *Identity) *Session {
+func (e *adminEnv) session(id *identity.Identity) *identity.Session {
 	e.t.Helper()
 	sess, _, err := e.s.issueSession(httptest.NewRequest("GET", "http://app.test/", nil), id)
 	if err != nil {
@@ -280,7 +282,7 @@ func TestAdminCreateIdentity(t *testing.T) {
 	}
 
 	st := e.stored(id)
-	if st.State != IdentityInactive || st.Version != 1 || st.Password == nil || st.Password.HashedPassword != "" {
+	if st.State != identity.IdentityInactive || st.Version != 1 || st.Password == nil || st.Password.HashedPassword != "" {
 		t.Fatalf("stored %+v", st)
 	}
 	if !patchValuesEqual(decodeTestJSON(t, string(st.MetadataAdmin)), decodeTestJSON(t, `{"crm":42}`)) ||
@@ -564,7 +566,7 @@ func TestAdminGetAndDeleteIdentity(t *testing.T) {
 	}
 	e.do("GET", "/identities/"+id, nil).expect(t, http.StatusOK)
 
-	unknown := NewID()
+	unknown := identity.NewID()
 	for _, p := range []string{unknown, "not-a-uuid", strings.ToUpper(id) + "x"} {
 		e.do("GET", "/admin/identities/"+p, nil).expectError(t, http.StatusNotFound)
 		e.do("DELETE", "/admin/identities/"+p, nil).expectError(t, http.StatusNotFound)
@@ -578,11 +580,11 @@ func TestAdminGetAndDeleteIdentity(t *testing.T) {
 	if len(resp.raw) != 0 {
 		t.Fatalf("204 with a body: %s", resp.raw)
 	}
-	if _, err := e.store.GetIdentity(context.Background(), id); !errors.Is(err, ErrNotFound) {
+	if _, err := e.store.GetIdentity(context.Background(), id); !errors.Is(err, identity.ErrNotFound) {
 		t.Fatalf("identity still stored: %v", err)
 	}
-	for _, sess := range []*Session{s1, s2} {
-		if _, err := e.store.GetSessionByID(context.Background(), sess.ID); !errors.Is(err, ErrNotFound) {
+	for _, sess := range []*identity.Session{s1, s2} {
+		if _, err := e.store.GetSessionByID(context.Background(), sess.ID); !errors.Is(err, identity.ErrNotFound) {
 			t.Fatalf("session %s survived its identity: %v", sess.ID, err)
 		}
 	}
@@ -640,7 +642,7 @@ func TestAdminPutIdentity(t *testing.T) {
 	resp = e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "ada.lovelace@example.com"}, "state": "inactive",
 		"credentials": pwConfig(map[string]any{"password": "another fine passphrase"})}, "If-Match", `W/"2"`).expect(t, http.StatusOK)
 	st = e.stored(id)
-	if st.State != IdentityInactive || !st.StateChangedAt.Equal(e.clock.Now()) || resp.header.Get("ETag") != `"3"` ||
+	if st.State != identity.IdentityInactive || !st.StateChangedAt.Equal(e.clock.Now()) || resp.header.Get("ETag") != `"3"` ||
 		!checkPassword(st.Password.HashedPassword, "another fine passphrase") {
 		t.Fatalf("state/password change: %+v", st)
 	}
@@ -649,7 +651,7 @@ func TestAdminPutIdentity(t *testing.T) {
 	// Validation, unknown fields, duplicates: 4xx, unchanged.
 	before := e.stored(id)
 	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "nope"}}).expectError(t, http.StatusBadRequest, "traits.email")
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "a@example.com"}, "id": NewID()}).expectError(t, http.StatusBadRequest, `"id"`)
+	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "a@example.com"}, "id": identity.NewID()}).expectError(t, http.StatusBadRequest, `"id"`)
 	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "a@example.com"}, "verifiable_addresses": []any{}}).expectError(t, http.StatusBadRequest, `"verifiable_addresses"`)
 	e.do("PUT", path, `{"traits":`).expectError(t, http.StatusBadRequest)
 	e.create(map[string]any{"email": "bob@example.com"})
@@ -720,7 +722,7 @@ func TestAdminPatchIdentity(t *testing.T) {
 			map[string]any{"op": "replace", "path": "/traits/email", "value": "x@example.com"},
 			map[string]any{"op": "test", "path": "/traits/email", "value": "ada@example.com"}}, 400, "not the expected"},
 		{"test of a missing member", []any{map[string]any{"op": "test", "path": "/traits/nick", "value": "x"}}, 400, "nick"},
-		{"forbidden /id", []any{map[string]any{"op": "replace", "path": "/id", "value": NewID()}}, 400, `"/id"`},
+		{"forbidden /id", []any{map[string]any{"op": "replace", "path": "/id", "value": identity.NewID()}}, 400, `"/id"`},
 		{"forbidden /credentials", []any{map[string]any{"op": "remove", "path": "/credentials/password"}}, 400, `"/credentials/password"`},
 		{"forbidden /state_changed_at", []any{map[string]any{"op": "replace", "path": "/state_changed_at", "value": "2020-01-01T00:00:00Z"}}, 400, "state_changed_at"},
 		{"forbidden /created_at", []any{map[string]any{"op": "replace", "path": "/created_at", "value": "2020-01-01T00:00:00Z"}}, 400, "created_at"},
@@ -768,19 +770,19 @@ func TestAdminPatchIdentity(t *testing.T) {
 // `conflicts` times, as if another writer got in between; down makes reads
 // fail like an unreachable store.
 type flakyStore struct {
-	Store
+	identity.Store
 	conflicts atomic.Int32
 	down      atomic.Bool
 }
 
-func (f *flakyStore) UpdateIdentity(ctx context.Context, id *Identity) error {
+func (f *flakyStore) UpdateIdentity(ctx context.Context, id *identity.Identity) error {
 	if f.conflicts.Add(-1) >= 0 {
-		return ErrVersionConflict
+		return identity.ErrVersionConflict
 	}
 	return f.Store.UpdateIdentity(ctx, id)
 }
 
-func (f *flakyStore) GetIdentity(ctx context.Context, id string) (*Identity, error) {
+func (f *flakyStore) GetIdentity(ctx context.Context, id string) (*identity.Identity, error) {
 	if f.down.Load() {
 		return nil, errors.New("connection refused")
 	}
@@ -789,7 +791,7 @@ func (f *flakyStore) GetIdentity(ctx context.Context, id string) (*Identity, err
 
 func TestAdminUpdateConflicts(t *testing.T) {
 	clock := &adminClock{now: time.Now().UTC()}
-	fs := &flakyStore{Store: NewMemoryStoreWithClock(clock.Now)}
+	fs := &flakyStore{Store: memstore.NewWithClock(clock.Now)}
 	e := newAdminEnvWithStore(t, clock, fs)
 	id := e.create(map[string]any{"email": "ada@example.com"})["id"].(string)
 	path := "/admin/identities/" + id
@@ -859,7 +861,7 @@ func TestAdminSessions(t *testing.T) {
 			t.Fatalf("session: %v", out)
 		}
 	}
-	for _, p := range []string{NewID(), "junk"} {
+	for _, p := range []string{identity.NewID(), "junk"} {
 		e.do("GET", "/admin/sessions/"+p, nil).expectError(t, http.StatusNotFound)
 		e.do("DELETE", "/admin/sessions/"+p, nil).expectError(t, http.StatusNotFound)
 		e.do("PATCH", "/admin/sessions/"+p+"/extend", nil).expectError(t, http.StatusNotFound)
@@ -905,8 +907,8 @@ func TestAdminSessions(t *testing.T) {
 	if l := e.do("GET", "/identities/"+id+"/sessions", nil).expect(t, http.StatusOK); strings.TrimSpace(string(l.raw)) != "[]" {
 		t.Fatalf("sessions left: %s", l.raw)
 	}
-	for _, sess := range []*Session{s1, s2} {
-		if _, err := e.store.GetSessionByID(context.Background(), sess.ID); !errors.Is(err, ErrNotFound) {
+	for _, sess := range []*identity.Session{s1, s2} {
+		if _, err := e.store.GetSessionByID(context.Background(), sess.ID); !errors.Is(err, identity.ErrNotFound) {
 			t.Fatalf("session %s not deleted: %v", sess.ID, err)
 		}
 	}
@@ -961,6 +963,6 @@ func TestAdminRouting(t *testing.T) {
 func TestAdminLegacyProfileFetch(t *testing.T) {
 	e := newAdminEnv(t)
 	// Routed to the legacy admin fetch: an unknown request is 404 there.
-	e.do("GET", "/self-service/browser/flows/requests/profile?request="+NewID(), nil).expectError(t, http.StatusNotFound)
+	e.do("GET", "/self-service/browser/flows/requests/profile?request="+identity.NewID(), nil).expectError(t, http.StatusNotFound)
 	e.do("POST", "/self-service/browser/flows/requests/profile", nil).expectError(t, http.StatusMethodNotAllowed)
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // The built-in UI: server-rendered pages for every UI URL the site owner did
@@ -29,9 +31,9 @@ const cookieLoopWindow = 10 * time.Second
 func (s *Service) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
 	switch rel {
 	case uiLoginPath:
-		s.uiAuthPage(w, r, KindLogin)
+		s.uiAuthPage(w, r, identity.KindLogin)
 	case uiRegistrationPath:
-		s.uiAuthPage(w, r, KindRegistration)
+		s.uiAuthPage(w, r, identity.KindRegistration)
 	case uiSettingsPath:
 		s.uiSettingsPage(w, r)
 	case uiProfilePath:
@@ -65,7 +67,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 	if v := q.Get("return_to"); v != "" {
 		restart.Set("return_to", v)
 	}
-	if kind == KindLogin && q.Get("refresh") == "true" {
+	if kind == identity.KindLogin && q.Get("refresh") == "true" {
 		restart.Set("refresh", "true")
 	}
 
@@ -86,7 +88,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 		restart.Set("refresh", "true")
 	}
 	now := s.cfg.Now()
-	if f.Type != TypeBrowser || f.Expired(now) {
+	if f.Type != identity.TypeBrowser || f.Expired(now) {
 		s.restartFlow(w, r, initPath, restart)
 		return
 	}
@@ -119,7 +121,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 		back.Set("return_to", f.ReturnTo)
 	}
 	switch {
-	case kind == KindRegistration:
+	case kind == identity.KindRegistration:
 		p.Title, p.Heading = "Create an account", "Create an account"
 		p.Forms = nodeForms(fj.UI, "registration")
 		p.Links = []uiLink{{Prefix: "Already have an account?", Text: "Sign in",
@@ -178,7 +180,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 	if f.ReturnTo != "" {
 		restart.Set("return_to", f.ReturnTo)
 	}
-	if f.Type != TypeBrowser || f.Expired(s.cfg.Now()) {
+	if f.Type != identity.TypeBrowser || f.Expired(s.cfg.Now()) {
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
 		return
 	}
@@ -191,7 +193,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 		p.Intro = "Signed in as " + ids[0]
 	}
 	p.Messages = uiMessages(fj.UI.Messages)
-	if fj.State == StateSuccess && !hasMessageID(fj.UI.Messages, msgSaved.ID) {
+	if fj.State == identity.StateSuccess && !hasMessageID(fj.UI.Messages, msgSaved.ID) {
 		p.Messages = append([]uiMessage{uiMessageOf(msgSaved)}, p.Messages...)
 	}
 	p.Forms = nodeForms(fj.UI, "settings")
@@ -219,13 +221,13 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := s.cfg.Store.GetFlow(r.Context(), reqID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		s.renderError(w, r, err)
 		return
 	}
 	// As the public fetch: an unknown request and another identity's look
 	// the same, so request ids cannot be probed.
-	if err != nil || f.Kind != KindProfile || f.IdentityID != id.ID {
+	if err != nil || f.Kind != identity.KindProfile || f.IdentityID != id.ID {
 		s.renderError(w, r, errProfileAccess, uiLink{Text: "Open your profile again",
 			Href: s.publicURL(r, "/self-service/browser/flows/profile", nil)})
 		return
@@ -238,7 +240,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 		p.Intro = "Signed in as " + ids[0]
 	}
 	for _, e := range lj.Form.Errors {
-		p.Messages = append(p.Messages, uiMessage{Type: MessageError, Text: e.Message})
+		p.Messages = append(p.Messages, uiMessage{Type: identity.MessageError, Text: e.Message})
 	}
 	if lj.UpdateSuccessful && len(lj.Form.Errors) == 0 {
 		p.Messages = append(p.Messages, uiMessageOf(msgSaved))
@@ -250,7 +252,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 
 // uiErrorPage answers GET <prefix>/ui/error?id=: a stored error.
 func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
-	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), KindError)
+	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
 		if isProtocolError(err) {
 			err = errNotFound("This error could not be found. It may have expired.")

@@ -18,6 +18,8 @@ import (
 	"unicode"
 
 	"go.uber.org/zap"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // The built-in UI's view model and rendering. Every value reaches the HTML
@@ -112,7 +114,7 @@ type uiButton struct {
 // Invalid reports whether the field has an error message.
 func (f uiField) Invalid() bool {
 	for _, m := range f.Messages {
-		if m.Type == MessageError {
+		if m.Type == identity.MessageError {
 			return true
 		}
 	}
@@ -149,15 +151,15 @@ var uiInputTypes = map[string]bool{
 	"date": true, "datetime-local": true, "checkbox": true, "hidden": true, "submit": true,
 }
 
-func uiMessageOf(m Message) uiMessage {
+func uiMessageOf(m identity.Message) uiMessage {
 	t := m.Type
-	if t != MessageError && t != MessageSuccess {
-		t = MessageInfo
+	if t != identity.MessageError && t != identity.MessageSuccess {
+		t = identity.MessageInfo
 	}
 	return uiMessage{ID: m.ID, Type: t, Text: m.Text}
 }
 
-func uiMessages(ms []Message) []uiMessage {
+func uiMessages(ms []identity.Message) []uiMessage {
 	var out []uiMessage
 	for _, m := range ms {
 		out = append(out, uiMessageOf(m))
@@ -165,8 +167,8 @@ func uiMessages(ms []Message) []uiMessage {
 	return out
 }
 
-func hasMessageID(ms []Message, id int) bool {
-	return slices.ContainsFunc(ms, func(m Message) bool { return m.ID == id })
+func hasMessageID(ms []identity.Message, id int) bool {
+	return slices.ContainsFunc(ms, func(m identity.Message) bool { return m.ID == id })
 }
 
 // groupHeadings name the forms of a page with several methods.
@@ -175,7 +177,7 @@ var groupHeadings = map[string]string{GroupProfile: "Profile", GroupPassword: "C
 // nodeForms turns a flow's UI into forms: one per method group, in the order
 // the groups first appear, each with the default group's nodes (the CSRF
 // token, the login identifier) in their place among its own.
-func nodeForms(ui UI, idPrefix string) []uiForm {
+func nodeForms(ui identity.UI, idPrefix string) []uiForm {
 	var groups []string
 	for _, n := range ui.Nodes {
 		if n.Type == "input" && n.Group != GroupDefault && !slices.Contains(groups, n.Group) {
@@ -209,10 +211,10 @@ func nodeForms(ui UI, idPrefix string) []uiForm {
 // legacyUIForm is the legacy request's form: its fields in the order of the
 // flow's nodes (schema order; the JSON object has none), labelled and typed
 // from the nodes, valued, disabled and with errors as the legacy JSON says.
-func legacyUIForm(lf legacyForm, nodes []Node) uiForm {
+func legacyUIForm(lf legacyForm, nodes []identity.Node) uiForm {
 	form := uiForm{ID: "profile", Action: lf.Action, Method: formMethod(lf.Method)}
 	seen := map[string]bool{}
-	add := func(n Node, f legacyField) {
+	add := func(n identity.Node, f legacyField) {
 		seen[f.Name] = true
 		n.Attributes.Name = f.Name
 		if n.Attributes.Type == "" {
@@ -220,7 +222,7 @@ func legacyUIForm(lf legacyForm, nodes []Node) uiForm {
 		}
 		var ms []uiMessage
 		for _, e := range f.Errors {
-			ms = append(ms, uiMessage{Type: MessageError, Text: e.Message})
+			ms = append(ms, uiMessage{Type: identity.MessageError, Text: e.Message})
 		}
 		field := form.add(n, nodeLabel(n), f.Value, f.Disabled, ms)
 		if field != nil && f.Disabled {
@@ -241,7 +243,7 @@ func legacyUIForm(lf legacyForm, nodes []Node) uiForm {
 	sort.Strings(rest)
 	for _, name := range rest {
 		f := lf.Fields[name]
-		add(Node{Type: "input", Attributes: InputAttributes{Name: f.Name, Type: f.Type}}, f)
+		add(identity.Node{Type: "input", Attributes: identity.InputAttributes{Name: f.Name, Type: f.Type}}, f)
 	}
 	form.Buttons = append(form.Buttons, uiButton{Label: "Save"})
 	return form
@@ -249,7 +251,7 @@ func legacyUIForm(lf legacyForm, nodes []Node) uiForm {
 
 // add puts one input node into the form: a hidden input, a button or a
 // field (returned so the caller can add to it).
-func (form *uiForm) add(n Node, label string, value any, disabled bool, ms []uiMessage) *uiField {
+func (form *uiForm) add(n identity.Node, label string, value any, disabled bool, ms []uiMessage) *uiField {
 	a := n.Attributes
 	typ := a.Type
 	if !uiInputTypes[typ] {
@@ -328,7 +330,7 @@ func valueString(v any) string {
 
 // nodeLabel is a node's label: meta.label, else its name (or, for a
 // button, its value) made readable.
-func nodeLabel(n Node) string {
+func nodeLabel(n identity.Node) string {
 	if l := n.Meta.Label; l != nil && strings.TrimSpace(l.Text) != "" {
 		return l.Text
 	}

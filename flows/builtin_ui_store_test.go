@@ -6,40 +6,42 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // callCountingStore counts the store calls a page makes.
 type callCountingStore struct {
-	Store
+	identity.Store
 	calls atomic.Int32
 }
 
-func (c *callCountingStore) GetSession(ctx context.Context, token string) (*Session, *Identity, error) {
+func (c *callCountingStore) GetSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
 	c.calls.Add(1)
 	return c.Store.GetSession(ctx, token)
 }
 
-func (c *callCountingStore) GetSessionAndFlow(ctx context.Context, token, flowID string) (*Session, *Identity, *Flow, error) {
+func (c *callCountingStore) GetSessionAndFlow(ctx context.Context, token, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	c.calls.Add(1)
 	return c.Store.GetSessionAndFlow(ctx, token, flowID)
 }
 
-func (c *callCountingStore) GetFlow(ctx context.Context, id string) (*Flow, error) {
+func (c *callCountingStore) GetFlow(ctx context.Context, id string) (*identity.Flow, error) {
 	c.calls.Add(1)
 	return c.Store.GetFlow(ctx, id)
 }
 
-func (c *callCountingStore) SaveFlow(ctx context.Context, f *Flow) error {
+func (c *callCountingStore) SaveFlow(ctx context.Context, f *identity.Flow) error {
 	c.calls.Add(1)
 	return c.Store.SaveFlow(ctx, f)
 }
 
-func (c *callCountingStore) UpdateSession(ctx context.Context, s *Session) error {
+func (c *callCountingStore) UpdateSession(ctx context.Context, s *identity.Session) error {
 	c.calls.Add(1)
 	return c.Store.UpdateSession(ctx, s)
 }
 
-func (c *callCountingStore) GetIdentity(ctx context.Context, id string) (*Identity, error) {
+func (c *callCountingStore) GetIdentity(ctx context.Context, id string) (*identity.Identity, error) {
 	c.calls.Add(1)
 	return c.Store.GetIdentity(ctx, id)
 }

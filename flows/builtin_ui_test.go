@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -81,7 +83,7 @@ func newUIEnv(t *testing.T, configure ...func(*Config)) *uiEnv {
 		t.Fatal(err)
 	}
 	clock := &uiClock{now: time.Now()}
-	cfg := Config{Schema: sch, Store: NewMemoryStoreWithClock(clock.Now), PasswordCost: 4, Now: clock.Now}
+	cfg := Config{Schema: sch, Store: memstore.NewWithClock(clock.Now), PasswordCost: 4, Now: clock.Now}
 	for _, c := range configure {
 		c(&cfg)
 	}
@@ -564,10 +566,10 @@ func TestUIRedirects(t *testing.T) {
 			pub+"/self-service/login/browser?refresh=true&return_to=%2Fback")
 		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login", nil), pub+"/self-service/login/browser")
 		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login?flow=junk", nil), pub+"/self-service/login/browser")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login?flow="+NewID(), nil), pub+"/self-service/login/browser")
+		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login?flow="+identity.NewID(), nil), pub+"/self-service/login/browser")
 		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/registration?return_to=%2Fback", nil),
 			pub+"/self-service/registration/browser?return_to=%2Fback")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/registration?flow="+NewID(), nil), pub+"/self-service/registration/browser")
+		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/registration?flow="+identity.NewID(), nil), pub+"/self-service/registration/browser")
 	})
 
 	t.Run("expired", func(t *testing.T) {
@@ -610,14 +612,14 @@ func TestUIRedirects(t *testing.T) {
 
 	t.Run("settings", func(t *testing.T) {
 		anon := env.browser()
-		id := NewID()
+		id := identity.NewID()
 		wantRedirect(t, anon.do(http.MethodGet, uiPrefix+"/ui/settings?flow="+id, nil),
 			pub+"/self-service/login/browser?return_to="+url.QueryEscape(pub+"/ui/settings?flow="+id))
 
 		b := env.browser()
 		b.register("linus@example.com", "Linus", "Torvalds")
 		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/settings", nil), pub+"/self-service/settings/browser")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/settings?flow="+NewID(), nil), pub+"/self-service/settings/browser")
+		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/settings?flow="+identity.NewID(), nil), pub+"/self-service/settings/browser")
 		_, mine := b.follow(uiPrefix + "/self-service/settings/browser?return_to=/account")
 
 		// Another identity's flow: 403.
@@ -643,7 +645,7 @@ func TestUIRedirects(t *testing.T) {
 		}
 		o := env.browser()
 		o.register("edsger@example.com", "Edsger", "Dijkstra")
-		for _, target := range []string{mine, uiPrefix + "/ui/profile?request=" + NewID()} {
+		for _, target := range []string{mine, uiPrefix + "/ui/profile?request=" + identity.NewID()} {
 			page := checkPage(t, o, o.do(http.MethodGet, target, nil), http.StatusForbidden)
 			wantIn(t, page, html.EscapeString(errProfileAccess.Reason), `>Open your profile again</a>`)
 		}
@@ -651,7 +653,7 @@ func TestUIRedirects(t *testing.T) {
 
 	t.Run("error and unknown pages", func(t *testing.T) {
 		b := env.browser()
-		page := checkPageNoCSRF(t, b.do(http.MethodGet, uiPrefix+"/ui/error?id="+NewID(), nil), http.StatusNotFound)
+		page := checkPageNoCSRF(t, b.do(http.MethodGet, uiPrefix+"/ui/error?id="+identity.NewID(), nil), http.StatusNotFound)
 		wantIn(t, page, "This error could not be found.")
 		checkPageNoCSRF(t, b.do(http.MethodGet, uiPrefix+"/ui/error", nil), http.StatusNotFound)
 		for _, p := range []string{"/ui/nope", "/ui/welcome", "/ui/login/", "/ui/"} {
@@ -835,9 +837,9 @@ func TestUIHumanise(t *testing.T) {
 // "false" that stands in for an unchecked one.
 func TestUICheckboxAndArrayFields(t *testing.T) {
 	var buf bytes.Buffer
-	ui := UI{Action: "https://example.com/x", Method: "POST", Nodes: []Node{
+	ui := identity.UI{Action: "https://example.com/x", Method: "POST", Nodes: []identity.Node{
 		inputNode(GroupProfile, "traits.on", "checkbox", true),
-		func() Node {
+		func() identity.Node {
 			n := inputNode(GroupProfile, "traits.locked", "checkbox", false)
 			n.Attributes.Disabled = true
 			return n

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // Error is a protocol error, answered in the Kratos (herodot) error envelope.
@@ -134,7 +136,7 @@ func errRefreshRequired(redirectTo string) *Error {
 	return e
 }
 
-func errFlowExpired(f *Flow, now time.Time, useFlowID string) *Error {
+func errFlowExpired(f *identity.Flow, now time.Time, useFlowID string) *Error {
 	since := now.Sub(f.ExpiresAt)
 	e := newError(http.StatusGone, "The self-service flow expired %.2f minutes ago, initialize a new one.", since.Minutes())
 	e.ID = "self_service_flow_expired"

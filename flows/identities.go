@@ -2,13 +2,15 @@ package flows
 
 import (
 	"slices"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // newIdentity returns an active identity of the configured schema with
 // these traits applied.
-func (s *Service) newIdentity(traits map[string]any) *Identity {
+func (s *Service) newIdentity(traits map[string]any) *identity.Identity {
 	now := s.cfg.Now()
-	id := &Identity{ID: NewID(), SchemaID: s.cfg.Schema.ID(), State: IdentityActive, StateChangedAt: now, CreatedAt: now}
+	id := &identity.Identity{ID: identity.NewID(), SchemaID: s.cfg.Schema.ID(), State: identity.IdentityActive, StateChangedAt: now, CreatedAt: now}
 	s.applyTraits(id, traits)
 	return id
 }
@@ -16,14 +18,14 @@ func (s *Service) newIdentity(traits map[string]any) *Identity {
 // applyTraits sets an identity's traits and recomputes what the schema
 // derives from them: login identifiers and verifiable and recovery
 // addresses. An address that stays keeps its id and verified state.
-func (s *Service) applyTraits(id *Identity, traits map[string]any) {
+func (s *Service) applyTraits(id *identity.Identity, traits map[string]any) {
 	now := s.cfg.Now()
 	id.Traits = traits
 	id.UpdatedAt = now
 
 	if identifiers := s.cfg.Schema.Identifiers(traits); len(identifiers) > 0 || id.Password != nil {
 		if id.Password == nil {
-			id.Password = &PasswordCredential{CreatedAt: now}
+			id.Password = &identity.PasswordCredential{CreatedAt: now}
 		}
 		if !slices.Equal(id.Password.Identifiers, identifiers) {
 			id.Password.Identifiers = identifiers
@@ -32,40 +34,40 @@ func (s *Service) applyTraits(id *Identity, traits map[string]any) {
 	}
 
 	verifiable, recovery := s.cfg.Schema.Addresses(traits)
-	va := make([]VerifiableAddress, 0, len(verifiable))
+	va := make([]identity.VerifiableAddress, 0, len(verifiable))
 	for _, a := range verifiable {
-		i := slices.IndexFunc(id.VerifiableAddresses, func(old VerifiableAddress) bool {
+		i := slices.IndexFunc(id.VerifiableAddresses, func(old identity.VerifiableAddress) bool {
 			return old.Value == a.Value && old.Via == a.Via
 		})
 		if i >= 0 {
 			va = append(va, id.VerifiableAddresses[i])
 			continue
 		}
-		va = append(va, VerifiableAddress{ID: NewID(), Value: a.Value, Via: a.Via, Status: "pending", CreatedAt: now, UpdatedAt: now})
+		va = append(va, identity.VerifiableAddress{ID: identity.NewID(), Value: a.Value, Via: a.Via, Status: "pending", CreatedAt: now, UpdatedAt: now})
 	}
-	ra := make([]RecoveryAddress, 0, len(recovery))
+	ra := make([]identity.RecoveryAddress, 0, len(recovery))
 	for _, a := range recovery {
-		i := slices.IndexFunc(id.RecoveryAddresses, func(old RecoveryAddress) bool {
+		i := slices.IndexFunc(id.RecoveryAddresses, func(old identity.RecoveryAddress) bool {
 			return old.Value == a.Value && old.Via == a.Via
 		})
 		if i >= 0 {
 			ra = append(ra, id.RecoveryAddresses[i])
 			continue
 		}
-		ra = append(ra, RecoveryAddress{ID: NewID(), Value: a.Value, Via: a.Via, CreatedAt: now, UpdatedAt: now})
+		ra = append(ra, identity.RecoveryAddress{ID: identity.NewID(), Value: a.Value, Via: a.Via, CreatedAt: now, UpdatedAt: now})
 	}
 	id.VerifiableAddresses, id.RecoveryAddresses = va, ra
 }
 
 // setPassword hashes and stores a new password.
-func (s *Service) setPassword(id *Identity, password string) error {
+func (s *Service) setPassword(id *identity.Identity, password string) error {
 	hash, err := hashPassword(password, s.cfg.PasswordCost)
 	if err != nil {
 		return err
 	}
 	now := s.cfg.Now()
 	if id.Password == nil {
-		id.Password = &PasswordCredential{CreatedAt: now}
+		id.Password = &identity.PasswordCredential{CreatedAt: now}
 	}
 	id.Password.HashedPassword, id.Password.UpdatedAt = hash, now
 	return nil

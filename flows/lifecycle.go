@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // The life of every flow, whatever its kind or API generation:
@@ -27,14 +29,14 @@ import (
 
 // newFlow returns a fresh flow of a kind and type; actionPath is the public
 // path its form posts to (the flow id is added as ?flow=).
-func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *Flow {
+func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *identity.Flow {
 	now := s.cfg.Now()
 	s.cfg.Metrics.FlowCreated(kind, typ)
-	return &Flow{
-		ID: NewID(), Kind: kind, Type: typ, State: StateShowForm,
+	return &identity.Flow{
+		ID: identity.NewID(), Kind: kind, Type: typ, State: identity.StateShowForm,
 		IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan),
 		RequestURL: s.requestURL(r), ReturnTo: returnTo,
-		UI: UI{Method: "POST"},
+		UI: identity.UI{Method: "POST"},
 	}
 }
 
@@ -53,12 +55,12 @@ func (s *Service) flowAction(r *http.Request, kind, id string) string {
 
 // loadFlow reads a flow of a kind; an unknown id, or one of another kind, is
 // 404 (or 400 when the id is missing or malformed).
-func (s *Service) loadFlow(ctx context.Context, id, kind string) (*Flow, error) {
+func (s *Service) loadFlow(ctx context.Context, id, kind string) (*identity.Flow, error) {
 	if !wellFormedID(id) {
 		return nil, errFlowIDMissing()
 	}
 	f, err := s.cfg.Store.GetFlow(ctx, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && f.Kind != kind) {
+	if errors.Is(err, identity.ErrNotFound) || (err == nil && f.Kind != kind) {
 		return nil, errNotFound("The %s request could not be found. Please restart the flow.", kind)
 	}
 	return f, err
@@ -85,8 +87,8 @@ func wellFormedID(id string) bool {
 
 // sendNewFlow answers the init request of a flow: the flow JSON for JSON
 // callers and API flows, else a redirect to the UI with ?flow=.
-func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, ui string) {
-	if f.Type == TypeAPI || wantsJSON(r) {
+func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ui string) {
+	if f.Type == identity.TypeAPI || wantsJSON(r) {
 		writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
 		return
 	}
@@ -116,8 +118,8 @@ func checkAPIRequest(r *http.Request) error {
 
 // checkSubmitter checks what protects a submit: the CSRF token for browser
 // flows, the absence of browser traits for API flows.
-func (s *Service) checkSubmitter(r *http.Request, f *Flow, b *body) error {
-	if f.Type == TypeAPI {
+func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, b *body) error {
+	if f.Type == identity.TypeAPI {
 		return checkAPIRequest(r)
 	}
 	token, err := b.str("csrf_token")
@@ -131,8 +133,8 @@ func (s *Service) checkSubmitter(r *http.Request, f *Flow, b *body) error {
 // (setting the cookie if needed), binding the flow to the cookie. API flows
 // carry the node too, as in Kratos, with a token bound to nothing: they are
 // protected by refusing cookies instead.
-func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *Flow) {
-	if f.Type != TypeBrowser {
+func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *identity.Flow) {
+	if f.Type != identity.TypeBrowser {
 		unbound := make([]byte, csrfTokenLen)
 		_, _ = rand.Read(unbound)
 		setCSRF(&f.UI, maskCSRF(unbound))
@@ -144,10 +146,10 @@ func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *Flow) {
 }
 
 // expiredMessage is the message a replacement flow carries.
-func expiredMessage(kind string, f *Flow, s *Service) Message {
-	ids := map[string]int{KindLogin: 4010001, KindRegistration: 4040001, KindSettings: 4050001}
+func expiredMessage(kind string, f *identity.Flow, s *Service) identity.Message {
+	ids := map[string]int{identity.KindLogin: 4010001, identity.KindRegistration: 4040001, identity.KindSettings: 4050001}
 	mins := s.cfg.Now().Sub(f.ExpiresAt).Minutes()
-	return Message{ID: ids[kind], Type: MessageError,
+	return identity.Message{ID: ids[kind], Type: identity.MessageError,
 		Text:    "The " + kind + " flow expired " + formatMinutes(mins) + " minutes ago, please try again.",
 		Context: map[string]any{"expired_at": f.ExpiresAt.UTC(), "expired_at_unix": f.ExpiresAt.Unix()}}
 }
@@ -155,8 +157,8 @@ func expiredMessage(kind string, f *Flow, s *Service) Message {
 // sendFormResult answers a submit that left the flow showing its form
 // (validation errors, wrong credentials, no changes): JSON callers and API
 // flows get the flow with status code, browsers go back to the UI.
-func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, code int, ui string) {
-	if f.Type == TypeAPI || wantsJSON(r) {
+func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int, ui string) {
+	if f.Type == identity.TypeAPI || wantsJSON(r) {
 		writeJSON(w, code, s.flowJSON(r, f, id))
 		return
 	}
@@ -165,7 +167,7 @@ func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *Flow
 
 // restartURL is the init endpoint that replaces the expired flow f, keeping
 // its return_to.
-func (s *Service) restartURL(r *http.Request, f *Flow, typ string) string {
+func (s *Service) restartURL(r *http.Request, f *identity.Flow, typ string) string {
 	q := url.Values{}
 	if f.ReturnTo != "" {
 		q.Set("return_to", f.ReturnTo)
@@ -179,7 +181,7 @@ func (s *Service) restartURL(r *http.Request, f *Flow, typ string) string {
 // answered and returns ok false. An expired flow is returned at once, with
 // an empty body: as in Kratos, expiry is decided before the body and CSRF,
 // so the caller answers with a replacement flow whatever was sent.
-func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*Flow, *body, bool) {
+func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*identity.Flow, *body, bool) {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("flow"), kind)
 	if err != nil {
 		s.browserError(w, r, err)

@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"go.uber.org/zap"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-var msgInvalidCredentials = Message{ID: 4000006, Type: MessageError,
+var msgInvalidCredentials = identity.Message{ID: 4000006, Type: identity.MessageError,
 	Text: "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number."}
 
 // loginInit answers GET /self-service/login/{browser,api}.
@@ -27,21 +29,21 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 	}
 	refresh := r.URL.Query().Get("refresh") == "true" && sess != nil
 	if sess != nil && !refresh {
-		if typ == TypeBrowser && !wantsJSON(r) {
+		if typ == identity.TypeBrowser && !wantsJSON(r) {
 			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return
 		}
 		s.writeError(w, r, errSessionAlreadyAvailable())
 		return
 	}
-	f := s.newFlow(r, KindLogin, typ, returnTo)
+	f := s.newFlow(r, identity.KindLogin, typ, returnTo)
 	f.Refresh = refresh
-	f.UI.Action = s.flowAction(r, KindLogin, f.ID)
+	f.UI.Action = s.flowAction(r, identity.KindLogin, f.ID)
 	f.UI.Nodes = s.loginNodes(id, refresh)
 	if refresh {
-		f.UI.Messages = []Message{msgRefresh}
+		f.UI.Messages = []identity.Message{msgRefresh}
 	}
-	f.UI.Nodes = append([]Node{csrfNode("")}, f.UI.Nodes...)
+	f.UI.Nodes = append([]identity.Node{csrfNode("")}, f.UI.Nodes...)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		fail(w, r, err)
@@ -52,7 +54,7 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 
 // loginNodes are the password method's nodes; a refresh login fixes the
 // identifier to the signed-in identity's.
-func (s *Service) loginNodes(id *Identity, refresh bool) []Node {
+func (s *Service) loginNodes(id *identity.Identity, refresh bool) []identity.Node {
 	identifier := inputNode(GroupDefault, "identifier", "text", nil)
 	identifier.Attributes.Required = true
 	identifier.Attributes.Autocomplete = "username"
@@ -63,7 +65,7 @@ func (s *Service) loginNodes(id *Identity, refresh bool) []Node {
 			identifier.Attributes.Value = ids[0]
 		}
 	}
-	return []Node{identifier, passwordNode("current-password"), submitNode(GroupPassword, "password", labelSignIn)}
+	return []identity.Node{identifier, passwordNode("current-password"), submitNode(GroupPassword, "password", labelSignIn)}
 }
 
 // afterURL is where a browser goes after a completed flow.
@@ -77,7 +79,7 @@ func (s *Service) afterURL(r *http.Request, returnTo string) string {
 // failer picks how errors are answered before a flow exists: API callers
 // always get JSON, browsers may be sent to the error UI.
 func (s *Service) failer(typ string) func(http.ResponseWriter, *http.Request, error) {
-	if typ == TypeAPI {
+	if typ == identity.TypeAPI {
 		return s.writeError
 	}
 	return s.browserError
@@ -91,7 +93,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 		s.writeError(w, r, err)
 		return
 	}
-	if f.Type == TypeBrowser {
+	if f.Type == identity.TypeBrowser {
 		real := s.csrfFromCookie(r)
 		if real == nil || hashCSRF(real) != f.CSRFTokenHash {
 			reason := csrfMismatch
@@ -115,21 +117,21 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 // replaceExpired answers a submit to an expired flow: a new flow of the same
 // kind and type carrying the expiry message; 410 with use_flow_id for JSON
 // callers, a redirect to the new flow for browsers.
-func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *Flow, build func(*Flow), ui string) {
+func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *identity.Flow, build func(*identity.Flow), ui string) {
 	f := s.newFlow(r, old.Kind, old.Type, old.ReturnTo)
 	f.RequestURL, f.IdentityID, f.Refresh = old.RequestURL, old.IdentityID, old.Refresh
 	if old.IdentityID != "" {
-		f.ID = NewIDFor(old.IdentityID)
+		f.ID = identity.NewIDFor(old.IdentityID)
 	}
 	f.UI.Action = s.flowAction(r, old.Kind, f.ID)
 	build(f)
-	f.UI.Messages = []Message{expiredMessage(old.Kind, old, s)}
+	f.UI.Messages = []identity.Message{expiredMessage(old.Kind, old, s)}
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if old.Type == TypeAPI || wantsJSON(r) {
+	if old.Type == identity.TypeAPI || wantsJSON(r) {
 		s.writeError(w, r, errFlowExpired(old, s.cfg.Now(), f.ID))
 		return
 	}
@@ -139,7 +141,7 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *Fl
 // loginSubmit answers POST /self-service/login?flow=.
 func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	f, b, ok := s.openSubmit(w, r, KindLogin, "method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload")
+	f, b, ok := s.openSubmit(w, r, identity.KindLogin, "method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload")
 	if !ok {
 		return
 	}
@@ -151,8 +153,8 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
-		s.replaceExpired(w, r, f, func(nf *Flow) {
-			nf.UI.Nodes = append([]Node{csrfNode("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
+		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
+			nf.UI.Nodes = append([]identity.Node{csrfNode("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
 		}, s.loginUI(r))
 		return
 	}
@@ -187,7 +189,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 
 	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(strings.TrimSpace(identifier)))
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		fail(w, r, err)
 		return
 	}
@@ -195,14 +197,14 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	if id != nil && id.Password != nil {
 		hash = id.Password.HashedPassword
 	}
-	valid := checkPassword(hash, password) && id != nil && id.State == IdentityActive
+	valid := checkPassword(hash, password) && id != nil && id.State == identity.IdentityActive
 	clearMessages(&f.UI)
 	s.renewCSRF(w, r, f)
 	if !valid || identifier == "" || password == "" {
 		if i := nodeIndex(f.UI.Nodes, "identifier"); i >= 0 && !f.Refresh {
 			f.UI.Nodes[i].Attributes.Value = identifier
 		}
-		f.UI.Messages = []Message{msgInvalidCredentials}
+		f.UI.Messages = []identity.Message{msgInvalidCredentials}
 		f.UpdatedAt = s.cfg.Now()
 		s.cfg.Metrics.Login("invalid_credentials")
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
@@ -225,12 +227,12 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Metrics.Login("success")
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
-	f.State, f.Active, f.UpdatedAt = StateSuccess, "password", s.cfg.Now()
+	f.State, f.Active, f.UpdatedAt = identity.StateSuccess, "password", s.cfg.Now()
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		fail(w, r, err)
 		return
 	}
-	if f.Type == TypeBrowser && !wantsJSON(r) {
+	if f.Type == identity.TypeBrowser && !wantsJSON(r) {
 		id = s.resumePaused(w, r, sess, id)
 	}
 	// After the paused change, whose flow was made for the identity's
@@ -251,7 +253,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // The write is checked against the identity's version; when the identity
 // changed meanwhile, or anything fails, the hash stays as it is and the
 // login succeeds all the same. It returns the identity as now stored.
-func (s *Service) upgradeHash(ctx context.Context, id *Identity, checked, password string) *Identity {
+func (s *Service) upgradeHash(ctx context.Context, id *identity.Identity, checked, password string) *identity.Identity {
 	if id == nil || id.Password == nil || id.Password.HashedPassword != checked ||
 		hashUpToDate(checked, s.cfg.PasswordCost) {
 		return id
@@ -270,17 +272,17 @@ func (s *Service) upgradeHash(ctx context.Context, id *Identity, checked, passwo
 
 // completeLogin makes the session of a successful login: a refresh login of
 // the signed-in identity renews the same session; otherwise a new one.
-func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, f *Flow, current *Session, currentID, id *Identity) (*Session, string, error) {
+func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, f *identity.Flow, current *identity.Session, currentID, id *identity.Identity) (*identity.Session, string, error) {
 	now := s.cfg.Now()
 	if current != nil && currentID.ID == id.ID {
 		current.AuthenticatedAt, current.IssuedAt = now, now
 		current.ExpiresAt = now.Add(s.cfg.SessionLifespan)
-		current.AuthenticationMethods = append(current.AuthenticationMethods, AuthenticationMethod{Method: "password", AAL: AAL1, CompletedAt: now})
+		current.AuthenticationMethods = append(current.AuthenticationMethods, identity.AuthenticationMethod{Method: "password", AAL: identity.AAL1, CompletedAt: now})
 		if err := s.cfg.Store.UpdateSession(r.Context(), current); err != nil {
 			return nil, "", err
 		}
 		token := sessionToken(r)
-		if f.Type == TypeBrowser {
+		if f.Type == identity.TypeBrowser {
 			s.setSessionCookie(w, r, token, current.ExpiresAt)
 		}
 		return current, token, nil
@@ -289,7 +291,7 @@ func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, f *Flow,
 	if err != nil {
 		return nil, "", err
 	}
-	if f.Type == TypeBrowser {
+	if f.Type == identity.TypeBrowser {
 		s.setSessionCookie(w, r, token, sess.ExpiresAt)
 		if current == nil || currentID.ID != id.ID {
 			s.rotateCSRF(w, r)
@@ -308,14 +310,14 @@ type loginResult struct {
 
 // sendSession answers a completed login or registration: API flows get the
 // token, SPAs the session and where to go, browsers a redirect.
-func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *Flow, sess *Session, id *Identity, token string) {
+func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity, token string) {
 	after := s.afterURL(r, f.ReturnTo)
 	res := loginResult{Session: s.sessionJSON(r, sess, id, false)}
-	if f.Kind == KindRegistration {
+	if f.Kind == identity.KindRegistration {
 		res.Identity = s.identityJSON(r, id, false)
 	}
 	switch {
-	case f.Type == TypeAPI:
+	case f.Type == identity.TypeAPI:
 		res.SessionToken = token
 		writeJSON(w, http.StatusOK, res)
 	case wantsJSON(r):

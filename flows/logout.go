@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // logoutInit answers GET /self-service/logout/browser: a logout URL that
@@ -30,7 +32,7 @@ func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
 // logoutURL returns the URL that ends the caller's session, and its logout
 // token (LogoutToken).
 func (s *Service) logoutURL(r *http.Request, returnTo string) (string, string) {
-	token := LogoutToken(sessionToken(r))
+	token := identity.LogoutToken(sessionToken(r))
 	q := url.Values{"token": {token}}
 	if returnTo != "" {
 		q.Set("return_to", returnTo)
@@ -56,7 +58,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, err)
 		return
 	}
-	if sess == nil || subtle.ConstantTimeCompare([]byte(token), []byte(LogoutToken(sessionToken(r)))) != 1 {
+	if sess == nil || subtle.ConstantTimeCompare([]byte(token), []byte(identity.LogoutToken(sessionToken(r)))) != 1 {
 		s.browserError(w, r, errForbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
 		return
 	}
@@ -98,7 +100,7 @@ func (s *Service) logoutAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	sess, _, err := s.cfg.Store.GetSession(r.Context(), token)
 	if err != nil {
-		if isNotFound(err) {
+		if identity.IsNotFound(err) {
 			err = notFound
 		}
 		s.writeError(w, r, err)

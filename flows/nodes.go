@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -13,33 +14,33 @@ const (
 
 // Labels and info messages (Kratos text ids).
 var (
-	labelPassword = Message{ID: 1070001, Text: "Password", Type: MessageInfo}
-	labelSave     = Message{ID: 1070003, Text: "Save", Type: MessageInfo}
-	labelID       = Message{ID: 1070004, Text: "ID", Type: MessageInfo}
-	labelSignIn   = Message{ID: 1010001, Text: "Sign in", Type: MessageInfo}
-	labelSignUp   = Message{ID: 1040001, Text: "Sign up", Type: MessageInfo}
-	msgRefresh    = Message{ID: 1010003, Text: "Please confirm this action by verifying that it is you.", Type: MessageInfo}
-	msgSaved      = Message{ID: 1050001, Text: "Your changes have been saved!", Type: MessageSuccess}
+	labelPassword = identity.Message{ID: 1070001, Text: "Password", Type: identity.MessageInfo}
+	labelSave     = identity.Message{ID: 1070003, Text: "Save", Type: identity.MessageInfo}
+	labelID       = identity.Message{ID: 1070004, Text: "ID", Type: identity.MessageInfo}
+	labelSignIn   = identity.Message{ID: 1010001, Text: "Sign in", Type: identity.MessageInfo}
+	labelSignUp   = identity.Message{ID: 1040001, Text: "Sign up", Type: identity.MessageInfo}
+	msgRefresh    = identity.Message{ID: 1010003, Text: "Please confirm this action by verifying that it is you.", Type: identity.MessageInfo}
+	msgSaved      = identity.Message{ID: 1050001, Text: "Your changes have been saved!", Type: identity.MessageSuccess}
 )
 
-func inputNode(group, name, typ string, value any) Node {
-	return Node{Type: "input", Group: group, Messages: []Message{},
-		Attributes: InputAttributes{Name: name, Type: typ, Value: value, NodeType: "input"}}
+func inputNode(group, name, typ string, value any) identity.Node {
+	return identity.Node{Type: "input", Group: group, Messages: []identity.Message{},
+		Attributes: identity.InputAttributes{Name: name, Type: typ, Value: value, NodeType: "input"}}
 }
 
-func csrfNode(masked string) Node {
+func csrfNode(masked string) identity.Node {
 	n := inputNode(GroupDefault, "csrf_token", "hidden", masked)
 	n.Attributes.Required = true
 	return n
 }
 
-func submitNode(group, method string, label Message) Node {
+func submitNode(group, method string, label identity.Message) identity.Node {
 	n := inputNode(group, "method", "submit", method)
 	n.Meta.Label = &label
 	return n
 }
 
-func passwordNode(autocomplete string) Node {
+func passwordNode(autocomplete string) identity.Node {
 	n := inputNode(GroupPassword, "password", "password", nil)
 	n.Attributes.Required = true
 	n.Attributes.Autocomplete = autocomplete
@@ -49,9 +50,9 @@ func passwordNode(autocomplete string) Node {
 
 // traitNodes returns one input node per schema field, in schema order,
 // valued from traits.
-func traitNodes(sch *schema.Schema, group string, traits map[string]any) []Node {
+func traitNodes(sch *schema.Schema, group string, traits map[string]any) []identity.Node {
 	fields := sch.Fields()
-	nodes := make([]Node, 0, len(fields))
+	nodes := make([]identity.Node, 0, len(fields))
 	for _, f := range fields {
 		v, _ := valueAt(traits, f.Path)
 		n := inputNode(group, f.Name, f.Type, v)
@@ -65,7 +66,7 @@ func traitNodes(sch *schema.Schema, group string, traits map[string]any) []Node 
 			n.Attributes.Autocomplete = "email"
 		}
 		if f.Title != "" {
-			n.Meta.Label = &Message{ID: 1070002, Text: f.Title, Type: MessageInfo, Context: map[string]any{"title": f.Title}}
+			n.Meta.Label = &identity.Message{ID: 1070002, Text: f.Title, Type: identity.MessageInfo, Context: map[string]any{"title": f.Title}}
 		}
 		nodes = append(nodes, n)
 	}
@@ -89,7 +90,7 @@ func valueAt(v map[string]any, path []string) (any, bool) {
 
 // setTraitValues writes traits into the trait nodes (values absent from
 // traits are cleared) and removes their messages.
-func setTraitValues(nodes []Node, sch *schema.Schema, traits map[string]any) {
+func setTraitValues(nodes []identity.Node, sch *schema.Schema, traits map[string]any) {
 	paths := map[string][]string{}
 	for _, f := range sch.Fields() {
 		paths[f.Name] = f.Path
@@ -101,18 +102,18 @@ func setTraitValues(nodes []Node, sch *schema.Schema, traits map[string]any) {
 		}
 		v, _ := valueAt(traits, path)
 		nodes[i].Attributes.Value = v
-		nodes[i].Messages = []Message{}
+		nodes[i].Messages = []identity.Message{}
 	}
 }
 
 // fieldMessage turns a schema field error into a Kratos UI message.
-func fieldMessage(e schema.FieldError) Message {
-	return Message{ID: e.ID, Text: e.Text, Type: MessageError, Context: e.Context}
+func fieldMessage(e schema.FieldError) identity.Message {
+	return identity.Message{ID: e.ID, Text: e.Text, Type: identity.MessageError, Context: e.Context}
 }
 
 // attachErrors puts each field error on the node with its field name; an
 // error for a field without a node gets a node of its own, so none is lost.
-func attachErrors(nodes []Node, group string, errs []schema.FieldError) []Node {
+func attachErrors(nodes []identity.Node, group string, errs []schema.FieldError) []identity.Node {
 	for _, e := range errs {
 		i := nodeIndex(nodes, e.Field)
 		if i < 0 {
@@ -124,7 +125,7 @@ func attachErrors(nodes []Node, group string, errs []schema.FieldError) []Node {
 	return nodes
 }
 
-func nodeIndex(nodes []Node, name string) int {
+func nodeIndex(nodes []identity.Node, name string) int {
 	for i := range nodes {
 		if nodes[i].Attributes.Name == name {
 			return i
@@ -134,15 +135,15 @@ func nodeIndex(nodes []Node, name string) int {
 }
 
 // clearMessages removes every message of the form and its nodes.
-func clearMessages(ui *UI) {
+func clearMessages(ui *identity.UI) {
 	ui.Messages = nil
 	for i := range ui.Nodes {
-		ui.Nodes[i].Messages = []Message{}
+		ui.Nodes[i].Messages = []identity.Message{}
 	}
 }
 
 // setCSRF writes a fresh masked token into the form's CSRF node.
-func setCSRF(ui *UI, masked string) {
+func setCSRF(ui *identity.UI, masked string) {
 	if i := nodeIndex(ui.Nodes, "csrf_token"); i >= 0 {
 		ui.Nodes[i].Attributes.Value = masked
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // What the Caddy handler needs for the requests it passes on to the app.
@@ -37,7 +39,7 @@ func (s *Service) StoreUnavailable(w http.ResponseWriter, r *http.Request) {
 
 // Privileged reports whether sess authenticated recently enough, now, to
 // make protected changes (privileged_session_max_age).
-func (s *Service) Privileged(sess *Session) bool {
+func (s *Service) Privileged(sess *identity.Session) bool {
 	return sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge)
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -22,7 +24,7 @@ func passthroughService(t *testing.T, public string, now func() time.Time) *Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Schema: sch, Store: NewMemoryStore(), PasswordCost: bcrypt.MinCost, Now: now}
+	cfg := Config{Schema: sch, Store: memstore.New(), PasswordCost: bcrypt.MinCost, Now: now}
 	if public != "" {
 		if cfg.PublicURL, err = url.Parse(public); err != nil {
 			t.Fatal(err)
@@ -70,7 +72,7 @@ func TestRequireSessionJSONCallers(t *testing.T) {
 
 // startLogin follows a RequireSession redirect into the login flow and
 // returns the flow it created.
-func startLogin(t *testing.T, s *Service, location string) *Flow {
+func startLogin(t *testing.T, s *Service, location string) *identity.Flow {
 	t.Helper()
 	u, err := url.Parse(location)
 	if err != nil {
@@ -173,7 +175,7 @@ func TestStoreUnavailable(t *testing.T) {
 func TestPrivileged(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	s := passthroughService(t, "", func() time.Time { return now })
-	sess := &Session{Active: true, AuthenticatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
+	sess := &identity.Session{Active: true, AuthenticatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
 	if !s.Privileged(sess) {
 		t.Error("a session signed in a minute ago is not privileged")
 	}

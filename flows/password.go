@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // Password policy.
@@ -74,10 +76,10 @@ func hashUpToDate(hash string, cost int) bool {
 }
 
 // setPasswordHash stores an already made password hash.
-func (s *Service) setPasswordHash(id *Identity, hash string) {
+func (s *Service) setPasswordHash(id *identity.Identity, hash string) {
 	now := s.cfg.Now()
 	if id.Password == nil {
-		id.Password = &PasswordCredential{CreatedAt: now}
+		id.Password = &identity.PasswordCredential{CreatedAt: now}
 	}
 	id.Password.HashedPassword, id.Password.UpdatedAt = hash, now
 }
@@ -123,20 +125,20 @@ func validImportedHash(hash string) bool {
 
 // passwordPolicy returns the message for a password that may not be used,
 // or nil. identifiers are the identity's login identifiers.
-func passwordPolicy(password string, identifiers []string) *Message {
+func passwordPolicy(password string, identifiers []string) *identity.Message {
 	if n := utf8.RuneCountInString(password); n < minPasswordLength {
-		return &Message{ID: 4000032, Type: MessageError,
+		return &identity.Message{ID: 4000032, Type: identity.MessageError,
 			Text:    fmt.Sprintf("The password must be at least %d characters long, but got %d.", minPasswordLength, n),
 			Context: map[string]any{"min_length": minPasswordLength, "actual_length": n}}
 	}
 	if n := len(password); n > maxPasswordBytes {
-		return &Message{ID: 4000033, Type: MessageError,
+		return &identity.Message{ID: 4000033, Type: identity.MessageError,
 			Text:    fmt.Sprintf("The password must be at most %d characters long, but got %d.", maxPasswordBytes, n),
 			Context: map[string]any{"max_length": maxPasswordBytes, "actual_length": n}}
 	}
 	for _, id := range identifiers {
 		if tooSimilar(strings.ToLower(id), strings.ToLower(password)) {
-			return &Message{ID: 4000031, Type: MessageError,
+			return &identity.Message{ID: 4000031, Type: identity.MessageError,
 				Text: "The password can not be used because it is too similar to the identifier."}
 		}
 	}

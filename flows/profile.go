@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -59,7 +60,7 @@ type legacyRequest struct {
 const legacyTextKey = "legacy_text"
 
 // legacyJSON is the seed's request shape of a profile flow.
-func (s *Service) legacyJSON(r *http.Request, f *Flow, id *Identity) legacyRequest {
+func (s *Service) legacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) legacyRequest {
 	fields := map[string]legacyField{}
 	for _, n := range f.UI.Nodes {
 		a := n.Attributes
@@ -73,10 +74,10 @@ func (s *Service) legacyJSON(r *http.Request, f *Flow, id *Identity) legacyReque
 	out := legacyRequest{
 		ID: f.ID, ExpiresAt: f.ExpiresAt, IssuedAt: f.IssuedAt, RequestURL: f.RequestURL,
 		Form:             legacyForm{Action: f.UI.Action, Method: "POST", Fields: fields},
-		UpdateSuccessful: f.State == StateSuccess,
+		UpdateSuccessful: f.State == identity.StateSuccess,
 	}
 	for _, m := range f.UI.Messages {
-		if m.Type == MessageError {
+		if m.Type == identity.MessageError {
 			out.Form.Errors = append(out.Form.Errors, legacyError{Message: legacyText(m)})
 		}
 	}
@@ -93,7 +94,7 @@ func (s *Service) legacyJSON(r *http.Request, f *Flow, id *Identity) legacyReque
 
 // legacyType is v0.1's field type: taken from the value when there is one
 // (text, number, checkbox), else from the schema.
-func legacyType(a InputAttributes) string {
+func legacyType(a identity.InputAttributes) string {
 	switch a.Value.(type) {
 	case nil:
 		return a.Type
@@ -110,7 +111,7 @@ func legacyType(a InputAttributes) string {
 	return a.Type
 }
 
-func legacyText(m Message) string {
+func legacyText(m identity.Message) string {
 	if t, ok := m.Context[legacyTextKey].(string); ok {
 		return t
 	}
@@ -134,8 +135,8 @@ func legacyFieldErrors(errs []schema.FieldError) []schema.FieldError {
 
 // profileNodes is the legacy form: the CSRF field and the traits, protected
 // ones disabled.
-func (s *Service) profileNodes(traits map[string]any) []Node {
-	nodes := append([]Node{csrfNode("")}, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
+func (s *Service) profileNodes(traits map[string]any) []identity.Node {
+	nodes := append([]identity.Node{csrfNode("")}, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
 	for _, f := range s.cfg.Schema.Fields() {
 		if i := nodeIndex(nodes, f.Name); i >= 0 && locked(f, true) {
 			nodes[i].Attributes.Disabled = true
@@ -155,8 +156,8 @@ func (s *Service) profileInit(w http.ResponseWriter, r *http.Request) {
 		redirect(w, s.loginUI(r), http.StatusFound)
 		return
 	}
-	f := s.newFlow(r, KindProfile, TypeBrowser, "")
-	f.ID = NewIDFor(id.ID)
+	f := s.newFlow(r, identity.KindProfile, identity.TypeBrowser, "")
+	f.ID = identity.NewIDFor(id.ID)
 	f.IdentityID, f.IdentityVersion = id.ID, id.Version
 	f.UI.Action = s.publicURL(r, "/self-service/browser/flows/profile/update", url.Values{"request": {f.ID}})
 	f.UI.Nodes = s.profileNodes(id.Traits)
@@ -177,13 +178,13 @@ var errProfileAccess = errForbidden("Access privileges are missing, invalid, or 
 func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin bool) {
 	reqID := r.URL.Query().Get("request")
 	if admin {
-		f, err := s.loadFlow(r.Context(), reqID, KindProfile)
+		f, err := s.loadFlow(r.Context(), reqID, identity.KindProfile)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		id, err := s.cfg.Store.GetIdentity(r.Context(), f.IdentityID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, identity.ErrNotFound) {
 			s.writeError(w, r, err)
 			return
 		}
@@ -196,11 +197,11 @@ func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin boo
 		return
 	}
 	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err != nil || f == nil || f.Kind != KindProfile || !s.usable(sess, id) || f.IdentityID != id.ID {
+	if err != nil || f == nil || f.Kind != identity.KindProfile || !s.usable(sess, id) || f.IdentityID != id.ID {
 		s.writeError(w, r, errProfileAccess)
 		return
 	}
@@ -234,7 +235,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		s.browserError(w, r, err)
 		return
 	}
@@ -246,7 +247,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		redirect(w, s.loginUI(r), http.StatusFound)
 		return
 	}
-	if f == nil || f.Kind != KindProfile {
+	if f == nil || f.Kind != identity.KindProfile {
 		s.browserError(w, r, errNotFound("The profile request could not be found. Please restart the flow."))
 		return
 	}
@@ -281,8 +282,8 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		// Nothing is saved; the request keeps its values and says why.
 		now := s.cfg.Now()
 		clearMessages(&f.UI)
-		f.State, f.UpdatedAt = StateShowForm, now
-		f.UI.Messages = []Message{{ID: 4050001, Type: MessageError,
+		f.State, f.UpdatedAt = identity.StateShowForm, now
+		f.UI.Messages = []identity.Message{{ID: 4050001, Type: identity.MessageError,
 			Text: fmt.Sprintf("The profile request expired %s minutes ago, please try again.", formatMinutes(now.Sub(f.ExpiresAt).Minutes()))}}
 		if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 			s.browserError(w, r, err)
@@ -294,7 +295,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 
 // sendProfile answers with a stored request: JSON callers get the request
 // itself, browsers go back to the profile UI.
-func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, code int) {
+func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int) {
 	if wantsJSON(r) {
 		writeJSON(w, code, s.legacyJSON(r, f, id))
 		return
@@ -305,10 +306,10 @@ func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *Flow, i
 // legacySessionAndRequest reads the caller's session and a request in one
 // round trip; without a well-formed session token it is ErrNotFound at no
 // cost.
-func (s *Service) legacySessionAndRequest(r *http.Request, reqID string) (*Session, *Identity, *Flow, error) {
+func (s *Service) legacySessionAndRequest(r *http.Request, reqID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	token := sessionToken(r)
 	if !wellFormedToken(token) {
-		return nil, nil, nil, ErrNotFound
+		return nil, nil, nil, identity.ErrNotFound
 	}
 	return s.cfg.Store.GetSessionAndFlow(r.Context(), token, reqID)
 }

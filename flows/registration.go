@@ -3,14 +3,16 @@ package flows
 import (
 	"errors"
 	"net/http"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-var msgDuplicate = Message{ID: 4000007, Type: MessageError,
+var msgDuplicate = identity.Message{ID: 4000007, Type: identity.MessageError,
 	Text: "An account with the same identifier (email, phone, username, ...) exists already."}
 
 // registrationNodes are the password method's registration form.
-func (s *Service) registrationNodes(traits map[string]any) []Node {
-	nodes := []Node{csrfNode("")}
+func (s *Service) registrationNodes(traits map[string]any) []identity.Node {
+	nodes := []identity.Node{csrfNode("")}
 	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupPassword, traits)...)
 	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSignUp))
 }
@@ -29,15 +31,15 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 		return
 	}
 	if sess != nil {
-		if typ == TypeBrowser && !wantsJSON(r) {
+		if typ == identity.TypeBrowser && !wantsJSON(r) {
 			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return
 		}
 		s.writeError(w, r, errSessionAlreadyAvailable())
 		return
 	}
-	f := s.newFlow(r, KindRegistration, typ, returnTo)
-	f.UI.Action = s.flowAction(r, KindRegistration, f.ID)
+	f := s.newFlow(r, identity.KindRegistration, typ, returnTo)
+	f.UI.Action = s.flowAction(r, identity.KindRegistration, f.ID)
 	f.UI.Nodes = s.registrationNodes(nil)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
@@ -50,14 +52,14 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 // registrationSubmit answers POST /self-service/registration?flow=.
 func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	f, b, ok := s.openSubmit(w, r, KindRegistration, "method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload")
+	f, b, ok := s.openSubmit(w, r, identity.KindRegistration, "method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload")
 	if !ok {
 		return
 	}
 	fail := s.failer(f.Type)
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
-		s.replaceExpired(w, r, f, func(nf *Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.registrationUI(r))
+		s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.registrationUI(r))
 		return
 	}
 	if sess, _, err := s.Current(r); err != nil || sess != nil {
@@ -99,7 +101,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	id := s.newIdentity(traits)
 	if password == "" {
 		i := nodeIndex(f.UI.Nodes, "password")
-		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, Message{ID: 4000002, Type: MessageError,
+		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, identity.Message{ID: 4000002, Type: identity.MessageError,
 			Text: "Property password is missing.", Context: map[string]any{"property": "password"}})
 	} else if m := passwordPolicy(password, id.Identifiers()); m != nil {
 		i := nodeIndex(f.UI.Nodes, "password")
@@ -112,8 +114,8 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		err := s.cfg.Store.CreateIdentity(ctx, id)
 		switch {
-		case errors.Is(err, ErrDuplicateIdentifier):
-			f.UI.Messages = []Message{msgDuplicate}
+		case errors.Is(err, identity.ErrDuplicateIdentifier):
+			f.UI.Messages = []identity.Message{msgDuplicate}
 		case err != nil:
 			fail(w, r, err)
 			return
@@ -135,12 +137,12 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	if f.Type == TypeBrowser {
+	if f.Type == identity.TypeBrowser {
 		s.setSessionCookie(w, r, token, sess.ExpiresAt)
 		s.rotateCSRF(w, r)
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
-	f.State, f.Active = StateSuccess, "password"
+	f.State, f.Active = identity.StateSuccess, "password"
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		fail(w, r, err)
 		return
@@ -149,15 +151,15 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 // hasMessages reports whether a form carries any error message.
-func hasMessages(ui UI) bool {
+func hasMessages(ui identity.UI) bool {
 	for _, m := range ui.Messages {
-		if m.Type == MessageError {
+		if m.Type == identity.MessageError {
 			return true
 		}
 	}
 	for _, n := range ui.Nodes {
 		for _, m := range n.Messages {
-			if m.Type == MessageError {
+			if m.Type == identity.MessageError {
 				return true
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -47,7 +49,7 @@ const pubPassword = "a long enough secret for the test"
 type pubEnv struct {
 	t     *testing.T
 	s     *Service
-	store Store
+	store identity.Store
 }
 
 func newPubEnv(t *testing.T, schemaJSON string) *pubEnv {
@@ -57,7 +59,7 @@ func newPubEnv(t *testing.T, schemaJSON string) *pubEnv {
 		t.Fatalf("compile schema: %v", err)
 	}
 	clock := &adminClock{now: time.Now().UTC().Truncate(time.Second)}
-	store := NewMemoryStoreWithClock(clock.Now)
+	store := memstore.NewWithClock(clock.Now)
 	s, err := New(Config{Schema: sch, Store: store, PasswordCost: 4, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"go.uber.org/zap"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // noCache marks a self-service response as not cacheable, and as depending
@@ -39,7 +41,7 @@ func (s *Service) asError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		return errAdminNotFound()
 	}
 	s.storeLog.Error("identity store failed; answering 503", zap.Error(err))
@@ -70,7 +72,7 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 	e := s.asError(err)
 	raw, _ := json.Marshal(e.envelope(r.Header.Get("X-Request-ID")).Error)
 	now := s.cfg.Now()
-	f := &Flow{ID: NewID(), Kind: KindError, IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan), Error: raw}
+	f := &identity.Flow{ID: identity.NewID(), Kind: identity.KindError, IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan), Error: raw}
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		// The store is down, so the error UI could not read the error
 		// either: the built-in error page shows it here.

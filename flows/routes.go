@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // ServePublic answers a request for the public API; rel is the request path
@@ -17,20 +19,20 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 		s.whoami(w, r)
 
 	case rel == "/self-service/login/browser" && get:
-		s.loginInit(w, r, TypeBrowser)
+		s.loginInit(w, r, identity.TypeBrowser)
 	case rel == "/self-service/login/api" && get:
-		s.loginInit(w, r, TypeAPI)
+		s.loginInit(w, r, identity.TypeAPI)
 	case rel == "/self-service/login/flows" && get:
-		s.getFlowHandler(w, r, KindLogin)
+		s.getFlowHandler(w, r, identity.KindLogin)
 	case rel == "/self-service/login" && post:
 		s.loginSubmit(w, r)
 
 	case rel == "/self-service/registration/browser" && get:
-		s.registrationInit(w, r, TypeBrowser)
+		s.registrationInit(w, r, identity.TypeBrowser)
 	case rel == "/self-service/registration/api" && get:
-		s.registrationInit(w, r, TypeAPI)
+		s.registrationInit(w, r, identity.TypeAPI)
 	case rel == "/self-service/registration/flows" && get:
-		s.getFlowHandler(w, r, KindRegistration)
+		s.getFlowHandler(w, r, identity.KindRegistration)
 	case rel == "/self-service/registration" && post:
 		s.registrationSubmit(w, r)
 
@@ -42,9 +44,9 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 		s.logoutAPI(w, r)
 
 	case rel == "/self-service/settings/browser" && get:
-		s.settingsInit(w, r, TypeBrowser)
+		s.settingsInit(w, r, identity.TypeBrowser)
 	case rel == "/self-service/settings/api" && get:
-		s.settingsInit(w, r, TypeAPI)
+		s.settingsInit(w, r, identity.TypeAPI)
 	case rel == "/self-service/settings/flows" && get:
 		s.settingsFetch(w, r)
 	case rel == "/self-service/settings" && (post || get):
@@ -92,7 +94,7 @@ func (s *Service) schemas(w http.ResponseWriter, r *http.Request, rel string) {
 
 // errorFetch answers GET /self-service/errors?id= for the error UI.
 func (s *Service) errorFetch(w http.ResponseWriter, r *http.Request) {
-	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), KindError)
+	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -8,6 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/storelog"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -24,7 +26,7 @@ type UIURLs struct {
 // Config is everything a Service needs. Zero durations take Kratos' defaults.
 type Config struct {
 	Schema *schema.Schema
-	Store  Store
+	Store  identity.Store
 	Logger *zap.Logger
 
 	// PublicPrefix is the path the public API is served under, with a
@@ -111,5 +113,5 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, storeLog: StoreFailureLogger(cfg.Logger)}, nil
+	return &Service{cfg: cfg, storeLog: storelog.Sampled(cfg.Logger)}, nil
 }

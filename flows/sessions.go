@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // sessionToken returns the session token a request carries: the
@@ -24,12 +26,12 @@ func sessionToken(r *http.Request) string {
 // wellFormedToken reports whether t can be a session token, so malformed
 // values cost no store round trip.
 func wellFormedToken(t string) bool {
-	rest, ok := strings.CutPrefix(t, SessionTokenPrefix)
+	rest, ok := strings.CutPrefix(t, identity.SessionTokenPrefix)
 	if !ok || len(rest) != 32 {
 		return false
 	}
 	for i := range len(rest) {
-		if !strings.ContainsRune(alphanumerics, rune(rest[i])) {
+		if !strings.ContainsRune(identity.Alphanumerics, rune(rest[i])) {
 			return false
 		}
 	}
@@ -39,13 +41,13 @@ func wellFormedToken(t string) bool {
 // Current returns the request's active session and its identity. A request
 // without a usable session gives (nil, nil, nil) and costs no store round
 // trip when it carries no well-formed token; the error is a store failure.
-func (s *Service) Current(r *http.Request) (*Session, *Identity, error) {
+func (s *Service) Current(r *http.Request) (*identity.Session, *identity.Identity, error) {
 	token := sessionToken(r)
 	if !wellFormedToken(token) {
 		return nil, nil, nil
 	}
 	sess, id, err := s.cfg.Store.GetSession(r.Context(), token)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
@@ -58,21 +60,21 @@ func (s *Service) Current(r *http.Request) (*Session, *Identity, error) {
 }
 
 // usable reports whether a session may be used now.
-func (s *Service) usable(sess *Session, id *Identity) bool {
-	return sess.IsActive(s.cfg.Now()) && id != nil && id.State == IdentityActive
+func (s *Service) usable(sess *identity.Session, id *identity.Identity) bool {
+	return sess.IsActive(s.cfg.Now()) && id != nil && id.State == identity.IdentityActive
 }
 
 // issueSession creates a session for the identity after a login or a
 // registration, and returns it with its token.
-func (s *Service) issueSession(r *http.Request, id *Identity) (*Session, string, error) {
+func (s *Service) issueSession(r *http.Request, id *identity.Identity) (*identity.Session, string, error) {
 	now := s.cfg.Now()
-	token := NewSessionToken(id.ID)
-	sess := &Session{
-		ID: NewIDFor(id.ID), IdentityID: id.ID, TokenHash: HashToken(token),
+	token := identity.NewSessionToken(id.ID)
+	sess := &identity.Session{
+		ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token),
 		Active: true, IssuedAt: now, AuthenticatedAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionLifespan), AAL: AAL1,
-		AuthenticationMethods: []AuthenticationMethod{{Method: "password", AAL: AAL1, CompletedAt: now}},
-		Devices:               []Device{{ID: NewID(), IPAddress: clientIP(r), UserAgent: r.UserAgent()}},
+		ExpiresAt: now.Add(s.cfg.SessionLifespan), AAL: identity.AAL1,
+		AuthenticationMethods: []identity.AuthenticationMethod{{Method: "password", AAL: identity.AAL1, CompletedAt: now}},
+		Devices:               []identity.Device{{ID: identity.NewID(), IPAddress: clientIP(r), UserAgent: r.UserAgent()}},
 	}
 	if err := s.cfg.Store.CreateSession(r.Context(), sess); err != nil {
 		return nil, "", err

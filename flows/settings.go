@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -17,17 +18,17 @@ import (
 const continuityTTL = 15 * time.Minute
 
 var (
-	msgNoChanges = Message{ID: 4000001, Type: MessageError, Text: "Did not receive any value changes.",
+	msgNoChanges = identity.Message{ID: 4000001, Type: identity.MessageError, Text: "Did not receive any value changes.",
 		Context: map[string]any{"reason": "Did not receive any value changes."}}
-	msgConflict = Message{ID: 4000001, Type: MessageError,
+	msgConflict = identity.Message{ID: 4000001, Type: identity.MessageError,
 		Text:    "Your profile was changed elsewhere after this form was loaded. The form now shows the current values; please review them and submit again.",
 		Context: map[string]any{"reason": "version conflict"}}
 )
 
 // settingsNodes is the settings form: the profile method (traits) and the
 // password method.
-func (s *Service) settingsNodes(traits map[string]any) []Node {
-	nodes := []Node{csrfNode("")}
+func (s *Service) settingsNodes(traits map[string]any) []identity.Node {
+	nodes := []identity.Node{csrfNode("")}
 	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
 	nodes = append(nodes, submitNode(GroupProfile, "profile", labelSave))
 	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSave))
@@ -35,7 +36,7 @@ func (s *Service) settingsNodes(traits map[string]any) []Node {
 
 // refreshURL is where a session too old for a protected change is sent: a
 // refresh login that comes back to the settings UI showing this flow.
-func (s *Service) refreshURL(r *http.Request, f *Flow) string {
+func (s *Service) refreshURL(r *http.Request, f *identity.Flow) string {
 	back := withQuery(s.settingsUI(r), "flow", f.ID)
 	return s.publicURL(r, "/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
 }
@@ -54,7 +55,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 		return
 	}
 	if sess == nil {
-		if typ == TypeBrowser && !wantsJSON(r) {
+		if typ == identity.TypeBrowser && !wantsJSON(r) {
 			q := url.Values{}
 			if returnTo != "" {
 				q.Set("return_to", returnTo)
@@ -75,11 +76,11 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 	s.sendNewFlow(w, r, f, id, s.settingsUI(r))
 }
 
-func (s *Service) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, returnTo string, id *Identity) *Flow {
-	f := s.newFlow(r, KindSettings, typ, returnTo)
-	f.ID = NewIDFor(id.ID)
+func (s *Service) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, returnTo string, id *identity.Identity) *identity.Flow {
+	f := s.newFlow(r, identity.KindSettings, typ, returnTo)
+	f.ID = identity.NewIDFor(id.ID)
 	f.IdentityID, f.IdentityVersion = id.ID, id.Version
-	f.UI.Action = s.flowAction(r, KindSettings, f.ID)
+	f.UI.Action = s.flowAction(r, identity.KindSettings, f.ID)
 	f.UI.Nodes = s.settingsNodes(id.Traits)
 	s.renewCSRF(w, r, f)
 	return f
@@ -113,15 +114,15 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 	if now := s.cfg.Now(); f.Expired(now) {
 		e := errFlowExpired(f, now, "")
 		e.Reason = "The settings flow has expired. Redirect the user to the settings flow init endpoint to initialize a new settings flow."
-		if f.Type == TypeAPI {
+		if f.Type == identity.TypeAPI {
 			e.Details = map[string]any{"api": s.publicURL(r, "/self-service/settings/api", nil)}
 		} else {
-			e.Details = map[string]any{"redirect_to": s.restartURL(r, f, TypeBrowser)}
+			e.Details = map[string]any{"redirect_to": s.restartURL(r, f, identity.TypeBrowser)}
 		}
 		s.writeError(w, r, e)
 		return
 	}
-	if real := s.csrfFromCookie(r); real != nil && f.Type == TypeBrowser {
+	if real := s.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
 		setCSRF(&f.UI, maskCSRF(real))
 	}
 	writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
@@ -130,27 +131,27 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 // sessionAndFlow reads the caller's session, its identity and a settings
 // flow in one store round trip. A missing session is (nil, nil, f, nil); a
 // missing flow is an error.
-func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*Session, *Identity, *Flow, error) {
+func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	if !wellFormedID(flowID) {
 		return nil, nil, nil, errFlowIDMissing()
 	}
 	token := sessionToken(r)
 	var (
-		sess *Session
-		id   *Identity
-		f    *Flow
+		sess *identity.Session
+		id   *identity.Identity
+		f    *identity.Flow
 		err  error
 	)
 	if wellFormedToken(token) {
 		sess, id, f, err = s.cfg.Store.GetSessionAndFlow(r.Context(), token, flowID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, identity.ErrNotFound) {
 			sess, id, err = nil, nil, nil
 			f, err = s.cfg.Store.GetFlow(r.Context(), flowID)
 		}
 	} else {
 		f, err = s.cfg.Store.GetFlow(r.Context(), flowID)
 	}
-	if errors.Is(err, ErrNotFound) || (err == nil && (f == nil || f.Kind != KindSettings)) {
+	if errors.Is(err, identity.ErrNotFound) || (err == nil && (f == nil || f.Kind != identity.KindSettings)) {
 		return nil, nil, nil, errNotFound("The settings request could not be found. Please restart the flow.")
 	}
 	if err != nil {
@@ -223,7 +224,7 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 
 // submitSettings decodes one settings submission, runs it through the
 // state machine (statemachine.go) and answers with its outcome.
-func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity, f *Flow, b *body) {
+func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow, b *body) {
 	fail := s.failer(f.Type)
 	// Expiry comes first, as in Kratos: an expired flow is replaced
 	// (submit's expired outcome) whatever the body and CSRF token.
@@ -254,7 +255,7 @@ func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *S
 	case refreshRequired:
 		s.pauseSettings(w, r, f, id, ch, updated, b)
 	case expired:
-		s.replaceExpired(w, r, f, func(nf *Flow) {
+		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.IdentityVersion = id.Version
 			nf.UI.Nodes = s.settingsNodes(id.Traits)
 		}, s.settingsUI(r))
@@ -286,9 +287,9 @@ func settingsChange(sch *schema.Schema, b *body) (change, error) {
 	return ch, err
 }
 
-func cloneIdentity(id *Identity) *Identity {
+func cloneIdentity(id *identity.Identity) *identity.Identity {
 	raw, _ := json.Marshal(id)
-	var out Identity
+	var out identity.Identity
 	_ = json.Unmarshal(raw, &out)
 	return &out
 }
@@ -312,9 +313,9 @@ func setAt(m map[string]any, path []string, v any) {
 // they sent, so the same flow can be submitted again after re-authenticating.
 // updated is the identity as the change would save it: a paused password
 // change keeps its hash from there, never the password itself.
-func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow, id *Identity, ch change, updated *Identity, b *body) {
+func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body) {
 	to := s.refreshURL(r, f)
-	if f.Type == TypeAPI || wantsJSON(r) || b.form == nil {
+	if f.Type == identity.TypeAPI || wantsJSON(r) || b.form == nil {
 		s.writeError(w, r, errRefreshRequired(to))
 		return
 	}
@@ -334,7 +335,7 @@ func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 			}
 		}
 	}
-	cid := NewID()
+	cid := identity.NewID()
 	raw, err := json.Marshal(p)
 	if err == nil {
 		err = s.cfg.Store.SaveContinuity(r.Context(), cid, raw, continuityTTL)
@@ -351,7 +352,7 @@ func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *Flow,
 // refresh login. Nothing happens unless the session is privileged now and
 // the paused submission belongs to its identity. It returns the identity as
 // stored afterwards: the updated one when the change was saved, else id.
-func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity) *Identity {
+func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity) *identity.Identity {
 	c, err := r.Cookie(ContinuityCookie)
 	if err != nil || c.Value == "" || !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge) {
 		return id
@@ -366,7 +367,7 @@ func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *Ses
 		return id
 	}
 	f, err := s.cfg.Store.GetFlow(r.Context(), p.FlowID)
-	if err != nil || f.Kind != KindSettings || f.IdentityID != id.ID {
+	if err != nil || f.Kind != identity.KindSettings || f.IdentityID != id.ID {
 		return id
 	}
 	ch, err := p.change(s.cfg.Schema)
@@ -384,7 +385,7 @@ func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *Ses
 
 // resumeSettings answers GET /self-service/settings?flow=: the browser
 // lands on the settings UI showing the flow.
-func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *Session, id *Identity, f *Flow) {
+func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
 	_ = s.resumePaused(w, r, sess, id)
 	redirect(w, withQuery(s.settingsUI(r), "flow", f.ID), http.StatusSeeOther)
 }
@@ -392,15 +393,15 @@ func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *S
 // sendSettingsSuccess answers a saved settings change. A browser flow's
 // answer re-issues the session cookie, same token and expiry, as Kratos
 // does (kratos-api.md §3.5 step 11, §3.6).
-func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *Flow, sess *Session, id *Identity) {
+func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity) {
 	out := s.flowJSON(r, f, id)
-	if f.Type == TypeBrowser {
+	if f.Type == identity.TypeBrowser {
 		if token := sessionToken(r); token != "" {
 			s.setSessionCookie(w, r, token, sess.ExpiresAt)
 		}
 	}
 	switch {
-	case f.Type == TypeAPI:
+	case f.Type == identity.TypeAPI:
 		writeJSON(w, http.StatusOK, out)
 	case wantsJSON(r):
 		to := f.ReturnTo

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // secTestCost is the bcrypt cost newUIEnv configures.
@@ -31,7 +33,7 @@ func canLogIn(e *uiEnv, email, password string) bool {
 }
 
 // storedIdentity reads the identity holding a login identifier.
-func storedIdentity(e *uiEnv, identifier string) *Identity {
+func storedIdentity(e *uiEnv, identifier string) *identity.Identity {
 	e.t.Helper()
 	id, err := e.s.cfg.Store.FindIdentityByIdentifier(context.Background(), identifier)
 	if err != nil {
@@ -150,7 +152,7 @@ func TestSettingsPausedPasswordStoresNoSecret(t *testing.T) {
 		t.Error("the old password still works")
 	}
 	f, err := env.s.cfg.Store.GetFlow(context.Background(), flow)
-	if err != nil || f.State != StateSuccess {
+	if err != nil || f.State != identity.StateSuccess {
 		t.Fatalf("flow after resume: %+v %v", f, err)
 	}
 }
@@ -218,7 +220,7 @@ func TestSettingsPausedCleartextRecordDropped(t *testing.T) {
 
 // importIdentity creates an identity through the admin API with an
 // imported argon2id hash of password.
-func importIdentity(e *uiEnv, email, password string) *Identity {
+func importIdentity(e *uiEnv, email, password string) *identity.Identity {
 	e.t.Helper()
 	body, _ := json.Marshal(map[string]any{
 		"traits":      map[string]any{"email": email},
@@ -239,7 +241,7 @@ func importIdentity(e *uiEnv, email, password string) *Identity {
 }
 
 // wantUpgraded checks the stored hash is bcrypt at the configured cost.
-func wantUpgraded(t *testing.T, id *Identity, password string) {
+func wantUpgraded(t *testing.T, id *identity.Identity, password string) {
 	t.Helper()
 	hash := id.Password.HashedPassword
 	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != secTestCost {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // sendAs sends a request with the browser's cookies and these headers
@@ -96,8 +98,8 @@ func TestSettingsSuccessReissuesSessionCookie(t *testing.T) {
 		init := sendAs(b, http.MethodGet, uiPrefix+"/self-service/settings/browser", "", "Accept", "application/json")
 		var f struct {
 			UI struct {
-				Action string `json:"action"`
-				Nodes  []Node `json:"nodes"`
+				Action string          `json:"action"`
+				Nodes  []identity.Node `json:"nodes"`
 			} `json:"ui"`
 		}
 		if init.Code != http.StatusOK || json.Unmarshal(init.Body.Bytes(), &f) != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -56,7 +57,7 @@ type change struct {
 // it returns. When the outcome is refreshRequired it returns the identity as
 // the change would save it (not stored), so a paused submission can keep
 // what it needs, such as the new password's hash, instead of the request.
-func (s *Service) submit(ctx context.Context, f *Flow, sess *Session, id *Identity, ch change) (outcome, *Identity, error) {
+func (s *Service) submit(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		return expired, nil, nil
@@ -75,9 +76,9 @@ func (s *Service) submit(ctx context.Context, f *Flow, sess *Session, id *Identi
 	return saved, updated, nil
 }
 
-func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Identity, ch change) (outcome, *Identity, error) {
+func (s *Service) transition(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
 	clearMessages(&f.UI)
-	f.Active, f.UpdatedAt, f.State = ch.method, s.cfg.Now(), StateShowForm
+	f.Active, f.UpdatedAt, f.State = ch.method, s.cfg.Now(), identity.StateShowForm
 
 	updated := cloneIdentity(id)
 	var protected bool
@@ -114,9 +115,9 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 		return refreshRequired, updated, nil
 	}
 
-	f.State = StateSuccess
+	f.State = identity.StateSuccess
 	if !ch.legacy {
-		f.UI.Messages = []Message{msgSaved}
+		f.UI.Messages = []identity.Message{msgSaved}
 	}
 	// The flow is written with the identity, already matching its next
 	// version (always one more): one read and one write for a submit.
@@ -126,15 +127,15 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 		f.IdentityVersion = id.Version
 	}
 	switch {
-	case errors.Is(err, ErrDuplicateIdentifier):
-		f.State, f.UI.Messages = StateShowForm, []Message{msgDuplicate}
+	case errors.Is(err, identity.ErrDuplicateIdentifier):
+		f.State, f.UI.Messages = identity.StateShowForm, []identity.Message{msgDuplicate}
 		return invalid, nil, nil
-	case errors.Is(err, ErrVersionConflict):
+	case errors.Is(err, identity.ErrVersionConflict):
 		latest, gerr := s.cfg.Store.GetIdentity(ctx, id.ID)
 		if gerr != nil {
 			return 0, nil, gerr
 		}
-		f.State = StateShowForm
+		f.State = identity.StateShowForm
 		s.resetToStored(f, latest)
 		return conflict, nil, nil
 	case err != nil:
@@ -155,10 +156,10 @@ func (s *Service) transition(ctx context.Context, f *Flow, sess *Session, id *Id
 // changeTraits puts the submitted traits on the form and into `updated`,
 // with every problem as a form message, and reports whether the change is
 // protected.
-func (s *Service) changeTraits(f *Flow, stored, updated *Identity, ch change) bool {
+func (s *Service) changeTraits(f *identity.Flow, stored, updated *identity.Identity, ch change) bool {
 	sch := s.cfg.Schema
 	if len(ch.traits) == 0 {
-		f.UI.Messages = []Message{msgNoChanges}
+		f.UI.Messages = []identity.Message{msgNoChanges}
 		return false
 	}
 	keepLocked(sch, ch.traits, stored.Traits, ch.legacy)
@@ -220,9 +221,9 @@ func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legac
 
 // resetToStored shows the stored identity on the form after a conflict,
 // with a message; the next submit is checked against this version.
-func (s *Service) resetToStored(f *Flow, id *Identity) {
+func (s *Service) resetToStored(f *identity.Flow, id *identity.Identity) {
 	clearMessages(&f.UI)
 	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
-	f.UI.Messages = []Message{msgConflict}
+	f.UI.Messages = []identity.Message{msgConflict}
 	f.IdentityVersion = id.Version
 }

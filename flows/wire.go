@@ -5,25 +5,27 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // Wire forms (Kratos v1) of the stored records. They are built per response
 // so that credentials and internal fields never leave by accident.
 
 type identityJSON struct {
-	ID                  string              `json:"id"`
-	SchemaID            string              `json:"schema_id"`
-	SchemaURL           string              `json:"schema_url"`
-	State               string              `json:"state"`
-	StateChangedAt      *time.Time          `json:"state_changed_at,omitempty"`
-	Traits              map[string]any      `json:"traits"`
-	VerifiableAddresses []VerifiableAddress `json:"verifiable_addresses"`
-	RecoveryAddresses   []RecoveryAddress   `json:"recovery_addresses"`
-	MetadataPublic      json.RawMessage     `json:"metadata_public"`
-	MetadataAdmin       json.RawMessage     `json:"metadata_admin,omitempty"`
-	Credentials         map[string]credJSON `json:"credentials,omitempty"`
-	CreatedAt           time.Time           `json:"created_at"`
-	UpdatedAt           time.Time           `json:"updated_at"`
+	ID                  string                       `json:"id"`
+	SchemaID            string                       `json:"schema_id"`
+	SchemaURL           string                       `json:"schema_url"`
+	State               string                       `json:"state"`
+	StateChangedAt      *time.Time                   `json:"state_changed_at,omitempty"`
+	Traits              map[string]any               `json:"traits"`
+	VerifiableAddresses []identity.VerifiableAddress `json:"verifiable_addresses"`
+	RecoveryAddresses   []identity.RecoveryAddress   `json:"recovery_addresses"`
+	MetadataPublic      json.RawMessage              `json:"metadata_public"`
+	MetadataAdmin       json.RawMessage              `json:"metadata_admin,omitempty"`
+	Credentials         map[string]credJSON          `json:"credentials,omitempty"`
+	CreatedAt           time.Time                    `json:"created_at"`
+	UpdatedAt           time.Time                    `json:"updated_at"`
 }
 
 type credJSON struct {
@@ -41,7 +43,7 @@ func (s *Service) schemaURL(r *http.Request) string {
 
 // identityJSON is the public wire form of an identity; admin adds the admin
 // metadata and the credentials' identifiers (never the hash).
-func (s *Service) identityJSON(r *http.Request, id *Identity, admin bool) *identityJSON {
+func (s *Service) identityJSON(r *http.Request, id *identity.Identity, admin bool) *identityJSON {
 	out := &identityJSON{
 		ID: id.ID, SchemaID: id.SchemaID, SchemaURL: s.schemaURL(r), State: id.State,
 		Traits: id.Traits, VerifiableAddresses: id.VerifiableAddresses, RecoveryAddresses: id.RecoveryAddresses,
@@ -51,10 +53,10 @@ func (s *Service) identityJSON(r *http.Request, id *Identity, admin bool) *ident
 		out.Traits = map[string]any{}
 	}
 	if out.VerifiableAddresses == nil {
-		out.VerifiableAddresses = []VerifiableAddress{}
+		out.VerifiableAddresses = []identity.VerifiableAddress{}
 	}
 	if out.RecoveryAddresses == nil {
-		out.RecoveryAddresses = []RecoveryAddress{}
+		out.RecoveryAddresses = []identity.RecoveryAddress{}
 	}
 	if len(out.MetadataPublic) == 0 {
 		out.MetadataPublic = json.RawMessage("null")
@@ -77,35 +79,35 @@ func (s *Service) identityJSON(r *http.Request, id *Identity, admin bool) *ident
 }
 
 type sessionJSON struct {
-	ID                    string                 `json:"id"`
-	Active                bool                   `json:"active"`
-	ExpiresAt             time.Time              `json:"expires_at"`
-	AuthenticatedAt       time.Time              `json:"authenticated_at"`
-	AAL                   string                 `json:"authenticator_assurance_level"`
-	AuthenticationMethods []AuthenticationMethod `json:"authentication_methods"`
-	IssuedAt              time.Time              `json:"issued_at"`
-	Identity              *identityJSON          `json:"identity,omitempty"`
-	Devices               []Device               `json:"devices"`
+	ID                    string                          `json:"id"`
+	Active                bool                            `json:"active"`
+	ExpiresAt             time.Time                       `json:"expires_at"`
+	AuthenticatedAt       time.Time                       `json:"authenticated_at"`
+	AAL                   string                          `json:"authenticator_assurance_level"`
+	AuthenticationMethods []identity.AuthenticationMethod `json:"authentication_methods"`
+	IssuedAt              time.Time                       `json:"issued_at"`
+	Identity              *identityJSON                   `json:"identity,omitempty"`
+	Devices               []identity.Device               `json:"devices"`
 	// Privileged and PrivilegedUntil go beyond Kratos (its issue #2633):
 	// whether protected changes are allowed now without re-authenticating.
 	Privileged      bool      `json:"privileged"`
 	PrivilegedUntil time.Time `json:"privileged_until"`
 }
 
-func (s *Service) sessionJSON(r *http.Request, sess *Session, id *Identity, admin bool) *sessionJSON {
+func (s *Service) sessionJSON(r *http.Request, sess *identity.Session, id *identity.Identity, admin bool) *sessionJSON {
 	now := s.cfg.Now()
 	out := &sessionJSON{
-		ID: sess.ID, Active: sess.IsActive(now) && id != nil && id.State == IdentityActive,
+		ID: sess.ID, Active: sess.IsActive(now) && id != nil && id.State == identity.IdentityActive,
 		ExpiresAt: sess.ExpiresAt, AuthenticatedAt: sess.AuthenticatedAt, AAL: sess.AAL,
 		AuthenticationMethods: sess.AuthenticationMethods, IssuedAt: sess.IssuedAt, Devices: sess.Devices,
 		Privileged:      sess.IsPrivileged(now, s.cfg.PrivilegedSessionMaxAge),
 		PrivilegedUntil: sess.PrivilegedUntil(s.cfg.PrivilegedSessionMaxAge),
 	}
 	if out.AuthenticationMethods == nil {
-		out.AuthenticationMethods = []AuthenticationMethod{}
+		out.AuthenticationMethods = []identity.AuthenticationMethod{}
 	}
 	if out.Devices == nil {
-		out.Devices = []Device{}
+		out.Devices = []identity.Device{}
 	}
 	if id != nil {
 		out.Identity = s.identityJSON(r, id, admin)
@@ -131,7 +133,7 @@ type flowJSON struct {
 	RequestURL   string         `json:"request_url"`
 	ReturnTo     string         `json:"return_to,omitempty"`
 	Active       string         `json:"active,omitempty"`
-	UI           UI             `json:"ui"`
+	UI           identity.UI    `json:"ui"`
 	Identity     *identityJSON  `json:"identity,omitempty"`
 	Refresh      *bool          `json:"refresh,omitempty"`
 	RequestedAAL string         `json:"requested_aal,omitempty"`
@@ -139,20 +141,20 @@ type flowJSON struct {
 	ContinueWith []continueWith `json:"continue_with,omitempty"`
 }
 
-func (s *Service) flowJSON(r *http.Request, f *Flow, id *Identity) *flowJSON {
+func (s *Service) flowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *flowJSON {
 	out := &flowJSON{
 		ID: f.ID, Type: f.Type, ExpiresAt: f.ExpiresAt, IssuedAt: f.IssuedAt, RequestURL: f.RequestURL,
 		ReturnTo: f.ReturnTo, Active: f.Active, UI: f.UI, State: f.State,
 	}
 	if out.UI.Nodes == nil {
-		out.UI.Nodes = []Node{}
+		out.UI.Nodes = []identity.Node{}
 	}
-	if f.Kind == KindLogin {
+	if f.Kind == identity.KindLogin {
 		created, updated := f.IssuedAt, f.UpdatedAt
 		out.CreatedAt, out.UpdatedAt = &created, &updated
 		refresh := f.Refresh
 		out.Refresh = &refresh
-		out.RequestedAAL = AAL1
+		out.RequestedAAL = identity.AAL1
 	}
 	if id != nil {
 		out.Identity = s.identityJSON(r, id, false)

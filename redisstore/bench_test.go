@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/redisstore/redistest"
 )
 
@@ -17,12 +17,12 @@ func BenchmarkGetSession(b *testing.B) {
 	}
 	defer s.Close()
 	ctx := b.Context()
-	id := &flows.Identity{ID: flows.NewID(), Traits: map[string]any{"email": "a@example.com"}, Password: &flows.PasswordCredential{Identifiers: []string{"a@example.com"}}}
+	id := &identity.Identity{ID: identity.NewID(), Traits: map[string]any{"email": "a@example.com"}, Password: &identity.PasswordCredential{Identifiers: []string{"a@example.com"}}}
 	if err := s.CreateIdentity(ctx, id); err != nil {
 		b.Fatal(err)
 	}
-	token := flows.NewSessionToken(id.ID)
-	sess := &flows.Session{ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), Active: true, ExpiresAt: time.Now().Add(time.Hour)}
+	token := identity.NewSessionToken(id.ID)
+	sess := &identity.Session{ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token), Active: true, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		b.Fatal(err)
 	}

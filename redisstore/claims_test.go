@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // testClaims covers the identifier claim protocol where the contract suite
@@ -24,8 +24,8 @@ func testClaims(t *testing.T, newStore func(t *testing.T) *Store) {
 	}{
 		{name: "old claim of a missing identity", claimant: missingIdentity, at: old},
 		{name: "old claim of an identity without the identifier", claimant: identityWithout, at: old},
-		{name: "young claim of a missing identity", claimant: missingIdentity, at: young, want: flows.ErrDuplicateIdentifier},
-		{name: "old claim of an identity that holds it", claimant: identityWith, at: old, want: flows.ErrDuplicateIdentifier},
+		{name: "young claim of a missing identity", claimant: missingIdentity, at: young, want: identity.ErrDuplicateIdentifier},
+		{name: "old claim of an identity that holds it", claimant: identityWith, at: old, want: identity.ErrDuplicateIdentifier},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,11 +36,11 @@ func testClaims(t *testing.T, newStore func(t *testing.T) *Store) {
 			if err := s.client.Set(ctx, s.keys.identifier("x@example.com"), value, 0).Err(); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := s.FindIdentityByIdentifier(ctx, "x@example.com"); tc.want == nil && !errors.Is(err, flows.ErrNotFound) {
+			if got, err := s.FindIdentityByIdentifier(ctx, "x@example.com"); tc.want == nil && !errors.Is(err, identity.ErrNotFound) {
 				t.Errorf("FindIdentityByIdentifier(stale claim) = %v, %v; want ErrNotFound", got, err)
 			}
 
-			id := &flows.Identity{ID: flows.NewID(), Password: &flows.PasswordCredential{Identifiers: []string{"x@example.com"}}}
+			id := &identity.Identity{ID: identity.NewID(), Password: &identity.PasswordCredential{Identifiers: []string{"x@example.com"}}}
 			err := s.CreateIdentity(ctx, id)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("CreateIdentity = %v, want %v", err, tc.want)
@@ -57,7 +57,7 @@ func testClaims(t *testing.T, newStore func(t *testing.T) *Store) {
 
 	t.Run("late write", func(t *testing.T) {
 		s := newStore(t)
-		status, err := writeIdentityScript.Run(t.Context(), s.client, []string{s.keys.identity(flows.NewID())},
+		status, err := writeIdentityScript.Run(t.Context(), s.client, []string{s.keys.identity(identity.NewID())},
 			0, "{}", 1, "", 0).Text()
 		if err != nil || status != "late" {
 			t.Errorf("write past its deadline = %q, %v; want late", status, err)
@@ -72,11 +72,11 @@ func claimedBy(value, identityID string) bool {
 }
 
 // missingIdentity returns the id of an identity that does not exist.
-func missingIdentity(*testing.T, *Store) string { return flows.NewID() }
+func missingIdentity(*testing.T, *Store) string { return identity.NewID() }
 
 // identityWithout creates an identity that does not hold x@example.com.
 func identityWithout(t *testing.T, s *Store) string {
-	id := &flows.Identity{ID: flows.NewID(), Password: &flows.PasswordCredential{Identifiers: []string{"y@example.com"}}}
+	id := &identity.Identity{ID: identity.NewID(), Password: &identity.PasswordCredential{Identifiers: []string{"y@example.com"}}}
 	if err := s.CreateIdentity(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func identityWithout(t *testing.T, s *Store) string {
 
 // identityWith creates an identity that holds x@example.com.
 func identityWith(t *testing.T, s *Store) string {
-	id := &flows.Identity{ID: flows.NewID(), Password: &flows.PasswordCredential{Identifiers: []string{"x@example.com"}}}
+	id := &identity.Identity{ID: identity.NewID(), Password: &identity.PasswordCredential{Identifiers: []string{"x@example.com"}}}
 	if err := s.CreateIdentity(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-// SaveFlow implements flows.Store: the flow expires from Redis FlowGrace
+// SaveFlow implements identity.Store: the flow expires from Redis FlowGrace
 // after its ExpiresAt.
-func (s *Store) SaveFlow(ctx context.Context, f *flows.Flow) error {
+func (s *Store) SaveFlow(ctx context.Context, f *identity.Flow) error {
 	if f == nil || !validID(f.ID) {
 		return errors.New("redisstore: flow without a valid id")
 	}
@@ -20,23 +20,23 @@ func (s *Store) SaveFlow(ctx context.Context, f *flows.Flow) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: encode flow: %w", err)
 	}
-	err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(f.ExpiresAt.Add(flows.FlowGrace))).Err()
+	err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(f.ExpiresAt.Add(identity.FlowGrace))).Err()
 	return wrap("save flow", err)
 }
 
-// GetFlow implements flows.Store.
-func (s *Store) GetFlow(ctx context.Context, id string) (*flows.Flow, error) {
+// GetFlow implements identity.Store.
+func (s *Store) GetFlow(ctx context.Context, id string) (*identity.Flow, error) {
 	if !validID(id) {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	data, err := s.client.Get(ctx, s.keys.flow(id)).Result()
 	if err != nil {
 		return nil, wrap("get flow", err)
 	}
-	return decode[flows.Flow](data)
+	return decode[identity.Flow](data)
 }
 
-// SaveContinuity implements flows.Store.
+// SaveContinuity implements identity.Store.
 func (s *Store) SaveContinuity(ctx context.Context, id string, payload []byte, ttl time.Duration) error {
 	if !validID(id) {
 		return errors.New("redisstore: continuity without a valid id")
@@ -49,10 +49,10 @@ func (s *Store) SaveContinuity(ctx context.Context, id string, payload []byte, t
 	return wrap("save continuity", err)
 }
 
-// TakeContinuity implements flows.Store.
+// TakeContinuity implements identity.Store.
 func (s *Store) TakeContinuity(ctx context.Context, id string) ([]byte, error) {
 	if !validID(id) {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	data, err := s.client.GetDel(ctx, s.keys.continuity(id)).Bytes()
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // Login identifiers are unique across identities, but an identifier's claim
@@ -99,7 +99,7 @@ func (s *Store) resolveTaken(ctx context.Context, owner, ident string, theirs cl
 	for range claimTries {
 		at, holder, ok := parseClaimValue(theirs.value)
 		if ok && theirs.at-at < claimLease.Milliseconds() {
-			return claim{}, flows.ErrDuplicateIdentifier // maybe a write in flight
+			return claim{}, identity.ErrDuplicateIdentifier // maybe a write in flight
 		}
 		if ok {
 			held, err := s.holds(ctx, holder, ident)
@@ -107,7 +107,7 @@ func (s *Store) resolveTaken(ctx context.Context, owner, ident string, theirs cl
 				return claim{}, err
 			}
 			if held {
-				return claim{}, flows.ErrDuplicateIdentifier
+				return claim{}, identity.ErrDuplicateIdentifier
 			}
 		}
 		res, err := takeOverScript.Run(ctx, s.client, []string{theirs.key},
@@ -128,7 +128,7 @@ func (s *Store) resolveTaken(ctx context.Context, owner, ident string, theirs cl
 		}
 		theirs = mine
 	}
-	return claim{}, flows.ErrDuplicateIdentifier
+	return claim{}, identity.ErrDuplicateIdentifier
 }
 
 // holds reports whether the identity with this id exists and holds the
@@ -136,7 +136,7 @@ func (s *Store) resolveTaken(ctx context.Context, owner, ident string, theirs cl
 func (s *Store) holds(ctx context.Context, identityID, ident string) (bool, error) {
 	id, err := s.GetIdentity(ctx, identityID)
 	switch {
-	case errors.Is(err, flows.ErrNotFound):
+	case errors.Is(err, identity.ErrNotFound):
 		return false, nil
 	case err != nil:
 		return false, err

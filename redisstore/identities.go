@@ -9,14 +9,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // errLate reports a write that came too late for its identifier claims.
 var errLate = errors.New("redisstore: the identity write came too late for its identifier claims; try again")
 
-// CreateIdentity implements flows.Store.
-func (s *Store) CreateIdentity(ctx context.Context, id *flows.Identity) error {
+// CreateIdentity implements identity.Store.
+func (s *Store) CreateIdentity(ctx context.Context, id *identity.Identity) error {
 	if id == nil || !validID(id.ID) {
 		return errors.New("redisstore: identity without a valid id")
 	}
@@ -50,7 +50,7 @@ func (s *Store) CreateIdentity(ctx context.Context, id *flows.Identity) error {
 		return nil
 	case "exists":
 		s.releaseMade(ctx, claims)
-		return flows.ErrExists
+		return identity.ErrExists
 	default:
 		s.releaseMade(ctx, claims)
 		if added == 1 {
@@ -60,24 +60,24 @@ func (s *Store) CreateIdentity(ctx context.Context, id *flows.Identity) error {
 	}
 }
 
-// GetIdentity implements flows.Store.
-func (s *Store) GetIdentity(ctx context.Context, id string) (*flows.Identity, error) {
+// GetIdentity implements identity.Store.
+func (s *Store) GetIdentity(ctx context.Context, id string) (*identity.Identity, error) {
 	if !validID(id) {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	data, err := s.client.Get(ctx, s.keys.identity(id)).Result()
 	if err != nil {
 		return nil, wrap("get identity", err)
 	}
-	return decode[flows.Identity](data)
+	return decode[identity.Identity](data)
 }
 
-// FindIdentityByIdentifier implements flows.Store. A claim whose identity
+// FindIdentityByIdentifier implements identity.Store. A claim whose identity
 // does not hold the identifier (left by a crash) counts as not found.
-func (s *Store) FindIdentityByIdentifier(ctx context.Context, identifier string) (*flows.Identity, error) {
+func (s *Store) FindIdentityByIdentifier(ctx context.Context, identifier string) (*identity.Identity, error) {
 	ident := lowerIdentifiers([]string{identifier})[0]
 	if ident == "" {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	v, err := s.client.Get(ctx, s.keys.identifier(ident)).Result()
 	if err != nil {
@@ -85,32 +85,32 @@ func (s *Store) FindIdentityByIdentifier(ctx context.Context, identifier string)
 	}
 	_, owner, ok := parseClaimValue(v)
 	if !ok {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	id, err := s.GetIdentity(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
 	if !slices.Contains(lowerIdentifiers(id.Identifiers()), ident) {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	return id, nil
 }
 
-// UpdateIdentity implements flows.Store.
-func (s *Store) UpdateIdentity(ctx context.Context, id *flows.Identity) error {
+// UpdateIdentity implements identity.Store.
+func (s *Store) UpdateIdentity(ctx context.Context, id *identity.Identity) error {
 	return s.updateIdentity(ctx, nil, id, nil)
 }
 
-// UpdateIdentityAndFlow implements flows.Store. The flow must share the
-// identity's routing key (flows.NewIDFor), so that one script on one slot
+// UpdateIdentityAndFlow implements identity.Store. The flow must share the
+// identity's routing key (identity.NewIDFor), so that one script on one slot
 // writes both.
-func (s *Store) UpdateIdentityAndFlow(ctx context.Context, stored, id *flows.Identity, f *flows.Flow) error {
+func (s *Store) UpdateIdentityAndFlow(ctx context.Context, stored, id *identity.Identity, f *identity.Flow) error {
 	if f == nil || !validID(f.ID) {
 		return errors.New("redisstore: flow without a valid id")
 	}
-	if id != nil && flows.RoutingKey(f.ID) != flows.RoutingKey(id.ID) {
-		return fmt.Errorf("redisstore: flow %s does not share the routing key of identity %s (make its id with flows.NewIDFor)", f.ID, id.ID)
+	if id != nil && identity.RoutingKey(f.ID) != identity.RoutingKey(id.ID) {
+		return fmt.Errorf("redisstore: flow %s does not share the routing key of identity %s (make its id with identity.NewIDFor)", f.ID, id.ID)
 	}
 	return s.updateIdentity(ctx, stored, id, f)
 }
@@ -119,7 +119,7 @@ func (s *Store) UpdateIdentityAndFlow(ctx context.Context, stored, id *flows.Ide
 // version. New identifiers are claimed before, dropped ones released after.
 // prev is the identity as the caller read it, or nil: then it is read here,
 // one more round trip. A prev of another version is not used.
-func (s *Store) updateIdentity(ctx context.Context, prev, id *flows.Identity, f *flows.Flow) error {
+func (s *Store) updateIdentity(ctx context.Context, prev, id *identity.Identity, f *identity.Flow) error {
 	if id == nil || !validID(id.ID) {
 		return errors.New("redisstore: identity without a valid id")
 	}
@@ -137,7 +137,7 @@ func (s *Store) updateIdentity(ctx context.Context, prev, id *flows.Identity, f 
 			return fmt.Errorf("redisstore: encode flow: %w", err)
 		}
 		keys = append(keys, s.keys.flow(f.ID))
-		flowAt = pxat(f.ExpiresAt.Add(flows.FlowGrace))
+		flowAt = pxat(f.ExpiresAt.Add(identity.FlowGrace))
 	}
 
 	stored := prev
@@ -148,7 +148,7 @@ func (s *Store) updateIdentity(ctx context.Context, prev, id *flows.Identity, f 
 	}
 	// The script checks the version again: a write in between is a conflict.
 	if stored.Version != id.Version {
-		return flows.ErrVersionConflict
+		return identity.ErrVersionConflict
 	}
 	now, before := lowerIdentifiers(id.Identifiers()), lowerIdentifiers(stored.Identifiers())
 	dropped, err := s.readClaims(ctx, missingFrom(before, now))
@@ -174,22 +174,22 @@ func (s *Store) updateIdentity(ctx context.Context, prev, id *flows.Identity, f 
 		return nil
 	case "conflict":
 		s.releaseMade(ctx, claims)
-		return flows.ErrVersionConflict
+		return identity.ErrVersionConflict
 	case "missing":
 		s.releaseMade(ctx, claims)
-		return flows.ErrNotFound
+		return identity.ErrNotFound
 	default:
 		s.releaseMade(ctx, claims)
 		return errLate
 	}
 }
 
-// DeleteIdentity implements flows.Store.
+// DeleteIdentity implements identity.Store.
 func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 	if !validID(id) {
-		return flows.ErrNotFound
+		return identity.ErrNotFound
 	}
-	rk := flows.RoutingKey(id)
+	rk := identity.RoutingKey(id)
 	data, err := deleteIdentityScript.Run(ctx, s.client,
 		[]string{s.keys.identity(id), s.keys.sessionSet(id)},
 		s.keys.sessionPrefix(rk), s.keys.sessionIDPrefix(rk)).Text()
@@ -199,7 +199,7 @@ func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 	// The identity is gone; what follows is tidying up, best effort: a claim
 	// left behind is stale, a listed id without identity is skipped.
 	var idents []string
-	if deleted, err := decode[flows.Identity](data); err == nil {
+	if deleted, err := decode[identity.Identity](data); err == nil {
 		idents = lowerIdentifiers(deleted.Identifiers())
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
@@ -214,12 +214,12 @@ func (s *Store) DeleteIdentity(ctx context.Context, id string) error {
 	return nil
 }
 
-// ListIdentities implements flows.Store.
-func (s *Store) ListIdentities(ctx context.Context, after string, limit int) ([]*flows.Identity, string, error) {
+// ListIdentities implements identity.Store.
+func (s *Store) ListIdentities(ctx context.Context, after string, limit int) ([]*identity.Identity, string, error) {
 	if limit <= 0 {
 		return nil, "", fmt.Errorf("redisstore: list limit %d is not positive", limit)
 	}
-	var out []*flows.Identity
+	var out []*identity.Identity
 	cursor := after
 	for len(out) <= limit {
 		// One more than wanted tells whether there is a next page.
@@ -253,7 +253,7 @@ func (s *Store) ListIdentities(ctx context.Context, after string, limit int) ([]
 }
 
 // getIdentities reads identities, skipping ids without one.
-func (s *Store) getIdentities(ctx context.Context, ids []string) ([]*flows.Identity, error) {
+func (s *Store) getIdentities(ctx context.Context, ids []string) ([]*identity.Identity, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -267,13 +267,13 @@ func (s *Store) getIdentities(ctx context.Context, ids []string) ([]*flows.Ident
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, wrap("get identities", err)
 	}
-	out := make([]*flows.Identity, 0, len(ids))
+	out := make([]*identity.Identity, 0, len(ids))
 	for _, cmd := range cmds {
 		data, err := cmd.Result()
 		if err != nil {
 			continue // gone since it was listed
 		}
-		id, err := decode[flows.Identity](data)
+		id, err := decode[identity.Identity](data)
 		if err != nil {
 			return nil, err
 		}

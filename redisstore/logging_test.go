@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // With Redis unreachable, go-redis' own complaints go to our logger, once,
@@ -31,7 +31,7 @@ func TestClientMessagesGoToTheLogger(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	token := flows.NewSessionToken(flows.NewID())
+	token := identity.NewSessionToken(identity.NewID())
 	for range 10 {
 		if _, _, err := s.GetSession(context.Background(), token); err == nil {
 			t.Fatal("GetSession with nothing listening: no error")

@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 func TestOptions(t *testing.T) {
@@ -185,9 +185,9 @@ func TestNewDoesNotConnect(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			_, err = s.GetIdentity(ctx, flows.NewID())
+			_, err = s.GetIdentity(ctx, identity.NewID())
 			switch {
-			case err == nil || errors.Is(err, flows.ErrNotFound):
+			case err == nil || errors.Is(err, identity.ErrNotFound):
 				t.Fatalf("GetIdentity on an unreachable Redis = %v, want a connection error", err)
 			case errors.Is(err, redis.Nil):
 				t.Errorf("a go-redis error leaks: %v", err)

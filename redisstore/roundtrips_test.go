@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // countingHook counts the commands and pipelines a client sends, but not
@@ -55,16 +55,16 @@ func testRoundTrips(t *testing.T, addr string) {
 	t.Cleanup(func() { _ = s.Close() })
 	ctx := t.Context()
 
-	id := &flows.Identity{ID: flows.NewID()}
+	id := &identity.Identity{ID: identity.NewID()}
 	if err := s.CreateIdentity(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	token := flows.NewSessionToken(id.ID)
-	sess := &flows.Session{ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), ExpiresAt: time.Now().Add(time.Hour)}
+	token := identity.NewSessionToken(id.ID)
+	sess := &identity.Session{ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token), ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
-	f := &flows.Flow{ID: flows.NewIDFor(id.ID), ExpiresAt: time.Now().Add(time.Hour)}
+	f := &identity.Flow{ID: identity.NewIDFor(id.ID), ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.SaveFlow(ctx, f); err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +83,8 @@ func testRoundTrips(t *testing.T, addr string) {
 	}{
 		{"GetSession", func() error { _, _, err := s.GetSession(ctx, token); return err }},
 		{"GetSessionAndFlow", func() error { _, _, _, err := s.GetSessionAndFlow(ctx, token, f.ID); return err }},
-		{"GetSessionAndFlow without flow", func() error { _, _, _, err := s.GetSessionAndFlow(ctx, token, flows.NewID()); return err }},
-		{"GetSession unknown token", func() error { _, _, _ = s.GetSession(ctx, flows.NewSessionToken(id.ID)); return nil }},
+		{"GetSessionAndFlow without flow", func() error { _, _, _, err := s.GetSessionAndFlow(ctx, token, identity.NewID()); return err }},
+		{"GetSession unknown token", func() error { _, _, _ = s.GetSession(ctx, identity.NewSessionToken(id.ID)); return nil }},
 		// The settings write: the caller passes the identity it read.
 		{"UpdateIdentityAndFlow with the read identity", func() error {
 			next := *read

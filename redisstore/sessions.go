@@ -9,12 +9,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-// CreateSession implements flows.Store. ErrExists when the token hash or the
+// CreateSession implements identity.Store. ErrExists when the token hash or the
 // session id is in use.
-func (s *Store) CreateSession(ctx context.Context, sess *flows.Session) error {
+func (s *Store) CreateSession(ctx context.Context, sess *identity.Session) error {
 	if err := checkSession(sess); err != nil {
 		return err
 	}
@@ -28,27 +28,27 @@ func (s *Store) CreateSession(ctx context.Context, sess *flows.Session) error {
 		return wrap("create session", err)
 	}
 	if created == 0 {
-		return flows.ErrExists
+		return identity.ErrExists
 	}
 	return nil
 }
 
-// GetSession implements flows.Store in one round trip: one script reads the
+// GetSession implements identity.Store in one round trip: one script reads the
 // session and its identity, which share a slot.
-func (s *Store) GetSession(ctx context.Context, token string) (*flows.Session, *flows.Identity, error) {
+func (s *Store) GetSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
 	keys, arg, hash, ok := s.sessionLookup(token)
 	if !ok {
-		return nil, nil, flows.ErrNotFound
+		return nil, nil, identity.ErrNotFound
 	}
 	return decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
 }
 
-// GetSessionAndFlow implements flows.Store in one round trip: a pipeline of
+// GetSessionAndFlow implements identity.Store in one round trip: a pipeline of
 // the session script and a read of the flow.
-func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*flows.Session, *flows.Identity, *flows.Flow, error) {
+func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	keys, arg, hash, ok := s.sessionLookup(token)
 	if !ok {
-		return nil, nil, nil, flows.ErrNotFound
+		return nil, nil, nil, identity.ErrNotFound
 	}
 	if !validID(flowID) {
 		sess, id, err := decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
@@ -78,36 +78,36 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*f
 	case err != nil:
 		return nil, nil, nil, wrap("get flow", err)
 	}
-	f, err := decode[flows.Flow](data)
+	f, err := decode[identity.Flow](data)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return sess, id, f, nil
 }
 
-// GetSessionByID implements flows.Store.
-func (s *Store) GetSessionByID(ctx context.Context, id string) (*flows.Session, error) {
+// GetSessionByID implements identity.Store.
+func (s *Store) GetSessionByID(ctx context.Context, id string) (*identity.Session, error) {
 	if !validID(id) {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	data, err := getSessionByIDScript.Run(ctx, s.client, []string{s.keys.sessionID(id)},
-		s.keys.sessionPrefix(flows.RoutingKey(id))).Text()
+		s.keys.sessionPrefix(identity.RoutingKey(id))).Text()
 	if err != nil {
 		return nil, wrap("get session", err)
 	}
-	sess, err := decode[flows.Session](data)
+	sess, err := decode[identity.Session](data)
 	if err != nil {
 		return nil, err
 	}
 	if sess.ID != id {
-		return nil, flows.ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	return sess, nil
 }
 
-// UpdateSession implements flows.Store. The session is found by its id, and
+// UpdateSession implements identity.Store. The session is found by its id, and
 // its token hash and identity must be the stored ones (else ErrNotFound).
-func (s *Store) UpdateSession(ctx context.Context, sess *flows.Session) error {
+func (s *Store) UpdateSession(ctx context.Context, sess *identity.Session) error {
 	if err := checkSession(sess); err != nil {
 		return err
 	}
@@ -121,24 +121,24 @@ func (s *Store) UpdateSession(ctx context.Context, sess *flows.Session) error {
 		return wrap("update session", err)
 	}
 	if updated == 0 {
-		return flows.ErrNotFound
+		return identity.ErrNotFound
 	}
 	return nil
 }
 
-// ListSessions implements flows.Store.
-func (s *Store) ListSessions(ctx context.Context, identityID string) ([]*flows.Session, error) {
+// ListSessions implements identity.Store.
+func (s *Store) ListSessions(ctx context.Context, identityID string) ([]*identity.Session, error) {
 	if !validID(identityID) {
 		return nil, nil
 	}
 	data, err := listSessionsScript.Run(ctx, s.client, []string{s.keys.sessionSet(identityID)},
-		s.keys.sessionPrefix(flows.RoutingKey(identityID))).StringSlice()
+		s.keys.sessionPrefix(identity.RoutingKey(identityID))).StringSlice()
 	if err != nil {
 		return nil, wrap("list sessions", err)
 	}
-	out := make([]*flows.Session, 0, len(data))
+	out := make([]*identity.Session, 0, len(data))
 	for _, d := range data {
-		sess, err := decode[flows.Session](d)
+		sess, err := decode[identity.Session](d)
 		if err != nil {
 			return nil, err
 		}
@@ -155,29 +155,29 @@ func (s *Store) ListSessions(ctx context.Context, identityID string) ([]*flows.S
 	return out, nil
 }
 
-// DeleteSession implements flows.Store.
+// DeleteSession implements identity.Store.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if !validID(id) {
-		return flows.ErrNotFound
+		return identity.ErrNotFound
 	}
-	rk := flows.RoutingKey(id)
+	rk := identity.RoutingKey(id)
 	deleted, err := deleteSessionScript.Run(ctx, s.client, []string{s.keys.sessionID(id)},
 		s.keys.sessionPrefix(rk), s.keys.sessionSetPrefix(rk)).Int()
 	if err != nil {
 		return wrap("delete session", err)
 	}
 	if deleted == 0 {
-		return flows.ErrNotFound
+		return identity.ErrNotFound
 	}
 	return nil
 }
 
-// DeleteSessions implements flows.Store.
+// DeleteSessions implements identity.Store.
 func (s *Store) DeleteSessions(ctx context.Context, identityID, keep string) (int, error) {
 	if !validID(identityID) {
 		return 0, nil
 	}
-	rk := flows.RoutingKey(identityID)
+	rk := identity.RoutingKey(identityID)
 	n, err := deleteSessionsScript.Run(ctx, s.client, []string{s.keys.sessionSet(identityID)},
 		s.keys.sessionPrefix(rk), s.keys.sessionIDPrefix(rk), keep).Int()
 	if err != nil {
@@ -188,9 +188,9 @@ func (s *Store) DeleteSessions(ctx context.Context, identityID, keep string) (in
 
 // sessionKeys returns the keys a session write touches: the session, its id
 // entry and its identity's session set (one slot, checkSession made sure).
-func (s *Store) sessionKeys(sess *flows.Session) []string {
+func (s *Store) sessionKeys(sess *identity.Session) []string {
 	return []string{
-		s.keys.session(flows.RoutingKey(sess.IdentityID), sess.TokenHash),
+		s.keys.session(identity.RoutingKey(sess.IdentityID), sess.TokenHash),
 		s.keys.sessionID(sess.ID),
 		s.keys.sessionSet(sess.IdentityID),
 	}
@@ -199,17 +199,17 @@ func (s *Store) sessionKeys(sess *flows.Session) []string {
 // sessionLookup returns the keys and argument of getSessionScript for a
 // token, and the token's hash; not ok for a token that cannot be stored.
 func (s *Store) sessionLookup(token string) (keys []string, identityPrefix, hash string, ok bool) {
-	rk := flows.RoutingKey(token)
+	rk := identity.RoutingKey(token)
 	if !validID(token) || !validID(rk) {
 		return nil, "", "", false
 	}
-	hash = flows.HashToken(token)
+	hash = identity.HashToken(token)
 	return []string{s.keys.session(rk, hash)}, s.keys.identityPrefix(rk), hash, true
 }
 
 // decodeSessionReply reads the answer of getSessionScript for the token
 // whose hash is hash.
-func decodeSessionReply(cmd *redis.Cmd, hash string) (*flows.Session, *flows.Identity, error) {
+func decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identity.Identity, error) {
 	res, err := cmd.Slice()
 	if err != nil {
 		return nil, nil, wrap("get session", err)
@@ -220,30 +220,30 @@ func decodeSessionReply(cmd *redis.Cmd, hash string) (*flows.Session, *flows.Ide
 	sessData, _ := res[0].(string)
 	idData, ok := res[1].(string)
 	if !ok {
-		return nil, nil, flows.ErrNotFound // the identity is gone
+		return nil, nil, identity.ErrNotFound // the identity is gone
 	}
-	sess, err := decode[flows.Session](sessData)
+	sess, err := decode[identity.Session](sessData)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := decode[flows.Identity](idData)
+	id, err := decode[identity.Identity](idData)
 	if err != nil {
 		return nil, nil, err
 	}
 	if sess.TokenHash != hash || id.ID != sess.IdentityID {
-		return nil, nil, flows.ErrNotFound
+		return nil, nil, identity.ErrNotFound
 	}
 	return sess, id, nil
 }
 
 // checkSession rejects a session the store could not key, or whose id does
 // not share its identity's routing key (its records would not share a slot).
-func checkSession(sess *flows.Session) error {
+func checkSession(sess *identity.Session) error {
 	switch {
 	case sess == nil || !validID(sess.ID) || !validID(sess.IdentityID) || !validID(sess.TokenHash):
 		return errors.New("redisstore: session without a valid id, identity id or token hash")
-	case flows.RoutingKey(sess.ID) != flows.RoutingKey(sess.IdentityID):
-		return fmt.Errorf("redisstore: session id %s does not share the routing key of identity %s (make it with flows.NewIDFor)", sess.ID, sess.IdentityID)
+	case identity.RoutingKey(sess.ID) != identity.RoutingKey(sess.IdentityID):
+		return fmt.Errorf("redisstore: session id %s does not share the routing key of identity %s (make it with identity.NewIDFor)", sess.ID, sess.IdentityID)
 	}
 	return nil
 }

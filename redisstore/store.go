@@ -16,7 +16,7 @@
 //	<p>:{i:<h8>}:identifier:<h>          claim of a login identifier: "<ms>:<nonce>:<identity id>"
 //	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order
 //
-// <rk> is flows.RoutingKey of the record's id. An identity's session ids,
+// <rk> is identity.RoutingKey of the record's id. An identity's session ids,
 // session tokens and settings flow ids share its routing key, so all records
 // of one identity are in one slot: GetSession reads a session and its
 // identity with one script, and UpdateIdentityAndFlow writes both with one.
@@ -35,16 +35,16 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-// Store is a flows.Store on Redis. It is safe for concurrent use.
+// Store is a identity.Store on Redis. It is safe for concurrent use.
 type Store struct {
 	client redis.UniversalClient
 	keys   keys
 }
 
-var _ flows.Store = (*Store)(nil)
+var _ identity.Store = (*Store)(nil)
 
 // New returns a Store for opts. It never connects: the first command does,
 // so a Caddy config loads while Redis is down.
@@ -75,20 +75,20 @@ func (s *Store) Ping(ctx context.Context) error {
 	return wrap("ping", s.client.Ping(ctx).Err())
 }
 
-// Close implements flows.Store: it closes the client.
+// Close implements identity.Store: it closes the client.
 func (s *Store) Close() error {
 	return wrap("close", s.client.Close())
 }
 
 // wrap turns a go-redis error into the store's: redis.Nil is
-// flows.ErrNotFound, anything else says what failed. go-redis errors carry
+// identity.ErrNotFound, anything else says what failed. go-redis errors carry
 // no passwords.
 func wrap(op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, redis.Nil):
-		return flows.ErrNotFound
+		return identity.ErrNotFound
 	default:
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}

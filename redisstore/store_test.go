@@ -12,8 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
-	"github.com/seed06f30684/caddy-kratos/flows/storetest"
+	"github.com/seed06f30684/caddy-kratos/identity/storetest"
+	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/redisstore/redistest"
 )
 
@@ -23,7 +23,7 @@ func TestServer(t *testing.T) {
 	addr := redistest.StartServer(t)
 	newStore := storeFactory(Options{Addrs: []string{addr}})
 	t.Run("Contract", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) flows.Store { return newStore(t) }, storetest.Options{Dump: dumpStore})
+		storetest.Run(t, func(t *testing.T) identity.Store { return newStore(t) }, storetest.Options{Dump: dumpStore})
 	})
 	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore) })
 	t.Run("RoundTrips", func(t *testing.T) { testRoundTrips(t, addr) })
@@ -35,7 +35,7 @@ func TestCluster(t *testing.T) {
 	addrs := redistest.StartCluster(t, 3)
 	newStore := storeFactory(Options{Addrs: addrs})
 	t.Run("Contract", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) flows.Store { return newStore(t) }, storetest.Options{Dump: dumpStore})
+		storetest.Run(t, func(t *testing.T) identity.Store { return newStore(t) }, storetest.Options{Dump: dumpStore})
 	})
 	t.Run("SessionsOfManyIdentities", func(t *testing.T) { testSessionsAcrossSlots(t, newStore(t)) })
 }
@@ -62,7 +62,7 @@ func freshPrefix() string {
 }
 
 // dumpStore lists every key under the store's prefix with its value.
-func dumpStore(t *testing.T, st flows.Store) string {
+func dumpStore(t *testing.T, st identity.Store) string {
 	s := st.(*Store)
 	var mu sync.Mutex
 	var lines []string
@@ -112,12 +112,12 @@ func testSessionsAcrossSlots(t *testing.T, s *Store) {
 	nodes := map[string]bool{}
 	tokens := map[string]string{} // token → identity id
 	for range 40 {
-		id := &flows.Identity{ID: flows.NewID(), Traits: map[string]any{"n": 1.0}}
+		id := &identity.Identity{ID: identity.NewID(), Traits: map[string]any{"n": 1.0}}
 		if err := s.CreateIdentity(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		token := flows.NewSessionToken(id.ID)
-		sess := &flows.Session{ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), Active: true}
+		token := identity.NewSessionToken(id.ID)
+		sess := &identity.Session{ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token), Active: true}
 		sess.ExpiresAt = sess.IssuedAt.AddDate(3000, 0, 0)
 		if err := s.CreateSession(ctx, sess); err != nil {
 			t.Fatal(err)
@@ -140,7 +140,7 @@ func testSessionsAcrossSlots(t *testing.T, s *Store) {
 		if id.ID != identityID || sess.IdentityID != identityID {
 			t.Errorf("GetSession gave identity %s, session of %s; want %s", id.ID, sess.IdentityID, identityID)
 		}
-		if _, _, f, err := s.GetSessionAndFlow(ctx, token, flows.NewID()); err != nil || f != nil {
+		if _, _, f, err := s.GetSessionAndFlow(ctx, token, identity.NewID()); err != nil || f != nil {
 			t.Errorf("GetSessionAndFlow(unknown flow) = %v, %v", f, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package flows
+package identity
 
 import (
 	"context"
@@ -25,14 +25,18 @@ var (
 // answered as "expired" (410 or a form error) rather than "unknown".
 const FlowGrace = 24 * time.Hour
 
-// Store keeps identities, sessions, flows and paused continuity payloads.
-// Implementations are safe for concurrent use and shared by every Caddy
-// instance that points at the same backing service.
+// The store contract is split by role: each interface below is one kind of
+// record. A new capability (a counter, a mail queue) is a new small interface
+// beside these, not a wider Store. Every implementation is safe for
+// concurrent use and shared by every Caddy instance that points at the same
+// backing service.
 //
 // Records of one identity (the identity, its sessions, its settings and
 // profile flows) share a routing key (see RoutingKey), so a store can keep
 // them together and read or change them in one round trip.
-type Store interface {
+
+// Identities keeps identities and the index of their login identifiers.
+type Identities interface {
 	// CreateIdentity stores a new identity with Version 1 (it sets the field)
 	// and claims its login identifiers. ErrDuplicateIdentifier when an
 	// identifier is taken, ErrExists when the id is.
@@ -47,20 +51,16 @@ type Store interface {
 	// identifiers index follows atomically. ErrVersionConflict when the stored
 	// version differs, ErrDuplicateIdentifier when a new identifier is taken.
 	UpdateIdentity(ctx context.Context, id *Identity) error
-	// UpdateIdentityAndFlow is UpdateIdentity and SaveFlow as one write:
-	// either both happen or neither does. The new version is always
-	// id.Version+1. stored, when not nil, is the identity as the caller read
-	// it at id.Version: its identifiers are the ones the update replaces, so
-	// the store need not read them again (the version check makes that
-	// safe). A settings submit is then one read and one write.
-	UpdateIdentityAndFlow(ctx context.Context, stored, id *Identity, f *Flow) error
 	// DeleteIdentity removes the identity, its identifiers and its sessions.
 	DeleteIdentity(ctx context.Context, id string) error
 	// ListIdentities returns up to limit identities ordered by id, starting
 	// after the id `after` (empty: from the start), and the id to pass to get
 	// the next page ("" on the last page).
 	ListIdentities(ctx context.Context, after string, limit int) ([]*Identity, string, error)
+}
 
+// Sessions keeps sessions, found by the hash of their token or by id.
+type Sessions interface {
 	// CreateSession stores a new session (s.ID made by NewIDFor its identity)
 	// for the token whose hash is s.TokenHash. The session expires from the
 	// store at s.ExpiresAt.
@@ -81,24 +81,52 @@ type Store interface {
 	// DeleteSessions removes the identity's sessions except the one with id
 	// `keep` (may be empty) and reports how many it removed.
 	DeleteSessions(ctx context.Context, identityID, keep string) (int, error)
+}
 
+// Flows keeps self-service flows and stored errors.
+type Flows interface {
 	// SaveFlow creates or replaces a flow. It is kept until FlowGrace after
 	// its ExpiresAt.
 	SaveFlow(ctx context.Context, f *Flow) error
 	// GetFlow returns the flow with this id, expired or not.
 	GetFlow(ctx context.Context, id string) (*Flow, error)
-	// GetSessionAndFlow reads the session for a token, its identity and a
-	// flow in one round trip: the read of a settings submit. The flow is nil
-	// (and no error) when it does not exist; the session error is as GetSession.
-	GetSessionAndFlow(ctx context.Context, token, flowID string) (*Session, *Identity, *Flow, error)
+}
 
+// Continuity keeps a browser's paused submission until it is resumed.
+type Continuity interface {
 	// SaveContinuity keeps a paused submission for ttl under id.
 	SaveContinuity(ctx context.Context, id string, payload []byte, ttl time.Duration) error
 	// TakeContinuity returns and removes the paused submission under id.
 	TakeContinuity(ctx context.Context, id string) ([]byte, error)
+}
 
+// Settings is what a settings submit needs across roles, each in one round
+// trip: the read of the session, its identity and the flow, and the write of
+// the identity with the flow.
+type Settings interface {
+	// GetSessionAndFlow reads the session for a token, its identity and a
+	// flow in one round trip. The flow is nil (and no error) when it does
+	// not exist; the session error is as GetSession.
+	GetSessionAndFlow(ctx context.Context, token, flowID string) (*Session, *Identity, *Flow, error)
+	// UpdateIdentityAndFlow is UpdateIdentity and SaveFlow as one write:
+	// either both happen or neither does. The new version is always
+	// id.Version+1. stored, when not nil, is the identity as the caller read
+	// it at id.Version: its identifiers are the ones the update replaces, so
+	// the store need not read them again (the version check makes that
+	// safe). A settings submit is then one read and one write.
+	UpdateIdentityAndFlow(ctx context.Context, stored, id *Identity, f *Flow) error
+}
+
+// Store is every role together: what a backing service (memory, Redis)
+// provides.
+type Store interface {
+	Identities
+	Sessions
+	Flows
+	Continuity
+	Settings
 	// Close releases the store's connections.
 	Close() error
 }
 
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

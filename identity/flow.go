@@ -1,4 +1,4 @@
-package flows
+package identity
 
 import (
 	"encoding/json"

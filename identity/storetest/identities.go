@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // testIdentities covers CreateIdentity, GetIdentity,
@@ -42,8 +42,8 @@ func (s *suite) testCreateAndGetIdentity(t *testing.T) {
 	got.VerifiableAddresses[0].Value = "mutated@example.com"
 	wantJSON(t, "stored identity after changing a returned one", want, mustGet(t, st, id.ID))
 
-	_, err := st.GetIdentity(ctx, flows.NewID())
-	wantErr(t, "GetIdentity(unknown)", err, flows.ErrNotFound)
+	_, err := st.GetIdentity(ctx, identity.NewID())
+	wantErr(t, "GetIdentity(unknown)", err, identity.ErrNotFound)
 }
 
 func (s *suite) testCreateIdentityConflicts(t *testing.T) {
@@ -54,11 +54,11 @@ func (s *suite) testCreateIdentityConflicts(t *testing.T) {
 		create   []string // identifiers of the second identity
 		want     error
 	}{
-		{name: "duplicate id", existing: []string{"a@example.com"}, sameID: true, create: []string{"b@example.com"}, want: flows.ErrExists},
-		{name: "duplicate id without identifiers", sameID: true, want: flows.ErrExists},
-		{name: "taken identifier", existing: []string{"a@example.com"}, create: []string{"a@example.com"}, want: flows.ErrDuplicateIdentifier},
-		{name: "taken identifier in other case", existing: []string{"a@example.com"}, create: []string{"A@Example.COM"}, want: flows.ErrDuplicateIdentifier},
-		{name: "one of two identifiers taken", existing: []string{"a@example.com"}, create: []string{"b@example.com", "a@example.com"}, want: flows.ErrDuplicateIdentifier},
+		{name: "duplicate id", existing: []string{"a@example.com"}, sameID: true, create: []string{"b@example.com"}, want: identity.ErrExists},
+		{name: "duplicate id without identifiers", sameID: true, want: identity.ErrExists},
+		{name: "taken identifier", existing: []string{"a@example.com"}, create: []string{"a@example.com"}, want: identity.ErrDuplicateIdentifier},
+		{name: "taken identifier in other case", existing: []string{"a@example.com"}, create: []string{"A@Example.COM"}, want: identity.ErrDuplicateIdentifier},
+		{name: "one of two identifiers taken", existing: []string{"a@example.com"}, create: []string{"b@example.com", "a@example.com"}, want: identity.ErrDuplicateIdentifier},
 		{name: "different identifiers", existing: []string{"a@example.com"}, create: []string{"b@example.com"}},
 	}
 	for _, tc := range cases {
@@ -87,7 +87,7 @@ func (s *suite) testCreateIdentityConflicts(t *testing.T) {
 			wantJSON(t, "first identity", jsonOf(t, first), mustGet(t, st, first.ID))
 			if !tc.sameID {
 				_, err := st.GetIdentity(t.Context(), second.ID)
-				wantErr(t, "GetIdentity(failed create)", err, flows.ErrNotFound)
+				wantErr(t, "GetIdentity(failed create)", err, identity.ErrNotFound)
 			}
 			for _, ident := range tc.create {
 				if !slices.Contains(tc.existing, strings.ToLower(ident)) {
@@ -126,7 +126,7 @@ func (s *suite) testUpdateIdentity(t *testing.T) {
 		id := s.identity("a@example.com")
 		mustCreate(t, st, id)
 		id.Traits["name"] = map[string]any{"first": "Augusta"}
-		id.State = flows.IdentityInactive
+		id.State = identity.IdentityInactive
 		wantErr(t, "UpdateIdentity", st.UpdateIdentity(t.Context(), id), nil)
 		if id.Version != 2 {
 			t.Errorf("Version after update = %d, want 2", id.Version)
@@ -144,7 +144,7 @@ func (s *suite) testUpdateIdentity(t *testing.T) {
 		want := jsonOf(t, id)
 		stale.Traits["age"] = 99.0
 		stale.Password.Identifiers = []string{"stale@example.com"}
-		wantErr(t, "stale UpdateIdentity", st.UpdateIdentity(t.Context(), stale), flows.ErrVersionConflict)
+		wantErr(t, "stale UpdateIdentity", st.UpdateIdentity(t.Context(), stale), identity.ErrVersionConflict)
 		if stale.Version != 1 {
 			t.Errorf("a rejected update changed Version to %d", stale.Version)
 		}
@@ -156,7 +156,7 @@ func (s *suite) testUpdateIdentity(t *testing.T) {
 		st := s.newStore(t)
 		id := s.identity("a@example.com")
 		id.Version = 1
-		wantErr(t, "UpdateIdentity", st.UpdateIdentity(t.Context(), id), flows.ErrNotFound)
+		wantErr(t, "UpdateIdentity", st.UpdateIdentity(t.Context(), id), identity.ErrNotFound)
 		wantOwner(t, st, "a@example.com", "")
 	})
 	t.Run("moves identifiers", func(t *testing.T) {
@@ -186,7 +186,7 @@ func (s *suite) testUpdateIdentity(t *testing.T) {
 			want := jsonOf(t, alice)
 			alice.Password.Identifiers = []string{"c@example.com", taken}
 			err := st.UpdateIdentity(t.Context(), alice)
-			wantErr(t, "UpdateIdentity", err, flows.ErrDuplicateIdentifier)
+			wantErr(t, "UpdateIdentity", err, identity.ErrDuplicateIdentifier)
 			if alice.Version != 1 {
 				t.Errorf("a rejected update changed Version to %d", alice.Version)
 			}
@@ -201,12 +201,12 @@ func (s *suite) testUpdateIdentity(t *testing.T) {
 func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 	cases := []struct {
 		name   string
-		change func(id *flows.Identity) // makes the update fail, or not
+		change func(id *identity.Identity) // makes the update fail, or not
 		want   error
 	}{
-		{name: "both written", change: func(*flows.Identity) {}},
-		{name: "stale version", change: func(id *flows.Identity) { id.Version = 5 }, want: flows.ErrVersionConflict},
-		{name: "taken identifier", change: func(id *flows.Identity) { id.Password.Identifiers = []string{"b@example.com"} }, want: flows.ErrDuplicateIdentifier},
+		{name: "both written", change: func(*identity.Identity) {}},
+		{name: "stale version", change: func(id *identity.Identity) { id.Version = 5 }, want: identity.ErrVersionConflict},
+		{name: "taken identifier", change: func(id *identity.Identity) { id.Password.Identifiers = []string{"b@example.com"} }, want: identity.ErrDuplicateIdentifier},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,7 +219,7 @@ func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 
 			f := s.flow(alice.ID)
 			f.ID = before.ID
-			f.State = flows.StateSuccess
+			f.State = identity.StateSuccess
 			f.IdentityVersion = 2
 			read := mustGet(t, st, alice.ID) // the identity as a caller read it
 			alice.Traits["age"] = 40.0
@@ -253,7 +253,7 @@ func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 		mine.Version = read.Version
 		mine.Password.Identifiers = []string{"d@example.com"}
 		f := s.flow(alice.ID)
-		wantErr(t, "UpdateIdentityAndFlow", st.UpdateIdentityAndFlow(t.Context(), read, mine, f), flows.ErrVersionConflict)
+		wantErr(t, "UpdateIdentityAndFlow", st.UpdateIdentityAndFlow(t.Context(), read, mine, f), identity.ErrVersionConflict)
 		wantOwner(t, st, "c@example.com", alice.ID)
 		wantOwner(t, st, "d@example.com", "")
 		wantOwner(t, st, "a@example.com", "")
@@ -264,13 +264,13 @@ func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 		mustCreate(t, st, alice)
 		alice.Version = 3
 		f := s.flow(alice.ID)
-		wantErr(t, "UpdateIdentityAndFlow", st.UpdateIdentityAndFlow(t.Context(), nil, alice, f), flows.ErrVersionConflict)
+		wantErr(t, "UpdateIdentityAndFlow", st.UpdateIdentityAndFlow(t.Context(), nil, alice, f), identity.ErrVersionConflict)
 		_, err := st.GetFlow(t.Context(), f.ID)
-		wantErr(t, "GetFlow", err, flows.ErrNotFound)
+		wantErr(t, "GetFlow", err, identity.ErrNotFound)
 	})
 	t.Run("flow of another routing key refused", func(t *testing.T) {
 		// UpdateIdentityAndFlow is for the identity's own flows, whose ids
-		// share its routing key (flows.NewIDFor).
+		// share its routing key (identity.NewIDFor).
 		st := s.newStore(t)
 		alice := s.identity("a@example.com")
 		mustCreate(t, st, alice)
@@ -283,7 +283,7 @@ func (s *suite) testUpdateIdentityAndFlow(t *testing.T) {
 		}
 		wantJSON(t, "identity", want, mustGet(t, st, alice.ID))
 		_, err := st.GetFlow(t.Context(), f.ID)
-		wantErr(t, "GetFlow", err, flows.ErrNotFound)
+		wantErr(t, "GetFlow", err, identity.ErrNotFound)
 	})
 }
 
@@ -300,19 +300,19 @@ func (s *suite) testDeleteIdentity(t *testing.T) {
 
 	wantErr(t, "DeleteIdentity", st.DeleteIdentity(ctx, alice.ID), nil)
 	_, err := st.GetIdentity(ctx, alice.ID)
-	wantErr(t, "GetIdentity(deleted)", err, flows.ErrNotFound)
+	wantErr(t, "GetIdentity(deleted)", err, identity.ErrNotFound)
 	wantOwner(t, st, "a@example.com", "")
 	wantOwner(t, st, "alice", "")
 	_, _, err = st.GetSession(ctx, tok1)
-	wantErr(t, "GetSession(deleted identity)", err, flows.ErrNotFound)
+	wantErr(t, "GetSession(deleted identity)", err, identity.ErrNotFound)
 	_, err = st.GetSessionByID(ctx, s2.ID)
-	wantErr(t, "GetSessionByID(deleted identity)", err, flows.ErrNotFound)
+	wantErr(t, "GetSessionByID(deleted identity)", err, identity.ErrNotFound)
 	list, err := st.ListSessions(ctx, alice.ID)
 	wantErr(t, "ListSessions", err, nil)
 	if len(list) != 0 {
 		t.Errorf("ListSessions(deleted identity) = %v", sessionIDs(list))
 	}
-	wantErr(t, "DeleteIdentity again", st.DeleteIdentity(ctx, alice.ID), flows.ErrNotFound)
+	wantErr(t, "DeleteIdentity again", st.DeleteIdentity(ctx, alice.ID), identity.ErrNotFound)
 
 	// Others are untouched, and the identifiers are free again.
 	if _, got, err := st.GetSession(ctx, tok3); err != nil || got.ID != bob.ID {

@@ -1,4 +1,4 @@
-package flows
+package identity
 
 // UI is a flow's form: the Kratos v1 `ui` container.
 type UI struct {

@@ -1,4 +1,4 @@
-package flows
+package memstore
 
 import (
 	"context"
@@ -9,20 +9,22 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // sweepEvery is how often (on the store's clock) a write also removes every
 // expired entry, so that entries nobody reads again do not stay forever.
 const sweepEvery = time.Minute
 
-// MemoryStore is the embedded Store: everything lives in this process's
+// Store is the embedded Store: everything lives in this process's
 // memory, behind one mutex. It is the default when no Redis is configured and
 // the reference the Redis store is tested against.
 //
 // Records are kept as JSON, the form the Redis store keeps, so both stores
 // answer with the same values (a number in traits comes back as float64) and
 // no caller can change a stored record through a pointer it still holds.
-type MemoryStore struct {
+type Store struct {
 	now func() time.Time
 
 	mu          sync.Mutex
@@ -57,19 +59,19 @@ type memoryRecord struct {
 	until time.Time
 }
 
-// NewMemoryStore returns an empty MemoryStore on the system clock.
-func NewMemoryStore() *MemoryStore {
-	return NewMemoryStoreWithClock(time.Now)
+// New returns an empty Store on the system clock.
+func New() *Store {
+	return NewWithClock(time.Now)
 }
 
-// NewMemoryStoreWithClock returns an empty MemoryStore whose expiries follow
+// NewWithClock returns an empty Store whose expiries follow
 // the clock now (tests move it instead of sleeping; the Service's Config.Now
 // should be the same clock). A nil now is time.Now.
-func NewMemoryStoreWithClock(now func() time.Time) *MemoryStore {
+func NewWithClock(now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{
+	return &Store{
 		now:         now,
 		identities:  map[string]memoryIdentity{},
 		identifiers: map[string]string{},
@@ -82,10 +84,10 @@ func NewMemoryStoreWithClock(now func() time.Time) *MemoryStore {
 	}
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ identity.Store = (*Store)(nil)
 
 // CreateIdentity implements Store.
-func (m *MemoryStore) CreateIdentity(_ context.Context, id *Identity) error {
+func (m *Store) CreateIdentity(_ context.Context, id *identity.Identity) error {
 	if id == nil || id.ID == "" {
 		return errors.New("flows: identity without id")
 	}
@@ -101,10 +103,10 @@ func (m *MemoryStore) CreateIdentity(_ context.Context, id *Identity) error {
 	defer m.mu.Unlock()
 	m.maybeSweep()
 	if _, ok := m.identities[id.ID]; ok {
-		return ErrExists
+		return identity.ErrExists
 	}
 	if m.anyTakenBy(idents, id.ID) {
-		return ErrDuplicateIdentifier
+		return identity.ErrDuplicateIdentifier
 	}
 	m.identities[id.ID] = memoryIdentity{data: string(data), version: 1, identifiers: idents}
 	for _, ident := range idents {
@@ -115,39 +117,39 @@ func (m *MemoryStore) CreateIdentity(_ context.Context, id *Identity) error {
 }
 
 // GetIdentity implements Store.
-func (m *MemoryStore) GetIdentity(_ context.Context, id string) (*Identity, error) {
+func (m *Store) GetIdentity(_ context.Context, id string) (*identity.Identity, error) {
 	m.mu.Lock()
 	rec, ok := m.identities[id]
 	m.mu.Unlock()
 	if !ok {
-		return nil, ErrNotFound
+		return nil, identity.ErrNotFound
 	}
-	return decodeMemory[Identity](rec.data)
+	return decodeMemory[identity.Identity](rec.data)
 }
 
 // FindIdentityByIdentifier implements Store.
-func (m *MemoryStore) FindIdentityByIdentifier(_ context.Context, identifier string) (*Identity, error) {
+func (m *Store) FindIdentityByIdentifier(_ context.Context, identifier string) (*identity.Identity, error) {
 	m.mu.Lock()
 	rec, ok := m.identities[m.identifiers[strings.ToLower(identifier)]]
 	m.mu.Unlock()
 	if !ok {
-		return nil, ErrNotFound
+		return nil, identity.ErrNotFound
 	}
-	return decodeMemory[Identity](rec.data)
+	return decodeMemory[identity.Identity](rec.data)
 }
 
 // UpdateIdentity implements Store.
-func (m *MemoryStore) UpdateIdentity(_ context.Context, id *Identity) error {
+func (m *Store) UpdateIdentity(_ context.Context, id *identity.Identity) error {
 	return m.updateIdentity(id, nil)
 }
 
 // UpdateIdentityAndFlow implements Store. stored is not needed: the
 // identifiers are at hand.
-func (m *MemoryStore) UpdateIdentityAndFlow(_ context.Context, _, id *Identity, f *Flow) error {
+func (m *Store) UpdateIdentityAndFlow(_ context.Context, _, id *identity.Identity, f *identity.Flow) error {
 	if f == nil || f.ID == "" {
 		return errors.New("flows: flow without id")
 	}
-	if id != nil && RoutingKey(f.ID) != RoutingKey(id.ID) {
+	if id != nil && identity.RoutingKey(f.ID) != identity.RoutingKey(id.ID) {
 		return fmt.Errorf("flows: flow %s does not share the routing key of identity %s (make its id with NewIDFor)", f.ID, id.ID)
 	}
 	return m.updateIdentity(id, f)
@@ -155,7 +157,7 @@ func (m *MemoryStore) UpdateIdentityAndFlow(_ context.Context, _, id *Identity, 
 
 // updateIdentity writes id (and f, when not nil) if id.Version is the
 // stored version.
-func (m *MemoryStore) updateIdentity(id *Identity, f *Flow) error {
+func (m *Store) updateIdentity(id *identity.Identity, f *identity.Flow) error {
 	if id == nil || id.ID == "" {
 		return errors.New("flows: identity without id")
 	}
@@ -178,13 +180,13 @@ func (m *MemoryStore) updateIdentity(id *Identity, f *Flow) error {
 	m.maybeSweep()
 	stored, ok := m.identities[id.ID]
 	if !ok {
-		return ErrNotFound
+		return identity.ErrNotFound
 	}
 	if stored.version != id.Version {
-		return ErrVersionConflict
+		return identity.ErrVersionConflict
 	}
 	if m.anyTakenBy(idents, id.ID) {
-		return ErrDuplicateIdentifier
+		return identity.ErrDuplicateIdentifier
 	}
 	for _, old := range stored.identifiers {
 		if m.identifiers[old] == id.ID {
@@ -196,19 +198,19 @@ func (m *MemoryStore) updateIdentity(id *Identity, f *Flow) error {
 	}
 	m.identities[id.ID] = memoryIdentity{data: string(data), version: c.Version, identifiers: idents}
 	if f != nil {
-		m.putFlow(f.ID, string(flowData), f.ExpiresAt.Add(FlowGrace))
+		m.putFlow(f.ID, string(flowData), f.ExpiresAt.Add(identity.FlowGrace))
 	}
 	id.Version = c.Version
 	return nil
 }
 
 // DeleteIdentity implements Store.
-func (m *MemoryStore) DeleteIdentity(_ context.Context, id string) error {
+func (m *Store) DeleteIdentity(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	stored, ok := m.identities[id]
 	if !ok {
-		return ErrNotFound
+		return identity.ErrNotFound
 	}
 	for _, ident := range stored.identifiers {
 		if m.identifiers[ident] == id {
@@ -223,7 +225,7 @@ func (m *MemoryStore) DeleteIdentity(_ context.Context, id string) error {
 }
 
 // ListIdentities implements Store.
-func (m *MemoryStore) ListIdentities(_ context.Context, after string, limit int) ([]*Identity, string, error) {
+func (m *Store) ListIdentities(_ context.Context, after string, limit int) ([]*identity.Identity, string, error) {
 	if limit <= 0 {
 		return nil, "", fmt.Errorf("flows: list limit %d is not positive", limit)
 	}
@@ -246,9 +248,9 @@ func (m *MemoryStore) ListIdentities(_ context.Context, after string, limit int)
 	}
 	m.mu.Unlock()
 
-	out := make([]*Identity, len(data))
+	out := make([]*identity.Identity, len(data))
 	for i, d := range data {
-		id, err := decodeMemory[Identity](d)
+		id, err := decodeMemory[identity.Identity](d)
 		if err != nil {
 			return nil, "", err
 		}
@@ -258,7 +260,7 @@ func (m *MemoryStore) ListIdentities(_ context.Context, after string, limit int)
 }
 
 // CreateSession implements Store.
-func (m *MemoryStore) CreateSession(_ context.Context, s *Session) error {
+func (m *Store) CreateSession(_ context.Context, s *identity.Session) error {
 	if err := checkMemorySession(s); err != nil {
 		return err
 	}
@@ -271,11 +273,11 @@ func (m *MemoryStore) CreateSession(_ context.Context, s *Session) error {
 	defer m.mu.Unlock()
 	m.maybeSweep()
 	if _, ok := m.liveSession(s.TokenHash); ok {
-		return ErrExists
+		return identity.ErrExists
 	}
 	if hash, ok := m.sessionIDs[s.ID]; ok {
 		if _, ok := m.liveSession(hash); ok {
-			return ErrExists
+			return identity.ErrExists
 		}
 	}
 	m.putSession(s, string(data))
@@ -283,7 +285,7 @@ func (m *MemoryStore) CreateSession(_ context.Context, s *Session) error {
 }
 
 // GetSession implements Store.
-func (m *MemoryStore) GetSession(_ context.Context, token string) (*Session, *Identity, error) {
+func (m *Store) GetSession(_ context.Context, token string) (*identity.Session, *identity.Identity, error) {
 	m.mu.Lock()
 	sess, ident, err := m.sessionAndIdentity(token)
 	m.mu.Unlock()
@@ -294,19 +296,19 @@ func (m *MemoryStore) GetSession(_ context.Context, token string) (*Session, *Id
 }
 
 // GetSessionByID implements Store.
-func (m *MemoryStore) GetSessionByID(_ context.Context, id string) (*Session, error) {
+func (m *Store) GetSessionByID(_ context.Context, id string) (*identity.Session, error) {
 	m.mu.Lock()
 	rec, ok := m.liveSession(m.sessionIDs[id])
 	m.mu.Unlock()
 	if !ok || rec.id != id {
-		return nil, ErrNotFound
+		return nil, identity.ErrNotFound
 	}
-	return decodeMemory[Session](rec.data)
+	return decodeMemory[identity.Session](rec.data)
 }
 
 // UpdateSession implements Store. The session is found by its id, and its
 // token hash and identity must be the stored ones.
-func (m *MemoryStore) UpdateSession(_ context.Context, s *Session) error {
+func (m *Store) UpdateSession(_ context.Context, s *identity.Session) error {
 	if err := checkMemorySession(s); err != nil {
 		return err
 	}
@@ -321,7 +323,7 @@ func (m *MemoryStore) UpdateSession(_ context.Context, s *Session) error {
 	hash := m.sessionIDs[s.ID]
 	rec, ok := m.liveSession(hash)
 	if !ok || hash != s.TokenHash || rec.identityID != s.IdentityID {
-		return ErrNotFound
+		return identity.ErrNotFound
 	}
 	m.removeSession(hash)
 	m.putSession(s, string(data))
@@ -329,7 +331,7 @@ func (m *MemoryStore) UpdateSession(_ context.Context, s *Session) error {
 }
 
 // ListSessions implements Store.
-func (m *MemoryStore) ListSessions(_ context.Context, identityID string) ([]*Session, error) {
+func (m *Store) ListSessions(_ context.Context, identityID string) ([]*identity.Session, error) {
 	m.mu.Lock()
 	var data []string
 	for hash := range m.owned[identityID] {
@@ -339,9 +341,9 @@ func (m *MemoryStore) ListSessions(_ context.Context, identityID string) ([]*Ses
 	}
 	m.mu.Unlock()
 
-	out := make([]*Session, 0, len(data))
+	out := make([]*identity.Session, 0, len(data))
 	for _, d := range data {
-		s, err := decodeMemory[Session](d)
+		s, err := decodeMemory[identity.Session](d)
 		if err != nil {
 			return nil, err
 		}
@@ -352,19 +354,19 @@ func (m *MemoryStore) ListSessions(_ context.Context, identityID string) ([]*Ses
 }
 
 // DeleteSession implements Store.
-func (m *MemoryStore) DeleteSession(_ context.Context, id string) error {
+func (m *Store) DeleteSession(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	hash := m.sessionIDs[id]
 	if rec, ok := m.liveSession(hash); !ok || rec.id != id {
-		return ErrNotFound
+		return identity.ErrNotFound
 	}
 	m.removeSession(hash)
 	return nil
 }
 
 // DeleteSessions implements Store.
-func (m *MemoryStore) DeleteSessions(_ context.Context, identityID, keep string) (int, error) {
+func (m *Store) DeleteSessions(_ context.Context, identityID, keep string) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
@@ -380,7 +382,7 @@ func (m *MemoryStore) DeleteSessions(_ context.Context, identityID, keep string)
 }
 
 // SaveFlow implements Store.
-func (m *MemoryStore) SaveFlow(_ context.Context, f *Flow) error {
+func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 	if f == nil || f.ID == "" {
 		return errors.New("flows: flow without id")
 	}
@@ -391,23 +393,23 @@ func (m *MemoryStore) SaveFlow(_ context.Context, f *Flow) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.maybeSweep()
-	m.putFlow(f.ID, string(data), f.ExpiresAt.Add(FlowGrace))
+	m.putFlow(f.ID, string(data), f.ExpiresAt.Add(identity.FlowGrace))
 	return nil
 }
 
 // GetFlow implements Store.
-func (m *MemoryStore) GetFlow(_ context.Context, id string) (*Flow, error) {
+func (m *Store) GetFlow(_ context.Context, id string) (*identity.Flow, error) {
 	m.mu.Lock()
 	rec, ok := m.liveRecord(m.flows, id)
 	m.mu.Unlock()
 	if !ok {
-		return nil, ErrNotFound
+		return nil, identity.ErrNotFound
 	}
-	return decodeMemory[Flow](rec.data)
+	return decodeMemory[identity.Flow](rec.data)
 }
 
 // GetSessionAndFlow implements Store.
-func (m *MemoryStore) GetSessionAndFlow(_ context.Context, token, flowID string) (*Session, *Identity, *Flow, error) {
+func (m *Store) GetSessionAndFlow(_ context.Context, token, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	m.mu.Lock()
 	sess, ident, err := m.sessionAndIdentity(token)
 	flow, flowOK := m.liveRecord(m.flows, flowID)
@@ -419,7 +421,7 @@ func (m *MemoryStore) GetSessionAndFlow(_ context.Context, token, flowID string)
 	if err != nil || !flowOK {
 		return s, id, nil, err
 	}
-	f, err := decodeMemory[Flow](flow.data)
+	f, err := decodeMemory[identity.Flow](flow.data)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -427,7 +429,7 @@ func (m *MemoryStore) GetSessionAndFlow(_ context.Context, token, flowID string)
 }
 
 // SaveContinuity implements Store.
-func (m *MemoryStore) SaveContinuity(_ context.Context, id string, payload []byte, ttl time.Duration) error {
+func (m *Store) SaveContinuity(_ context.Context, id string, payload []byte, ttl time.Duration) error {
 	if id == "" {
 		return errors.New("flows: continuity without id")
 	}
@@ -442,23 +444,23 @@ func (m *MemoryStore) SaveContinuity(_ context.Context, id string, payload []byt
 }
 
 // TakeContinuity implements Store.
-func (m *MemoryStore) TakeContinuity(_ context.Context, id string) ([]byte, error) {
+func (m *Store) TakeContinuity(_ context.Context, id string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	rec, ok := m.liveRecord(m.continuity, id)
 	if !ok {
-		return nil, ErrNotFound
+		return nil, identity.ErrNotFound
 	}
 	delete(m.continuity, id)
 	return []byte(rec.data), nil
 }
 
-// Close implements Store; a MemoryStore holds no connections.
-func (m *MemoryStore) Close() error { return nil }
+// Close implements Store; a Store holds no connections.
+func (m *Store) Close() error { return nil }
 
 // sortNewestFirst orders sessions by IssuedAt, newest first (ties by id),
 // the order ListSessions answers in.
-func sortNewestFirst(ss []*Session) {
+func sortNewestFirst(ss []*identity.Session) {
 	sort.SliceStable(ss, func(i, j int) bool {
 		if !ss[i].IssuedAt.Equal(ss[j].IssuedAt) {
 			return ss[i].IssuedAt.After(ss[j].IssuedAt)
@@ -469,7 +471,7 @@ func sortNewestFirst(ss []*Session) {
 
 // anyTakenBy reports whether one of idents belongs to an identity other than
 // owner. The caller holds m.mu.
-func (m *MemoryStore) anyTakenBy(idents []string, owner string) bool {
+func (m *Store) anyTakenBy(idents []string, owner string) bool {
 	for _, ident := range idents {
 		if holder, ok := m.identifiers[ident]; ok && holder != owner {
 			return true
@@ -481,21 +483,21 @@ func (m *MemoryStore) anyTakenBy(idents []string, owner string) bool {
 // sessionAndIdentity returns the JSON of the live session for token and of
 // its identity. A token whose routing key is not its identity's is not found,
 // as in the Redis store. The caller holds m.mu.
-func (m *MemoryStore) sessionAndIdentity(token string) (string, string, error) {
-	rec, ok := m.liveSession(HashToken(token))
-	if !ok || RoutingKey(token) != RoutingKey(rec.identityID) {
-		return "", "", ErrNotFound
+func (m *Store) sessionAndIdentity(token string) (string, string, error) {
+	rec, ok := m.liveSession(identity.HashToken(token))
+	if !ok || identity.RoutingKey(token) != identity.RoutingKey(rec.identityID) {
+		return "", "", identity.ErrNotFound
 	}
 	ident, ok := m.identities[rec.identityID]
 	if !ok {
-		return "", "", ErrNotFound
+		return "", "", identity.ErrNotFound
 	}
 	return rec.data, ident.data, nil
 }
 
 // liveSession returns the session stored under hash unless it expired; an
 // expired one is removed. The caller holds m.mu.
-func (m *MemoryStore) liveSession(hash string) (memorySession, bool) {
+func (m *Store) liveSession(hash string) (memorySession, bool) {
 	rec, ok := m.sessions[hash]
 	if !ok {
 		return memorySession{}, false
@@ -509,7 +511,7 @@ func (m *MemoryStore) liveSession(hash string) (memorySession, bool) {
 
 // putSession stores s (JSON data) and indexes it, unless it already expired.
 // The caller holds m.mu.
-func (m *MemoryStore) putSession(s *Session, data string) {
+func (m *Store) putSession(s *identity.Session, data string) {
 	if !m.now().Before(s.ExpiresAt) {
 		return
 	}
@@ -525,7 +527,7 @@ func (m *MemoryStore) putSession(s *Session, data string) {
 
 // removeSession drops the session stored under hash and its index entries.
 // The caller holds m.mu.
-func (m *MemoryStore) removeSession(hash string) {
+func (m *Store) removeSession(hash string) {
 	rec, ok := m.sessions[hash]
 	if !ok {
 		return
@@ -544,7 +546,7 @@ func (m *MemoryStore) removeSession(hash string) {
 
 // putFlow stores a flow's JSON until until, or drops it when that has passed.
 // The caller holds m.mu.
-func (m *MemoryStore) putFlow(id, data string, until time.Time) {
+func (m *Store) putFlow(id, data string, until time.Time) {
 	if !m.now().Before(until) {
 		delete(m.flows, id)
 		return
@@ -554,7 +556,7 @@ func (m *MemoryStore) putFlow(id, data string, until time.Time) {
 
 // liveRecord returns records[id] unless it expired; an expired one is
 // removed. The caller holds m.mu.
-func (m *MemoryStore) liveRecord(records map[string]memoryRecord, id string) (memoryRecord, bool) {
+func (m *Store) liveRecord(records map[string]memoryRecord, id string) (memoryRecord, bool) {
 	rec, ok := records[id]
 	if !ok {
 		return memoryRecord{}, false
@@ -568,7 +570,7 @@ func (m *MemoryStore) liveRecord(records map[string]memoryRecord, id string) (me
 
 // maybeSweep removes every expired entry if the last sweep is sweepEvery
 // ago. The caller holds m.mu.
-func (m *MemoryStore) maybeSweep() {
+func (m *Store) maybeSweep() {
 	now := m.now()
 	if now.Sub(m.lastSweep) < sweepEvery {
 		return
@@ -591,11 +593,11 @@ func (m *MemoryStore) maybeSweep() {
 // checkMemorySession rejects a session the store could not index, or whose
 // id does not share its identity's routing key (the Redis store needs that,
 // so the memory store refuses it too).
-func checkMemorySession(s *Session) error {
+func checkMemorySession(s *identity.Session) error {
 	switch {
 	case s == nil || s.ID == "" || s.IdentityID == "" || s.TokenHash == "":
 		return errors.New("flows: session without id, identity id or token hash")
-	case RoutingKey(s.ID) != RoutingKey(s.IdentityID):
+	case identity.RoutingKey(s.ID) != identity.RoutingKey(s.IdentityID):
 		return fmt.Errorf("flows: session id %s does not share the routing key of identity %s (make it with NewIDFor)", s.ID, s.IdentityID)
 	}
 	return nil
@@ -616,19 +618,19 @@ func lowerIdentifiers(idents []string) []string {
 }
 
 // decodeSessionAndIdentity decodes a stored session and identity.
-func decodeSessionAndIdentity(sess, ident string) (*Session, *Identity, error) {
-	s, err := decodeMemory[Session](sess)
+func decodeSessionAndIdentity(sess, ident string) (*identity.Session, *identity.Identity, error) {
+	s, err := decodeMemory[identity.Session](sess)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := decodeMemory[Identity](ident)
+	id, err := decodeMemory[identity.Identity](ident)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, id, nil
 }
 
-// decodeMemory decodes a record the MemoryStore wrote.
+// decodeMemory decodes a record the Store wrote.
 func decodeMemory[T any](data string) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal([]byte(data), v); err != nil {

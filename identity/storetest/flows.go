@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // fullFlow is a flow with every field set, as JSON (so that it has every
@@ -57,12 +57,12 @@ func (s *suite) testFlows(t *testing.T) {
 
 func (s *suite) testFlowRoundTrip(t *testing.T) {
 	st := s.newStore(t)
-	f := new(flows.Flow)
+	f := new(identity.Flow)
 	if err := json.Unmarshal([]byte(fullFlow), f); err != nil {
 		t.Fatal(err)
 	}
-	f.IdentityID = flows.NewID()
-	f.ID = flows.NewIDFor(f.IdentityID)
+	f.IdentityID = identity.NewID()
+	f.ID = identity.NewIDFor(f.IdentityID)
 	f.ExpiresAt = s.now().Add(time.Hour)
 	want := jsonOf(t, f)
 	wantErr(t, "SaveFlow", st.SaveFlow(t.Context(), f), nil)
@@ -85,18 +85,18 @@ func (s *suite) testFlowRoundTrip(t *testing.T) {
 		t.Errorf("absent value = %#v, want nil", got.UI.Nodes[6].Attributes.Value)
 	}
 
-	_, err = st.GetFlow(t.Context(), flows.NewID())
-	wantErr(t, "GetFlow(unknown)", err, flows.ErrNotFound)
+	_, err = st.GetFlow(t.Context(), identity.NewID())
+	wantErr(t, "GetFlow(unknown)", err, identity.ErrNotFound)
 	_, err = st.GetFlow(t.Context(), "")
-	wantErr(t, "GetFlow(empty)", err, flows.ErrNotFound)
+	wantErr(t, "GetFlow(empty)", err, identity.ErrNotFound)
 }
 
 func (s *suite) testReplaceFlow(t *testing.T) {
 	st := s.newStore(t)
 	f := s.flow("")
 	wantErr(t, "SaveFlow", st.SaveFlow(t.Context(), f), nil)
-	f.State = flows.StateSuccess
-	f.UI.Messages = []flows.Message{{ID: 1010001, Text: "Sign in", Type: flows.MessageInfo}}
+	f.State = identity.StateSuccess
+	f.UI.Messages = []identity.Message{{ID: 1010001, Text: "Sign in", Type: identity.MessageInfo}}
 	wantErr(t, "SaveFlow again", st.SaveFlow(t.Context(), f), nil)
 	got, err := st.GetFlow(t.Context(), f.ID)
 	wantErr(t, "GetFlow", err, nil)
@@ -109,10 +109,10 @@ func (s *suite) testExpiredFlow(t *testing.T) {
 	expired := s.flow("")
 	expired.ExpiresAt = s.now().Add(-time.Hour)
 	forgotten := s.flow("")
-	forgotten.ExpiresAt = s.now().Add(short - flows.FlowGrace)
+	forgotten.ExpiresAt = s.now().Add(short - identity.FlowGrace)
 	gone := s.flow("")
-	gone.ExpiresAt = s.now().Add(-flows.FlowGrace - time.Second)
-	for _, f := range []*flows.Flow{expired, forgotten, gone} {
+	gone.ExpiresAt = s.now().Add(-identity.FlowGrace - time.Second)
+	for _, f := range []*identity.Flow{expired, forgotten, gone} {
 		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
 	}
 	s.waitPast()
@@ -125,9 +125,9 @@ func (s *suite) testExpiredFlow(t *testing.T) {
 		t.Error("the expired flow does not report Expired")
 	}
 	// FlowGrace after its expiry it is gone.
-	for _, f := range []*flows.Flow{forgotten, gone} {
+	for _, f := range []*identity.Flow{forgotten, gone} {
 		_, err = st.GetFlow(ctx, f.ID)
-		wantErr(t, "GetFlow(past grace)", err, flows.ErrNotFound)
+		wantErr(t, "GetFlow(past grace)", err, identity.ErrNotFound)
 	}
 }
 
@@ -144,11 +144,11 @@ func (s *suite) testGetSessionAndFlow(t *testing.T) {
 	login := s.flow("") // another routing key: on a cluster, another slot
 	expired := s.flow(alice.ID)
 	expired.ExpiresAt = s.now().Add(-time.Hour)
-	for _, f := range []*flows.Flow{settings, login, expired} {
+	for _, f := range []*identity.Flow{settings, login, expired} {
 		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
 	}
 
-	for _, f := range []*flows.Flow{settings, login, expired} {
+	for _, f := range []*identity.Flow{settings, login, expired} {
 		gotS, gotID, gotF, err := st.GetSessionAndFlow(ctx, token, f.ID)
 		wantErr(t, "GetSessionAndFlow", err, nil)
 		wantJSON(t, "session", jsonOf(t, sess), gotS)
@@ -156,13 +156,13 @@ func (s *suite) testGetSessionAndFlow(t *testing.T) {
 		wantJSON(t, "flow", jsonOf(t, f), gotF)
 	}
 
-	gotS, gotID, gotF, err := st.GetSessionAndFlow(ctx, token, flows.NewIDFor(alice.ID))
+	gotS, gotID, gotF, err := st.GetSessionAndFlow(ctx, token, identity.NewIDFor(alice.ID))
 	wantErr(t, "GetSessionAndFlow(unknown flow)", err, nil)
 	if gotS == nil || gotID == nil || gotF != nil {
 		t.Errorf("GetSessionAndFlow(unknown flow) = %v, %v, %v; want the session, the identity and no flow", gotS, gotID, gotF)
 	}
-	for name, tok := range map[string]string{"unknown": flows.NewSessionToken(alice.ID), "expired": endedToken, "empty": ""} {
+	for name, tok := range map[string]string{"unknown": identity.NewSessionToken(alice.ID), "expired": endedToken, "empty": ""} {
 		_, _, _, err := st.GetSessionAndFlow(ctx, tok, settings.ID)
-		wantErr(t, "GetSessionAndFlow("+name+" token)", err, flows.ErrNotFound)
+		wantErr(t, "GetSessionAndFlow("+name+" token)", err, identity.ErrNotFound)
 	}
 }

@@ -1,4 +1,4 @@
-package flows_test
+package memstore_test
 
 import (
 	"fmt"
@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
-	"github.com/seed06f30684/caddy-kratos/flows/storetest"
+	"github.com/seed06f30684/caddy-kratos/identity/storetest"
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 )
 
 // fakeClock is a clock the tests move by hand.
@@ -31,8 +32,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 func TestMemoryStore(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	storetest.Run(t, func(t *testing.T) flows.Store {
-		s := flows.NewMemoryStoreWithClock(clock.Now)
+	storetest.Run(t, func(t *testing.T) identity.Store {
+		s := memstore.NewWithClock(clock.Now)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}, storetest.Options{
@@ -40,7 +41,7 @@ func TestMemoryStore(t *testing.T) {
 		Wait: clock.Advance,
 		// fmt prints unexported fields, so this shows every key and value
 		// the store holds.
-		Dump: func(_ *testing.T, s flows.Store) string { return fmt.Sprintf("%+v", s) },
+		Dump: func(_ *testing.T, s identity.Store) string { return fmt.Sprintf("%+v", s) },
 	})
 }
 
@@ -48,18 +49,18 @@ func TestMemoryStore(t *testing.T) {
 // removed by a later write.
 func TestMemoryStoreSweeps(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	s := flows.NewMemoryStoreWithClock(clock.Now)
+	s := memstore.NewWithClock(clock.Now)
 	ctx := t.Context()
-	id := &flows.Identity{ID: flows.NewID()}
+	id := &identity.Identity{ID: identity.NewID()}
 	if err := s.CreateIdentity(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	token := flows.NewSessionToken(id.ID)
-	sess := &flows.Session{ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), Active: true, ExpiresAt: clock.Now().Add(time.Minute)}
+	token := identity.NewSessionToken(id.ID)
+	sess := &identity.Session{ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token), Active: true, ExpiresAt: clock.Now().Add(time.Minute)}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
-	f := &flows.Flow{ID: flows.NewID(), ExpiresAt: clock.Now()}
+	f := &identity.Flow{ID: identity.NewID(), ExpiresAt: clock.Now()}
 	if err := s.SaveFlow(ctx, f); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestMemoryStoreSweeps(t *testing.T) {
 	}
 	before := fmt.Sprintf("%+v", s)
 
-	clock.Advance(flows.FlowGrace + time.Hour)
+	clock.Advance(identity.FlowGrace + time.Hour)
 	if err := s.SaveContinuity(ctx, "other", []byte("y"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -84,14 +85,14 @@ func TestMemoryStoreSweeps(t *testing.T) {
 }
 
 func BenchmarkMemoryStoreGetSession(b *testing.B) {
-	s := flows.NewMemoryStore()
+	s := memstore.New()
 	ctx := b.Context()
-	id := &flows.Identity{ID: flows.NewID(), Traits: map[string]any{"email": "a@example.com"}}
+	id := &identity.Identity{ID: identity.NewID(), Traits: map[string]any{"email": "a@example.com"}}
 	if err := s.CreateIdentity(ctx, id); err != nil {
 		b.Fatal(err)
 	}
-	token := flows.NewSessionToken(id.ID)
-	sess := &flows.Session{ID: flows.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: flows.HashToken(token), Active: true, ExpiresAt: time.Now().Add(time.Hour)}
+	token := identity.NewSessionToken(id.ID)
+	sess := &identity.Session{ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token), Active: true, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		b.Fatal(err)
 	}

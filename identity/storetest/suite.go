@@ -1,4 +1,4 @@
-// Package storetest is the contract suite for flows.Store: every store (the
+// Package storetest is the contract suite for identity.Store: every store (the
 // memory store, the Redis store on one server and on a cluster) runs the same
 // tests, so they all answer the same way.
 package storetest
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // short is the lifetime of records that a test lets expire. Waiting is done
@@ -23,12 +23,12 @@ type Options struct {
 	Wait func(d time.Duration)
 	// Dump returns everything store s keeps, keys and values, as text; the
 	// suite checks that no raw session token is in it. Nil skips the check.
-	Dump func(t *testing.T, s flows.Store) string
+	Dump func(t *testing.T, s identity.Store) string
 }
 
 // suite holds what every test of the contract needs.
 type suite struct {
-	newStore func(t *testing.T) flows.Store
+	newStore func(t *testing.T) identity.Store
 	opts     Options
 }
 
@@ -37,7 +37,7 @@ type suite struct {
 // given.
 //
 // Subtests run one after another: time-dependent ones move a shared clock.
-func Run(t *testing.T, newStore func(t *testing.T) flows.Store, opts ...Options) {
+func Run(t *testing.T, newStore func(t *testing.T) identity.Store, opts ...Options) {
 	if len(opts) > 1 {
 		t.Fatal("storetest.Run: more than one Options")
 	}

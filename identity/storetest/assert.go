@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // jsonOf returns v's JSON, the form every store keeps and compares by.
@@ -39,7 +39,7 @@ func wantErr(t *testing.T, what string, err, target error) {
 }
 
 // mustCreate creates identities or fails the test.
-func mustCreate(t *testing.T, st flows.Store, ids ...*flows.Identity) {
+func mustCreate(t *testing.T, st identity.Store, ids ...*identity.Identity) {
 	t.Helper()
 	for _, id := range ids {
 		if err := st.CreateIdentity(t.Context(), id); err != nil {
@@ -49,7 +49,7 @@ func mustCreate(t *testing.T, st flows.Store, ids ...*flows.Identity) {
 }
 
 // mustCreateSession creates sessions or fails the test.
-func mustCreateSession(t *testing.T, st flows.Store, ss ...*flows.Session) {
+func mustCreateSession(t *testing.T, st identity.Store, ss ...*identity.Session) {
 	t.Helper()
 	for _, s := range ss {
 		if err := st.CreateSession(t.Context(), s); err != nil {
@@ -59,7 +59,7 @@ func mustCreateSession(t *testing.T, st flows.Store, ss ...*flows.Session) {
 }
 
 // mustGet returns the stored identity or fails the test.
-func mustGet(t *testing.T, st flows.Store, id string) *flows.Identity {
+func mustGet(t *testing.T, st identity.Store, id string) *identity.Identity {
 	t.Helper()
 	got, err := st.GetIdentity(t.Context(), id)
 	if err != nil {
@@ -70,11 +70,11 @@ func mustGet(t *testing.T, st flows.Store, id string) *flows.Identity {
 
 // wantOwner fails the test unless identifier belongs to the identity with
 // id owner ("" wants nobody).
-func wantOwner(t *testing.T, st flows.Store, identifier, owner string) {
+func wantOwner(t *testing.T, st identity.Store, identifier, owner string) {
 	t.Helper()
 	got, err := st.FindIdentityByIdentifier(t.Context(), identifier)
 	switch {
-	case owner == "" && !errors.Is(err, flows.ErrNotFound):
+	case owner == "" && !errors.Is(err, identity.ErrNotFound):
 		t.Errorf("FindIdentityByIdentifier(%q) = %v, %v; want ErrNotFound", identifier, got, err)
 	case owner != "" && err != nil:
 		t.Errorf("FindIdentityByIdentifier(%q): %v; want %s", identifier, err, owner)
@@ -84,7 +84,7 @@ func wantOwner(t *testing.T, st flows.Store, identifier, owner string) {
 }
 
 // sessionIDs returns the ids of ss in order.
-func sessionIDs(ss []*flows.Session) []string {
+func sessionIDs(ss []*identity.Session) []string {
 	ids := make([]string, len(ss))
 	for i, s := range ss {
 		ids[i] = s.ID

@@ -10,13 +10,16 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/storelog"
+	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // downStore fails every session lookup like an unreachable Redis.
-type downStore struct{ Store }
+type downStore struct{ identity.Store }
 
-func (downStore) GetSession(context.Context, string) (*Session, *Identity, error) {
+func (downStore) GetSession(context.Context, string) (*identity.Session, *identity.Identity, error) {
 	return nil, nil, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 }
 
@@ -26,11 +29,11 @@ func TestStoreFailuresLoggedOncePerInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.DebugLevel)
-	s, err := New(Config{Schema: sch, Store: downStore{NewMemoryStore()}, Logger: zap.New(core)})
+	s, err := New(Config{Schema: sch, Store: downStore{memstore.New()}, Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := NewSessionToken(NewID())
+	token := identity.NewSessionToken(identity.NewID())
 	for range 50 {
 		r := httptest.NewRequest(http.MethodGet, "/sessions/whoami", nil)
 		r.Header.Set("X-Session-Token", token)
@@ -41,7 +44,7 @@ func TestStoreFailuresLoggedOncePerInterval(t *testing.T) {
 		}
 	}
 	if n := logs.Len(); n != 1 {
-		t.Fatalf("50 failed requests logged %d lines, want 1 per %s", n, StoreFailureLogInterval)
+		t.Fatalf("50 failed requests logged %d lines, want 1 per %s", n, storelog.Interval)
 	}
 	if e := logs.All()[0]; e.Level != zap.ErrorLevel || e.ContextMap()["error"] == nil {
 		t.Errorf("the line is %v %v, want an error with the store's error", e.Level, e.ContextMap())

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // Sizes of the races; small enough for two cores under -race.
@@ -57,7 +57,7 @@ func (s *suite) testRacingUpdates(t *testing.T) {
 		switch {
 		case err == nil:
 			accepted[fmt.Sprint(i)] = true
-		case !errors.Is(err, flows.ErrVersionConflict):
+		case !errors.Is(err, identity.ErrVersionConflict):
 			t.Errorf("update %d: %v; want nil or ErrVersionConflict", i, err)
 		}
 	}
@@ -84,7 +84,7 @@ func (s *suite) testRacingUpdates(t *testing.T) {
 // with the same identifier: exactly one may win.
 func (s *suite) testRacingRegistrations(t *testing.T) {
 	st := s.newStore(t)
-	ids := make([]*flows.Identity, racingRegistrations)
+	ids := make([]*identity.Identity, racingRegistrations)
 	errs := make([]error, racingRegistrations)
 	for i := range ids {
 		ids[i] = s.identity("Race@Example.com")
@@ -100,13 +100,13 @@ func (s *suite) testRacingRegistrations(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	var winners []*flows.Identity
+	var winners []*identity.Identity
 	for i, err := range errs {
 		switch {
 		case err == nil:
 			winners = append(winners, ids[i])
-		case errors.Is(err, flows.ErrDuplicateIdentifier):
-			if _, err := st.GetIdentity(t.Context(), ids[i].ID); !errors.Is(err, flows.ErrNotFound) {
+		case errors.Is(err, identity.ErrDuplicateIdentifier):
+			if _, err := st.GetIdentity(t.Context(), ids[i].ID); !errors.Is(err, identity.ErrNotFound) {
 				t.Errorf("losing registration %d is stored (GetIdentity: %v)", i, err)
 			}
 		default:

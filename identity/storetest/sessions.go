@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // testSessions covers CreateSession, GetSession, GetSessionByID,
@@ -43,7 +43,7 @@ func (s *suite) testCreateAndGetSession(t *testing.T) {
 	wantJSON(t, "session by id", want, byID)
 
 	again := *got
-	wantErr(t, "CreateSession(same session)", st.CreateSession(ctx, &again), flows.ErrExists)
+	wantErr(t, "CreateSession(same session)", st.CreateSession(ctx, &again), identity.ErrExists)
 }
 
 func (s *suite) testTokenNeverStored(t *testing.T) {
@@ -65,7 +65,7 @@ func (s *suite) testTokenNeverStored(t *testing.T) {
 	if !strings.Contains(dump, sess.TokenHash) {
 		t.Fatalf("the dump does not show the session (its token hash); does the Dump hook see the store?\n%s", dump)
 	}
-	secret := strings.TrimPrefix(token, flows.SessionTokenPrefix)
+	secret := strings.TrimPrefix(token, identity.SessionTokenPrefix)
 	if strings.Contains(dump, secret) {
 		t.Errorf("the store keeps the raw session token:\n%s", dump)
 	}
@@ -79,33 +79,33 @@ func (s *suite) testUnknownSession(t *testing.T) {
 	sess, token := s.session(alice.ID, s.now())
 	mustCreateSession(t, st, sess)
 
-	wrongRoutingKey := flows.NewSessionToken(otherRoutingKey(alice.ID))
+	wrongRoutingKey := identity.NewSessionToken(otherRoutingKey(alice.ID))
 	wrongRoutingKey = wrongRoutingKey[:11] + token[11:]
 	for name, tok := range map[string]string{
-		"unknown":           flows.NewSessionToken(alice.ID),
+		"unknown":           identity.NewSessionToken(alice.ID),
 		"empty":             "",
 		"changed character": token[:len(token)-1] + string(token[len(token)-1]^1),
-		"no prefix":         strings.TrimPrefix(token, flows.SessionTokenPrefix),
+		"no prefix":         strings.TrimPrefix(token, identity.SessionTokenPrefix),
 		"odd characters":    "ory_st_{}:*" + token[11:],
 		"other routing key": wrongRoutingKey,
 	} {
 		_, _, err := st.GetSession(ctx, tok)
-		wantErr(t, "GetSession("+name+")", err, flows.ErrNotFound)
+		wantErr(t, "GetSession("+name+")", err, identity.ErrNotFound)
 	}
 
-	// Tokens must come from flows.NewSessionToken(identity id): a session
+	// Tokens must come from identity.NewSessionToken(identity id): a session
 	// stored for a token of another routing key is not found.
 	foreign, _ := s.session(alice.ID, s.now())
-	foreignToken := flows.NewSessionToken(otherRoutingKey(alice.ID))
-	foreign.TokenHash = flows.HashToken(foreignToken)
+	foreignToken := identity.NewSessionToken(otherRoutingKey(alice.ID))
+	foreign.TokenHash = identity.HashToken(foreignToken)
 	mustCreateSession(t, st, foreign)
 	_, _, err := st.GetSession(ctx, foreignToken)
-	wantErr(t, "GetSession(token not made for its identity)", err, flows.ErrNotFound)
+	wantErr(t, "GetSession(token not made for its identity)", err, identity.ErrNotFound)
 
-	_, err = st.GetSessionByID(ctx, flows.NewIDFor(alice.ID))
-	wantErr(t, "GetSessionByID(unknown)", err, flows.ErrNotFound)
+	_, err = st.GetSessionByID(ctx, identity.NewIDFor(alice.ID))
+	wantErr(t, "GetSessionByID(unknown)", err, identity.ErrNotFound)
 	_, err = st.GetSessionByID(ctx, "")
-	wantErr(t, "GetSessionByID(empty)", err, flows.ErrNotFound)
+	wantErr(t, "GetSessionByID(empty)", err, identity.ErrNotFound)
 }
 
 func (s *suite) testSessionExpiry(t *testing.T) {
@@ -123,12 +123,12 @@ func (s *suite) testSessionExpiry(t *testing.T) {
 
 	for name, tok := range map[string]string{"expired": token, "created expired": expiredToken} {
 		_, _, err := st.GetSession(ctx, tok)
-		wantErr(t, "GetSession("+name+")", err, flows.ErrNotFound)
+		wantErr(t, "GetSession("+name+")", err, identity.ErrNotFound)
 	}
 	for _, id := range []string{expiring.ID, expired.ID} {
 		_, err := st.GetSessionByID(ctx, id)
-		wantErr(t, "GetSessionByID(expired)", err, flows.ErrNotFound)
-		wantErr(t, "DeleteSession(expired)", st.DeleteSession(ctx, id), flows.ErrNotFound)
+		wantErr(t, "GetSessionByID(expired)", err, identity.ErrNotFound)
+		wantErr(t, "DeleteSession(expired)", st.DeleteSession(ctx, id), identity.ErrNotFound)
 	}
 	list, err := st.ListSessions(ctx, alice.ID)
 	wantErr(t, "ListSessions", err, nil)
@@ -152,7 +152,7 @@ func (s *suite) testUpdateSession(t *testing.T) {
 
 	sess.ExpiresAt = s.now().Add(48 * time.Hour)
 	sess.AuthenticatedAt = s.now().Add(time.Minute)
-	sess.AuthenticationMethods = append(sess.AuthenticationMethods, flows.AuthenticationMethod{Method: "password", AAL: flows.AAL1, CompletedAt: sess.AuthenticatedAt})
+	sess.AuthenticationMethods = append(sess.AuthenticationMethods, identity.AuthenticationMethod{Method: "password", AAL: identity.AAL1, CompletedAt: sess.AuthenticatedAt})
 	sess.Active = false
 	wantErr(t, "UpdateSession", st.UpdateSession(ctx, sess), nil)
 	got, _, err := st.GetSession(ctx, token)
@@ -163,10 +163,10 @@ func (s *suite) testUpdateSession(t *testing.T) {
 	wantJSON(t, "updated session by id", jsonOf(t, sess), byID)
 
 	unknown, _ := s.session(alice.ID, s.now())
-	wantErr(t, "UpdateSession(unknown)", st.UpdateSession(ctx, unknown), flows.ErrNotFound)
+	wantErr(t, "UpdateSession(unknown)", st.UpdateSession(ctx, unknown), identity.ErrNotFound)
 	wrongHash := *sess
 	wrongHash.TokenHash = unknown.TokenHash
-	wantErr(t, "UpdateSession(other token hash)", st.UpdateSession(ctx, &wrongHash), flows.ErrNotFound)
+	wantErr(t, "UpdateSession(other token hash)", st.UpdateSession(ctx, &wrongHash), identity.ErrNotFound)
 	if _, _, err := st.GetSession(ctx, token); err != nil {
 		t.Errorf("GetSession after a refused update: %v", err)
 	}
@@ -175,7 +175,7 @@ func (s *suite) testUpdateSession(t *testing.T) {
 	other.ExpiresAt = s.now().Add(-time.Second)
 	wantErr(t, "UpdateSession(expired)", st.UpdateSession(ctx, other), nil)
 	_, _, err = st.GetSession(ctx, otherToken)
-	wantErr(t, "GetSession(ended by update)", err, flows.ErrNotFound)
+	wantErr(t, "GetSession(ended by update)", err, identity.ErrNotFound)
 	list, err := st.ListSessions(ctx, alice.ID)
 	wantErr(t, "ListSessions", err, nil)
 	if got := sessionIDs(list); !slices.Equal(got, []string{sess.ID}) {
@@ -202,7 +202,7 @@ func (s *suite) testListSessions(t *testing.T) {
 	}
 	wantJSON(t, "listed session", jsonOf(t, newest), list[0])
 
-	list, err = st.ListSessions(ctx, flows.NewID())
+	list, err = st.ListSessions(ctx, identity.NewID())
 	if err != nil || len(list) != 0 {
 		t.Errorf("ListSessions(unknown identity) = %v, %v; want none", sessionIDs(list), err)
 	}
@@ -219,10 +219,10 @@ func (s *suite) testDeleteSession(t *testing.T) {
 
 	wantErr(t, "DeleteSession", st.DeleteSession(ctx, s1.ID), nil)
 	_, _, err := st.GetSession(ctx, tok1)
-	wantErr(t, "GetSession(deleted)", err, flows.ErrNotFound)
+	wantErr(t, "GetSession(deleted)", err, identity.ErrNotFound)
 	_, err = st.GetSessionByID(ctx, s1.ID)
-	wantErr(t, "GetSessionByID(deleted)", err, flows.ErrNotFound)
-	wantErr(t, "DeleteSession again", st.DeleteSession(ctx, s1.ID), flows.ErrNotFound)
+	wantErr(t, "GetSessionByID(deleted)", err, identity.ErrNotFound)
+	wantErr(t, "DeleteSession again", st.DeleteSession(ctx, s1.ID), identity.ErrNotFound)
 	if _, _, err := st.GetSession(ctx, tok2); err != nil {
 		t.Errorf("GetSession(other session): %v", err)
 	}
@@ -254,9 +254,9 @@ func (s *suite) testDeleteSessions(t *testing.T) {
 		t.Errorf("ListSessions = %v, want the kept [%s]", got, s2.ID)
 	}
 	_, _, err = st.GetSession(ctx, tok1)
-	wantErr(t, "GetSession(removed)", err, flows.ErrNotFound)
+	wantErr(t, "GetSession(removed)", err, identity.ErrNotFound)
 	_, err = st.GetSessionByID(ctx, s3.ID)
-	wantErr(t, "GetSessionByID(removed)", err, flows.ErrNotFound)
+	wantErr(t, "GetSessionByID(removed)", err, identity.ErrNotFound)
 	if _, _, err := st.GetSession(ctx, tok2); err != nil {
 		t.Errorf("GetSession(kept): %v", err)
 	}
@@ -268,7 +268,7 @@ func (s *suite) testDeleteSessions(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Errorf("DeleteSessions(keep none) = %d, %v; want 1", n, err)
 	}
-	n, err = st.DeleteSessions(ctx, flows.NewID(), "")
+	n, err = st.DeleteSessions(ctx, identity.NewID(), "")
 	if err != nil || n != 0 {
 		t.Errorf("DeleteSessions(unknown identity) = %d, %v; want 0", n, err)
 	}
