@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed06f30684/caddy-kratos/identity/storetest"
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/identity/storetest"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/seed06f30684/caddy-kratos/identity/storetest"
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/identity/storetest"
 	"github.com/seed06f30684/caddy-kratos/redisstore/redistest"
 )
 
