@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
 )
 
 // ServeAdmin answers a request for the admin API. Every route is served
@@ -47,7 +50,7 @@ func (s *Service) ServeAdmin(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		w.Header().Set("Allow", methods)
-		s.writeError(w, r, newError(http.StatusMethodNotAllowed, "The method %s is not allowed for %s.", r.Method, r.URL.Path))
+		s.writeError(w, r, apierror.New(http.StatusMethodNotAllowed, "The method %s is not allowed for %s.", r.Method, r.URL.Path))
 	}
 
 	switch {
@@ -95,7 +98,7 @@ func (s *Service) ServeAdmin(w http.ResponseWriter, r *http.Request) {
 	case p == "/self-service/browser/flows/requests/profile":
 		allow("GET", func() { s.profileFetch(w, r, true) })
 	default:
-		s.writeError(w, r, errNotFound("The requested resource could not be found"))
+		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
 	}
 }
 
@@ -120,27 +123,27 @@ func adminIdentityURL(r *http.Request, id string) string {
 // numbers as json.Number. The Content-Type is not checked (Kratos' admin API
 // does not check it either, so `curl -d` works). Errors are 4xx.
 func readAdminJSON(w http.ResponseWriter, r *http.Request) (any, []byte, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, body.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, nil, newError(http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+			return nil, nil, apierror.New(http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", body.MaxBodyBytes)
 		}
-		return nil, nil, errBadRequest("Unable to read the HTTP request body.")
+		return nil, nil, apierror.BadRequest("Unable to read the HTTP request body.")
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, nil, errBadRequest("The request body is empty; a JSON document is expected.")
+		return nil, nil, apierror.BadRequest("The request body is empty; a JSON document is expected.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, nil, errBadRequest("The request body is not valid JSON: %v.", err)
+		return nil, nil, apierror.BadRequest("The request body is not valid JSON: %v.", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, errBadRequest("The request body holds more than one JSON value.")
+		return nil, nil, apierror.BadRequest("The request body holds more than one JSON value.")
 	}
-	if err := checkNumbers(v); err != nil {
+	if err := body.CheckNumbers(v); err != nil {
 		return nil, nil, err
 	}
 	return v, raw, nil
@@ -154,7 +157,7 @@ func readAdminObject(w http.ResponseWriter, r *http.Request) (map[string]any, er
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, errBadRequest("The request body must be a JSON object.")
+		return nil, apierror.BadRequest("The request body must be a JSON object.")
 	}
 	return obj, nil
 }
@@ -188,20 +191,20 @@ func adminIfMatch(r *http.Request, version int64) (present, matches bool) {
 	return true, false
 }
 
-func errAdminPrecondition(r *http.Request, version int64) *Error {
-	return newError(http.StatusPreconditionFailed,
+func errAdminPrecondition(r *http.Request, version int64) *apierror.Error {
+	return apierror.New(http.StatusPreconditionFailed,
 		"The identity was changed since it was read: If-Match %s does not match its current ETag %s.",
 		strings.Join(r.Header.Values("If-Match"), ", "), adminETag(version))
 }
 
-func errAdminIdentityConflict() *Error {
-	return newError(http.StatusConflict, "This identity conflicts with another identity that already exists.")
+func errAdminIdentityConflict() *apierror.Error {
+	return apierror.New(http.StatusConflict, "This identity conflicts with another identity that already exists.")
 }
 
 // errAdminNotFound is Kratos' answer for a record that does not exist: the
 // text is the message, with no reason.
-func errAdminNotFound() *Error {
-	e := errNotFound("")
+func errAdminNotFound() *apierror.Error {
+	e := apierror.NotFound("")
 	e.Message = "Unable to locate the resource"
 	return e
 }

@@ -14,6 +14,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 )
 
 // Paging of GET /admin/identities.
@@ -68,7 +71,7 @@ func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*ad
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !slices.Contains(allowed, k) {
-			return nil, errBadRequest("The request body has the unknown field %q.", k)
+			return nil, apierror.BadRequest("The request body has the unknown field %q.", k)
 		}
 	}
 	in := &adminIdentityInput{}
@@ -76,23 +79,23 @@ func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*ad
 	if v, ok := obj["schema_id"]; ok && v != nil {
 		id, ok := v.(string)
 		if !ok {
-			return nil, errBadRequest(`The field "schema_id" must be a string.`)
+			return nil, apierror.BadRequest(`The field "schema_id" must be a string.`)
 		}
 		if id != s.cfg.Schema.ID() {
-			return nil, errBadRequest("The identity schema %q is unknown; the only schema is %q.", id, s.cfg.Schema.ID())
+			return nil, apierror.BadRequest("The identity schema %q is unknown; the only schema is %q.", id, s.cfg.Schema.ID())
 		}
 	}
 
 	raw, ok := obj["traits"]
 	if !ok || raw == nil {
-		return nil, errBadRequest(`The field "traits" is required.`)
+		return nil, apierror.BadRequest(`The field "traits" is required.`)
 	}
 	if _, ok := raw.(map[string]any); !ok {
-		return nil, errBadRequest(`The field "traits" must be a JSON object.`)
+		return nil, apierror.BadRequest(`The field "traits" must be a JSON object.`)
 	}
 	traits, err := s.cfg.Schema.TraitsFromJSON(map[string]any{"traits": raw})
 	if err != nil {
-		return nil, errBadRequest("The traits could not be decoded: %v.", err)
+		return nil, apierror.BadRequest("The traits could not be decoded: %v.", err)
 	}
 	if traits == nil {
 		traits = map[string]any{}
@@ -102,7 +105,7 @@ func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*ad
 	if v, ok := obj["state"]; ok && v != nil {
 		st, _ := v.(string)
 		if st != identity.IdentityActive && st != identity.IdentityInactive {
-			return nil, errBadRequest(`The field "state" must be "active" or "inactive".`)
+			return nil, apierror.BadRequest(`The field "state" must be "active" or "inactive".`)
 		}
 		in.state = st
 	}
@@ -116,11 +119,11 @@ func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*ad
 			continue
 		}
 		if _, ok := v.(map[string]any); !ok {
-			return nil, errBadRequest("The field %q must be a JSON object or null.", f.key)
+			return nil, apierror.BadRequest("The field %q must be a JSON object or null.", f.key)
 		}
 		b, err := adminMarshalJSON(v)
 		if err != nil {
-			return nil, errBadRequest("The field %q could not be encoded: %v.", f.key, err)
+			return nil, apierror.BadRequest("The field %q could not be encoded: %v.", f.key, err)
 		}
 		*f.dst = b
 	}
@@ -141,15 +144,15 @@ func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*ad
 		// (as Kratos exports have them) but only checked for their shape.
 		list, ok := v.([]any)
 		if !ok {
-			return nil, errBadRequest(`The field "recovery_addresses" must be a JSON array.`)
+			return nil, apierror.BadRequest(`The field "recovery_addresses" must be a JSON array.`)
 		}
 		for i, item := range list {
 			a, ok := item.(map[string]any)
 			if !ok {
-				return nil, errBadRequest("recovery_addresses[%d] must be a JSON object.", i)
+				return nil, apierror.BadRequest("recovery_addresses[%d] must be a JSON object.", i)
 			}
 			if _, ok := a["value"].(string); !ok {
-				return nil, errBadRequest("recovery_addresses[%d].value must be a string.", i)
+				return nil, apierror.BadRequest("recovery_addresses[%d].value must be a string.", i)
 			}
 		}
 	}
@@ -160,11 +163,11 @@ func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*ad
 func (in *adminIdentityInput) decodeCredentials(v any) error {
 	creds, ok := v.(map[string]any)
 	if !ok {
-		return errBadRequest(`The field "credentials" must be a JSON object.`)
+		return apierror.BadRequest(`The field "credentials" must be a JSON object.`)
 	}
 	for typ := range creds {
 		if typ != "password" {
-			return errBadRequest("The credentials type %q cannot be imported; only \"password\" can.", typ)
+			return apierror.BadRequest("The credentials type %q cannot be imported; only \"password\" can.", typ)
 		}
 	}
 	pw, ok := creds["password"]
@@ -173,44 +176,44 @@ func (in *adminIdentityInput) decodeCredentials(v any) error {
 	}
 	pwObj, ok := pw.(map[string]any)
 	if !ok {
-		return errBadRequest(`The field "credentials.password" must be a JSON object.`)
+		return apierror.BadRequest(`The field "credentials.password" must be a JSON object.`)
 	}
 	for k := range pwObj {
 		if k != "config" {
-			return errBadRequest("The field \"credentials.password\" has the unknown field %q.", k)
+			return apierror.BadRequest("The field \"credentials.password\" has the unknown field %q.", k)
 		}
 	}
 	cfg, ok := pwObj["config"].(map[string]any)
 	if !ok {
-		return errBadRequest(`The field "credentials.password.config" must be a JSON object.`)
+		return apierror.BadRequest(`The field "credentials.password.config" must be a JSON object.`)
 	}
 	for k := range cfg {
 		if k != "password" && k != "hashed_password" {
-			return errBadRequest("The field \"credentials.password.config\" has the unknown field %q.", k)
+			return apierror.BadRequest("The field \"credentials.password.config\" has the unknown field %q.", k)
 		}
 	}
 	cleartext, hasClear := cfg["password"]
 	hashed, hasHashed := cfg["hashed_password"]
 	switch {
 	case hasClear && hasHashed:
-		return errBadRequest(`Give either "credentials.password.config.password" or "credentials.password.config.hashed_password", not both.`)
+		return apierror.BadRequest(`Give either "credentials.password.config.password" or "credentials.password.config.hashed_password", not both.`)
 	case hasClear:
 		str, ok := cleartext.(string)
 		if !ok {
-			return errBadRequest(`The field "credentials.password.config.password" must be a string.`)
+			return apierror.BadRequest(`The field "credentials.password.config.password" must be a string.`)
 		}
 		in.password, in.hasPassword = str, true
 	case hasHashed:
 		str, ok := hashed.(string)
 		if !ok {
-			return errBadRequest(`The field "credentials.password.config.hashed_password" must be a string.`)
+			return apierror.BadRequest(`The field "credentials.password.config.hashed_password" must be a string.`)
 		}
-		if !validImportedHash(str) {
-			return errBadRequest("The hashed password is not a bcrypt or argon2id hash that can be verified.")
+		if !passwords.ValidImported(str) {
+			return apierror.BadRequest("The hashed password is not a bcrypt or argon2id hash that can be verified.")
 		}
 		in.hashedPassword, in.hasPassword = str, true
 	default:
-		return errBadRequest(`The field "credentials.password.config" needs "password" or "hashed_password".`)
+		return apierror.BadRequest(`The field "credentials.password.config" needs "password" or "hashed_password".`)
 	}
 	return nil
 }
@@ -220,26 +223,26 @@ func (in *adminIdentityInput) decodeCredentials(v any) error {
 func (in *adminIdentityInput) decodeVerifiable(v any) error {
 	list, ok := v.([]any)
 	if !ok {
-		return errBadRequest(`The field "verifiable_addresses" must be a JSON array.`)
+		return apierror.BadRequest(`The field "verifiable_addresses" must be a JSON array.`)
 	}
 	for i, item := range list {
 		a, ok := item.(map[string]any)
 		if !ok {
-			return errBadRequest("verifiable_addresses[%d] must be a JSON object.", i)
+			return apierror.BadRequest("verifiable_addresses[%d] must be a JSON object.", i)
 		}
 		var out adminVerifiableInput
 		if out.value, ok = a["value"].(string); !ok || out.value == "" {
-			return errBadRequest("verifiable_addresses[%d].value must be a non-empty string.", i)
+			return apierror.BadRequest("verifiable_addresses[%d].value must be a non-empty string.", i)
 		}
 		out.via = "email"
 		if via, ok := a["via"]; ok && via != nil {
 			if out.via, ok = via.(string); !ok {
-				return errBadRequest("verifiable_addresses[%d].via must be a string.", i)
+				return apierror.BadRequest("verifiable_addresses[%d].via must be a string.", i)
 			}
 		}
 		if ver, ok := a["verified"]; ok && ver != nil {
 			if out.verified, ok = ver.(bool); !ok {
-				return errBadRequest("verifiable_addresses[%d].verified must be a boolean.", i)
+				return apierror.BadRequest("verifiable_addresses[%d].verified must be a boolean.", i)
 			}
 		}
 		out.status = "pending"
@@ -249,7 +252,7 @@ func (in *adminIdentityInput) decodeVerifiable(v any) error {
 		if st, ok := a["status"]; ok && st != nil {
 			str, _ := st.(string)
 			if str != "pending" && str != "sent" && str != "completed" {
-				return errBadRequest(`verifiable_addresses[%d].status must be "pending", "sent" or "completed".`, i)
+				return apierror.BadRequest(`verifiable_addresses[%d].status must be "pending", "sent" or "completed".`, i)
 			}
 			out.status = str
 		}
@@ -257,7 +260,7 @@ func (in *adminIdentityInput) decodeVerifiable(v any) error {
 			str, _ := at.(string)
 			t, err := time.Parse(time.RFC3339Nano, str)
 			if err != nil {
-				return errBadRequest("verifiable_addresses[%d].verified_at must be an RFC 3339 time.", i)
+				return apierror.BadRequest("verifiable_addresses[%d].verified_at must be an RFC 3339 time.", i)
 			}
 			out.verifiedAt = &t
 		}
@@ -279,7 +282,7 @@ func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput)
 			reasons = append(reasons, e.Field+": "+e.Text)
 			details = append(details, map[string]any{"field": e.Field, "id": e.ID, "text": e.Text, "context": e.Context})
 		}
-		err := errBadRequest("The traits are invalid: %s", strings.Join(reasons, "; "))
+		err := apierror.BadRequest("The traits are invalid: %s", strings.Join(reasons, "; "))
 		err.Details = map[string]any{"validation": details}
 		return err
 	}
@@ -297,8 +300,8 @@ func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput)
 		}
 		id.Password.HashedPassword, id.Password.UpdatedAt = in.hashedPassword, now
 	case in.hasPassword:
-		if m := passwordPolicy(in.password, id.Identifiers()); m != nil {
-			return errBadRequest("The password can not be used: %s", m.Text)
+		if m := passwords.Policy(in.password, id.Identifiers()); m != nil {
+			return apierror.BadRequest("The password can not be used: %s", m.Text)
 		}
 		if err := s.setPassword(id, in.password); err != nil {
 			return err
@@ -310,7 +313,7 @@ func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput)
 			return strings.EqualFold(v.Value, a.value) && v.Via == a.via
 		})
 		if i < 0 {
-			return errBadRequest("The verifiable address %q (via %s) is not one the traits define.", a.value, a.via)
+			return apierror.BadRequest("The verifiable address %q (via %s) is not one the traits define.", a.value, a.via)
 		}
 		va := &id.VerifiableAddresses[i]
 		va.Verified, va.Status, va.UpdatedAt = a.verified, a.status, now
@@ -348,7 +351,7 @@ func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("page_size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			s.writeError(w, r, errBadRequest("The page_size %q is not a positive integer.", v))
+			s.writeError(w, r, apierror.BadRequest("The page_size %q is not a positive integer.", v))
 			return
 		}
 		size = min(n, adminMaxPageSize)
@@ -357,7 +360,7 @@ func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 	if t := q.Get("page_token"); t != "" {
 		dec, err := base64.RawURLEncoding.DecodeString(t)
 		if err != nil || !wellFormedID(string(dec)) {
-			s.writeError(w, r, errBadRequest("The page_token %q is invalid; use the one from the Link header.", t))
+			s.writeError(w, r, apierror.BadRequest("The page_token %q is invalid; use the one from the Link header.", t))
 			return
 		}
 		after = string(dec)
@@ -503,9 +506,9 @@ func (s *Service) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idS
 		s.writeError(w, r, err)
 		return
 	}
-	ops, err := patchFromValue(v)
+	ops, err := jsonpatch.FromValue(v)
 	if err != nil {
-		s.writeError(w, r, errBadRequest("The JSON Patch is invalid: %v.", err))
+		s.writeError(w, r, apierror.BadRequest("The JSON Patch is invalid: %v.", err))
 		return
 	}
 	for i, op := range ops {
@@ -517,7 +520,7 @@ func (s *Service) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idS
 			if op.Op == "move" && adminPatchable(p) {
 				p = op.From
 			}
-			s.writeError(w, r, errBadRequest("The JSON Patch operation %d (%s) may not change %q; only /schema_id, /state, /traits, /metadata_public and /metadata_admin can be patched.", i, op.Op, p))
+			s.writeError(w, r, apierror.BadRequest("The JSON Patch operation %d (%s) may not change %q; only /schema_id, /state, /traits, /metadata_public and /metadata_admin can be patched.", i, op.Op, p))
 			return
 		}
 	}
@@ -526,13 +529,13 @@ func (s *Service) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idS
 		if err != nil {
 			return nil, err
 		}
-		patched, err := applyPatch(doc, ops)
+		patched, err := jsonpatch.Apply(doc, ops)
 		if err != nil {
-			return nil, errBadRequest("The JSON Patch could not be applied: %v.", err)
+			return nil, apierror.BadRequest("The JSON Patch could not be applied: %v.", err)
 		}
 		obj, ok := patched.(map[string]any)
 		if !ok {
-			return nil, errBadRequest("The JSON Patch did not leave an identity object.")
+			return nil, apierror.BadRequest("The JSON Patch did not leave an identity object.")
 		}
 		view := map[string]any{}
 		for _, k := range adminPatchRoots {
@@ -596,7 +599,7 @@ func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, id
 			return
 		case errors.Is(err, identity.ErrVersionConflict):
 			if present {
-				s.writeError(w, r, newError(http.StatusPreconditionFailed,
+				s.writeError(w, r, apierror.New(http.StatusPreconditionFailed,
 					"The identity was changed by another request since version %d was read.", cur.Version))
 				return
 			}
@@ -610,7 +613,7 @@ func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, id
 		}
 		return
 	}
-	s.writeError(w, r, newError(http.StatusConflict, "The identity was changed by other requests at the same time; please try again."))
+	s.writeError(w, r, apierror.New(http.StatusConflict, "The identity was changed by other requests at the same time; please try again."))
 }
 
 // adminCloneIdentity returns a deep copy of an identity, so that changing it

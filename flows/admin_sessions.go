@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // adminLoadSession reads a session and its identity for an admin request; a
@@ -79,7 +80,7 @@ func (s *Service) adminExtendSession(w http.ResponseWriter, r *http.Request, idS
 	}
 	now := s.cfg.Now()
 	if !sess.IsActive(now) {
-		s.writeError(w, r, errNotFound("The session is no longer active and cannot be extended."))
+		s.writeError(w, r, apierror.NotFound("The session is no longer active and cannot be extended."))
 		return
 	}
 	sess.ExpiresAt = now.Add(s.cfg.SessionLifespan)
@@ -101,7 +102,7 @@ func (s *Service) adminListIdentitySessions(w http.ResponseWriter, r *http.Reque
 	if v := r.URL.Query().Get("active"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			s.writeError(w, r, errBadRequest("The active parameter %q must be true or false.", v))
+			s.writeError(w, r, apierror.BadRequest("The active parameter %q must be true or false.", v))
 			return
 		}
 		filter = &b

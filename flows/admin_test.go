@@ -23,6 +23,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -285,8 +288,8 @@ func TestAdminCreateIdentity(t *testing.T) {
 	if st.State != identity.IdentityInactive || st.Version != 1 || st.Password == nil || st.Password.HashedPassword != "" {
 		t.Fatalf("stored %+v", st)
 	}
-	if !patchValuesEqual(decodeTestJSON(t, string(st.MetadataAdmin)), decodeTestJSON(t, `{"crm":42}`)) ||
-		!patchValuesEqual(decodeTestJSON(t, string(st.MetadataPublic)), decodeTestJSON(t, `{"html":"<b>","plan":"pro"}`)) {
+	if !jsonpatch.Equal(decodeJSONNumbers(t, string(st.MetadataAdmin)), decodeJSONNumbers(t, `{"crm":42}`)) ||
+		!jsonpatch.Equal(decodeJSONNumbers(t, string(st.MetadataPublic)), decodeJSONNumbers(t, `{"html":"<b>","plan":"pro"}`)) {
 		t.Fatalf("stored metadata %s %s", st.MetadataPublic, st.MetadataAdmin)
 	}
 
@@ -345,7 +348,7 @@ func TestAdminCreateInvalidTraits(t *testing.T) {
 
 func TestAdminCreateBadInput(t *testing.T) {
 	traits := map[string]any{"email": "ada@example.com"}
-	big := `{"traits":{"email":"ada@example.com"},"metadata_admin":{"x":"` + strings.Repeat("a", MaxBodyBytes) + `"}}`
+	big := `{"traits":{"email":"ada@example.com"},"metadata_admin":{"x":"` + strings.Repeat("a", body.MaxBodyBytes) + `"}}`
 	for _, tc := range []struct {
 		name string
 		body any
@@ -431,7 +434,7 @@ func TestAdminCreatePasswords(t *testing.T) {
 			if st.Password == nil || !strings.HasPrefix(st.Password.HashedPassword, tc.prefix) {
 				t.Fatalf("stored credential %+v", st.Password)
 			}
-			if !checkPassword(st.Password.HashedPassword, pw) || checkPassword(st.Password.HashedPassword, pw+"x") {
+			if !passwords.Check(st.Password.HashedPassword, pw) || passwords.Check(st.Password.HashedPassword, pw+"x") {
 				t.Fatal("the stored hash does not verify the password")
 			}
 			if !slices.Equal(st.Password.Identifiers, []string{"ada@example.com"}) {
@@ -643,7 +646,7 @@ func TestAdminPutIdentity(t *testing.T) {
 		"credentials": pwConfig(map[string]any{"password": "another fine passphrase"})}, "If-Match", `W/"2"`).expect(t, http.StatusOK)
 	st = e.stored(id)
 	if st.State != identity.IdentityInactive || !st.StateChangedAt.Equal(e.clock.Now()) || resp.header.Get("ETag") != `"3"` ||
-		!checkPassword(st.Password.HashedPassword, "another fine passphrase") {
+		!passwords.Check(st.Password.HashedPassword, "another fine passphrase") {
 		t.Fatalf("state/password change: %+v", st)
 	}
 	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "ada.lovelace@example.com"}}, "If-Match", `*`).expect(t, http.StatusOK)
@@ -965,4 +968,16 @@ func TestAdminLegacyProfileFetch(t *testing.T) {
 	// Routed to the legacy admin fetch: an unknown request is 404 there.
 	e.do("GET", "/self-service/browser/flows/requests/profile?request="+identity.NewID(), nil).expectError(t, http.StatusNotFound)
 	e.do("POST", "/self-service/browser/flows/requests/profile", nil).expectError(t, http.StatusMethodNotAllowed)
+}
+
+// decodeJSONNumbers decodes a test's JSON literal, numbers as json.Number.
+func decodeJSONNumbers(t *testing.T, s string) any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("bad test JSON %q: %v", s, err)
+	}
+	return v
 }

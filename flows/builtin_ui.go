@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // The built-in UI: server-rendered pages for every UI URL the site owner did
@@ -43,14 +44,14 @@ func (s *Service) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
 	case uiStylePath:
 		s.uiStylesheet(w, r)
 	default:
-		s.writeError(w, r, errNotFound("The requested resource could not be found"))
+		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
 	}
 }
 
 // isProtocolError reports whether err is one of ours (a missing, malformed or
 // unknown flow id), as opposed to a store failure.
 func isProtocolError(err error) bool {
-	var e *Error
+	var e *apierror.Error
 	return errors.As(err, &e)
 }
 
@@ -174,7 +175,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 		signIn()
 		return
 	case f.IdentityID != id.ID:
-		s.renderError(w, r, errIdentityMismatch())
+		s.renderError(w, r, apierror.IdentityMismatch())
 		return
 	}
 	if f.ReturnTo != "" {
@@ -255,15 +256,15 @@ func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
 		if isProtocolError(err) {
-			err = errNotFound("This error could not be found. It may have expired.")
+			err = apierror.NotFound("This error could not be found. It may have expired.")
 		}
 		s.renderError(w, r, err)
 		return
 	}
-	var body errorBody
+	var body apierror.Body
 	if json.Unmarshal(f.Error, &body) != nil || body.Code == 0 {
-		body = errorBody{Code: http.StatusInternalServerError, Status: http.StatusText(http.StatusInternalServerError),
-			Message: defaultMessages[http.StatusInternalServerError]}
+		body = apierror.Body{Code: http.StatusInternalServerError, Status: http.StatusText(http.StatusInternalServerError),
+			Message: apierror.DefaultMessages[http.StatusInternalServerError]}
 	}
 	s.renderPage(w, r, http.StatusOK, s.errorPage(r, body))
 }
@@ -271,19 +272,19 @@ func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 // renderError answers a UI page with an error page of the error's status.
 func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error, links ...uiLink) {
 	e := s.asError(err)
-	body := e.envelope(r.Header.Get("X-Request-ID")).Error
+	body := e.Envelope(r.Header.Get("X-Request-ID")).Error
 	p := s.errorPage(r, body)
 	p.Links = append(links, p.Links...)
 	s.renderPage(w, r, e.Code, p)
 }
 
-func (s *Service) errorPage(r *http.Request, body errorBody) *uiPage {
+func (s *Service) errorPage(r *http.Request, body apierror.Body) *uiPage {
 	status := body.Status
 	if status == "" {
 		status = http.StatusText(body.Code)
 	}
 	message := body.Message
-	if message == defaultMessages[body.Code] {
+	if message == apierror.DefaultMessages[body.Code] {
 		message = "" // says no more than the status
 	}
 	return &uiPage{
@@ -294,8 +295,8 @@ func (s *Service) errorPage(r *http.Request, body errorBody) *uiPage {
 }
 
 // errCookiesNeeded: the browser did not send the CSRF cookie it was just given.
-func errCookiesNeeded() *Error {
-	e := errBadRequest("Your browser did not send back the cookie this page needs. Please allow cookies for this site and try again.")
+func errCookiesNeeded() *apierror.Error {
+	e := apierror.BadRequest("Your browser did not send back the cookie this page needs. Please allow cookies for this site and try again.")
 	e.ID = "security_csrf_violation"
 	e.Message = "cookies are required"
 	return e

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // The built-in UI's view model and rendering. Every value reaches the HTML
@@ -420,7 +421,7 @@ func (s *Service) renderPage(w http.ResponseWriter, r *http.Request, status int,
 	var buf bytes.Buffer
 	if err := uiTemplates.Execute(&buf, p); err != nil {
 		s.cfg.Logger.Error("built-in UI page failed to render", zap.Error(err))
-		s.writeError(w, r, newError(http.StatusInternalServerError, "The page could not be rendered."))
+		s.writeError(w, r, apierror.New(http.StatusInternalServerError, "The page could not be rendered."))
 		return
 	}
 	h := w.Header()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -626,7 +627,7 @@ func TestUIRedirects(t *testing.T) {
 		o := env.browser()
 		o.register("ken@example.com", "Kenneth", "Thompson")
 		page := checkPage(t, o, o.do(http.MethodGet, mine, nil), http.StatusForbidden)
-		wantIn(t, page, `<span class="error-code">403</span> Forbidden`, html.EscapeString(errIdentityMismatch().Reason))
+		wantIn(t, page, `<span class="error-code">403</span> Forbidden`, html.EscapeString(apierror.IdentityMismatch().Reason))
 
 		env.clock.Add(2 * time.Hour)
 		wantRedirect(t, b.do(http.MethodGet, mine, nil), pub+"/self-service/settings/browser?return_to=http%3A%2F%2Fexample.com%2Faccount")

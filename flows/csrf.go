@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // CSRF protection works as nosurf (kratos-api.md §6.2): the cookie holds a
@@ -122,8 +124,8 @@ func (s *Service) checkCSRF(r *http.Request, fromBody string) error {
 	return nil
 }
 
-func errCSRF(reason string) *Error {
-	e := errForbidden("Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.")
+func errCSRF(reason string) *apierror.Error {
+	e := apierror.Forbidden("Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.")
 	e.ID = "security_csrf_violation"
 	e.Message = "the request was rejected to protect you from Cross-Site-Request-Forgery"
 	key := "reject_reason"

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 )
 
 // newIdentity returns an active identity of the configured schema with
@@ -61,7 +62,7 @@ func (s *Service) applyTraits(id *identity.Identity, traits map[string]any) {
 
 // setPassword hashes and stores a new password.
 func (s *Service) setPassword(id *identity.Identity, password string) error {
-	hash, err := hashPassword(password, s.cfg.PasswordCost)
+	hash, err := passwords.Hash(password, s.cfg.PasswordCost)
 	if err != nil {
 		return err
 	}
@@ -71,4 +72,13 @@ func (s *Service) setPassword(id *identity.Identity, password string) error {
 	}
 	id.Password.HashedPassword, id.Password.UpdatedAt = hash, now
 	return nil
+}
+
+// setPasswordHash stores an already made password hash.
+func (s *Service) setPasswordHash(id *identity.Identity, hash string) {
+	now := s.cfg.Now()
+	if id.Password == nil {
+		id.Password = &identity.PasswordCredential{CreatedAt: now}
+	}
+	id.Password.HashedPassword, id.Password.UpdatedAt = hash, now
 }

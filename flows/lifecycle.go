@@ -9,6 +9,9 @@ import (
 	"strings"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 )
 
 // The life of every flow, whatever its kind or API generation:
@@ -57,11 +60,11 @@ func (s *Service) flowAction(r *http.Request, kind, id string) string {
 // 404 (or 400 when the id is missing or malformed).
 func (s *Service) loadFlow(ctx context.Context, id, kind string) (*identity.Flow, error) {
 	if !wellFormedID(id) {
-		return nil, errFlowIDMissing()
+		return nil, apierror.FlowIDMissing()
 	}
 	f, err := s.cfg.Store.GetFlow(ctx, id)
 	if errors.Is(err, identity.ErrNotFound) || (err == nil && f.Kind != kind) {
-		return nil, errNotFound("The %s request could not be found. Please restart the flow.", kind)
+		return nil, apierror.NotFound("The %s request could not be found. Please restart the flow.", kind)
 	}
 	return f, err
 }
@@ -88,7 +91,7 @@ func wellFormedID(id string) bool {
 // sendNewFlow answers the init request of a flow: the flow JSON for JSON
 // callers and API flows, else a redirect to the UI with ?flow=.
 func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ui string) {
-	if f.Type == identity.TypeAPI || wantsJSON(r) {
+	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
 		writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
 		return
 	}
@@ -100,7 +103,7 @@ func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *identit
 // cookies or an Origin header is a browser that must use the browser flow.
 func checkAPIRequest(r *http.Request) error {
 	if r.Header.Get("Origin") != "" {
-		return errBadRequest(`The HTTP Request Header included the "Origin" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.`)
+		return apierror.BadRequest(`The HTTP Request Header included the "Origin" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.`)
 	}
 	var found []string
 	for _, c := range r.Cookies() {
@@ -109,7 +112,7 @@ func checkAPIRequest(r *http.Request) error {
 		}
 	}
 	if len(found) > 0 {
-		e := errBadRequest(`The HTTP Request Header included the "Cookie" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.`)
+		e := apierror.BadRequest(`The HTTP Request Header included the "Cookie" key, indicating that this request was made by a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.`)
 		e.Details = map[string]any{"found cookies": found}
 		return e
 	}
@@ -118,11 +121,11 @@ func checkAPIRequest(r *http.Request) error {
 
 // checkSubmitter checks what protects a submit: the CSRF token for browser
 // flows, the absence of browser traits for API flows.
-func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, b *body) error {
+func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, b *body.Body) error {
 	if f.Type == identity.TypeAPI {
 		return checkAPIRequest(r)
 	}
-	token, err := b.str("csrf_token")
+	token, err := b.Str("csrf_token")
 	if err != nil {
 		return err
 	}
@@ -150,7 +153,7 @@ func expiredMessage(kind string, f *identity.Flow, s *Service) identity.Message 
 	ids := map[string]int{identity.KindLogin: 4010001, identity.KindRegistration: 4040001, identity.KindSettings: 4050001}
 	mins := s.cfg.Now().Sub(f.ExpiresAt).Minutes()
 	return identity.Message{ID: ids[kind], Type: identity.MessageError,
-		Text:    "The " + kind + " flow expired " + formatMinutes(mins) + " minutes ago, please try again.",
+		Text:    "The " + kind + " flow expired " + apierror.FormatMinutes(mins) + " minutes ago, please try again.",
 		Context: map[string]any{"expired_at": f.ExpiresAt.UTC(), "expired_at_unix": f.ExpiresAt.Unix()}}
 }
 
@@ -158,7 +161,7 @@ func expiredMessage(kind string, f *identity.Flow, s *Service) identity.Message 
 // (validation errors, wrong credentials, no changes): JSON callers and API
 // flows get the flow with status code, browsers go back to the UI.
 func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int, ui string) {
-	if f.Type == identity.TypeAPI || wantsJSON(r) {
+	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
 		writeJSON(w, code, s.flowJSON(r, f, id))
 		return
 	}
@@ -181,19 +184,19 @@ func (s *Service) restartURL(r *http.Request, f *identity.Flow, typ string) stri
 // answered and returns ok false. An expired flow is returned at once, with
 // an empty body: as in Kratos, expiry is decided before the body and CSRF,
 // so the caller answers with a replacement flow whatever was sent.
-func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*identity.Flow, *body, bool) {
+func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*identity.Flow, *body.Body, bool) {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("flow"), kind)
 	if err != nil {
 		s.browserError(w, r, err)
 		return nil, nil, false
 	}
 	if f.Expired(s.cfg.Now()) {
-		return f, &body{}, true
+		return f, &body.Body{}, true
 	}
 	fail := s.failer(f.Type)
-	b, err := readBody(w, r)
+	b, err := body.Read(w, r)
 	if err == nil {
-		err = b.checkFields(fields...)
+		err = b.CheckFields(fields...)
 	}
 	if err != nil {
 		fail(w, r, err)

@@ -9,6 +9,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 )
 
 var msgInvalidCredentials = identity.Message{ID: 4000006, Type: identity.MessageError,
@@ -29,11 +32,11 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 	}
 	refresh := r.URL.Query().Get("refresh") == "true" && sess != nil
 	if sess != nil && !refresh {
-		if typ == identity.TypeBrowser && !wantsJSON(r) {
+		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
 			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return
 		}
-		s.writeError(w, r, errSessionAlreadyAvailable())
+		s.writeError(w, r, apierror.SessionAlreadyAvailable())
 		return
 	}
 	f := s.newFlow(r, identity.KindLogin, typ, returnTo)
@@ -106,7 +109,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 		setCSRF(&f.UI, maskCSRF(real))
 	}
 	if f.Expired(s.cfg.Now()) {
-		e := errFlowExpired(f, s.cfg.Now(), "")
+		e := apierror.FlowExpired(f, s.cfg.Now(), "")
 		e.Details = map[string]any{"redirect_to": s.restartURL(r, f, f.Type)}
 		s.writeError(w, r, e)
 		return
@@ -131,8 +134,8 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 		s.writeError(w, r, err)
 		return
 	}
-	if old.Type == identity.TypeAPI || wantsJSON(r) {
-		s.writeError(w, r, errFlowExpired(old, s.cfg.Now(), f.ID))
+	if old.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
+		s.writeError(w, r, apierror.FlowExpired(old, s.cfg.Now(), f.ID))
 		return
 	}
 	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
@@ -158,33 +161,33 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}, s.loginUI(r))
 		return
 	}
-	method, err := b.str("method")
+	method, err := b.Str("method")
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	identifier, err := b.str("identifier")
+	identifier, err := b.Str("identifier")
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
 	if identifier == "" {
-		if identifier, err = b.str("password_identifier"); err != nil {
+		if identifier, err = b.Str("password_identifier"); err != nil {
 			fail(w, r, err)
 			return
 		}
 	}
-	password, err := b.str("password")
+	password, err := b.Str("password")
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
 	if method != "password" {
-		fail(w, r, errBadRequest("Could not find a strategy to log you in with. Did you fill out the form correctly?"))
+		fail(w, r, apierror.BadRequest("Could not find a strategy to log you in with. Did you fill out the form correctly?"))
 		return
 	}
 	if current != nil && !f.Refresh {
-		s.writeError(w, r, errSessionAlreadyAvailable())
+		s.writeError(w, r, apierror.SessionAlreadyAvailable())
 		return
 	}
 
@@ -193,11 +196,11 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	hash := dummyHash(s.cfg.PasswordCost)
+	hash := passwords.Dummy(s.cfg.PasswordCost)
 	if id != nil && id.Password != nil {
 		hash = id.Password.HashedPassword
 	}
-	valid := checkPassword(hash, password) && id != nil && id.State == identity.IdentityActive
+	valid := passwords.Check(hash, password) && id != nil && id.State == identity.IdentityActive
 	clearMessages(&f.UI)
 	s.renewCSRF(w, r, f)
 	if !valid || identifier == "" || password == "" {
@@ -232,7 +235,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	if f.Type == identity.TypeBrowser && !wantsJSON(r) {
+	if f.Type == identity.TypeBrowser && !negotiate.WantsJSON(r) {
 		id = s.resumePaused(w, r, sess, id)
 	}
 	// After the paused change, whose flow was made for the identity's
@@ -255,7 +258,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // login succeeds all the same. It returns the identity as now stored.
 func (s *Service) upgradeHash(ctx context.Context, id *identity.Identity, checked, password string) *identity.Identity {
 	if id == nil || id.Password == nil || id.Password.HashedPassword != checked ||
-		hashUpToDate(checked, s.cfg.PasswordCost) {
+		passwords.UpToDate(checked, s.cfg.PasswordCost) {
 		return id
 	}
 	updated := cloneIdentity(id)
@@ -320,7 +323,7 @@ func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identit
 	case f.Type == identity.TypeAPI:
 		res.SessionToken = token
 		writeJSON(w, http.StatusOK, res)
-	case wantsJSON(r):
+	case negotiate.WantsJSON(r):
 		res.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: after}}
 		writeJSON(w, http.StatusOK, res)
 	default:

@@ -6,6 +6,9 @@ import (
 	"net/url"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 )
 
 // logoutInit answers GET /self-service/logout/browser: a logout URL that
@@ -17,7 +20,7 @@ func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil {
-		s.browserError(w, r, errSessionInactive())
+		s.browserError(w, r, apierror.SessionInactive())
 		return
 	}
 	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
@@ -45,7 +48,7 @@ func (s *Service) logoutURL(r *http.Request, returnTo string) (string, string) {
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	if token == "" {
-		s.browserError(w, r, errBadRequest("Please include a token in the URL query."))
+		s.browserError(w, r, apierror.BadRequest("Please include a token in the URL query."))
 		return
 	}
 	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
@@ -59,7 +62,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil || subtle.ConstantTimeCompare([]byte(token), []byte(identity.LogoutToken(sessionToken(r)))) != 1 {
-		s.browserError(w, r, errForbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
+		s.browserError(w, r, apierror.Forbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
 		return
 	}
 	if err := s.cfg.Store.DeleteSession(r.Context(), sess.ID); err != nil {
@@ -69,7 +72,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Metrics.SessionRevoked()
 	s.clearSessionCookie(w, r)
 	s.rotateCSRF(w, r)
-	if wantsJSON(r) {
+	if negotiate.WantsJSON(r) {
 		noCache(w)
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -79,21 +82,21 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 
 // logoutAPI answers DELETE /self-service/logout/api with {session_token}.
 func (s *Service) logoutAPI(w http.ResponseWriter, r *http.Request) {
-	b, err := readBody(w, r)
+	b, err := body.Read(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := b.checkFields("session_token"); err != nil {
+	if err := b.CheckFields("session_token"); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	token, err := b.str("session_token")
+	token, err := b.Str("session_token")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	notFound := errForbidden("The provided Ory Session Token could not be found, is invalid, or otherwise malformed.")
+	notFound := apierror.Forbidden("The provided Ory Session Token could not be found, is invalid, or otherwise malformed.")
 	if !wellFormedToken(token) {
 		s.writeError(w, r, notFound)
 		return

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 )
 
 // What the Caddy handler needs for the requests it passes on to the app.
@@ -20,8 +22,8 @@ import (
 // page is the path and query of that page as the client asked for it
 // ("/account?tab=2"), before any rewrite; "" means r.URL's.
 func (s *Service) RequireSession(w http.ResponseWriter, r *http.Request, page string) {
-	if wantsJSON(r) || sentAPIToken(r) {
-		s.writeError(w, r, errSessionInactive())
+	if negotiate.WantsJSON(r) || sentAPIToken(r) {
+		s.writeError(w, r, apierror.SessionInactive())
 		return
 	}
 	var q url.Values
@@ -34,7 +36,7 @@ func (s *Service) RequireSession(w http.ResponseWriter, r *http.Request, page st
 // StoreUnavailable answers 503 in the error envelope: the identity store
 // could not be reached. The caller logs the cause.
 func (s *Service) StoreUnavailable(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, errUnavailable())
+	s.writeError(w, r, apierror.Unavailable())
 }
 
 // Privileged reports whether sess authenticated recently enough, now, to

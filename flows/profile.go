@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -169,7 +172,7 @@ func (s *Service) profileInit(w http.ResponseWriter, r *http.Request) {
 	redirect(w, withQuery(s.profileUI(r), "request", f.ID), http.StatusFound)
 }
 
-var errProfileAccess = errForbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")
+var errProfileAccess = apierror.Forbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")
 
 // profileFetch answers GET .../flows/requests/profile?request=. The admin
 // fetch needs nothing and says 404 for an unknown id; the public fetch needs
@@ -211,12 +214,12 @@ func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin boo
 
 // profileUpdate answers POST .../flows/profile/update?request=.
 func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
-	b, err := readBody(w, r)
+	b, err := body.Read(w, r)
 	if err != nil {
 		s.browserError(w, r, err)
 		return
 	}
-	token, err := b.str("csrf_token")
+	token, err := b.Str("csrf_token")
 	if err != nil {
 		s.browserError(w, r, err)
 		return
@@ -227,11 +230,11 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	reqID := r.URL.Query().Get("request")
 	if reqID == "" {
-		s.browserError(w, r, errBadRequest("The request query parameter is missing."))
+		s.browserError(w, r, apierror.BadRequest("The request query parameter is missing."))
 		return
 	}
 	if !wellFormedID(reqID) {
-		s.browserError(w, r, errNotFound("The profile request could not be found. Please restart the flow."))
+		s.browserError(w, r, apierror.NotFound("The profile request could not be found. Please restart the flow."))
 		return
 	}
 	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
@@ -240,26 +243,26 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || !s.usable(sess, id) {
-		if wantsJSON(r) {
-			s.writeError(w, r, errSessionInactive())
+		if negotiate.WantsJSON(r) {
+			s.writeError(w, r, apierror.SessionInactive())
 			return
 		}
 		redirect(w, s.loginUI(r), http.StatusFound)
 		return
 	}
 	if f == nil || f.Kind != identity.KindProfile {
-		s.browserError(w, r, errNotFound("The profile request could not be found. Please restart the flow."))
+		s.browserError(w, r, apierror.NotFound("The profile request could not be found. Please restart the flow."))
 		return
 	}
 	if f.IdentityID != id.ID {
 		s.browserError(w, r, errProfileAccess)
 		return
 	}
-	if err := b.checkFields("csrf_token", "traits", "traits."); err != nil {
+	if err := b.CheckFields("csrf_token", "traits", "traits."); err != nil {
 		s.browserError(w, r, err)
 		return
 	}
-	traits, err := b.traits(s.cfg.Schema)
+	traits, err := b.Traits(s.cfg.Schema)
 	if err != nil {
 		s.browserError(w, r, err)
 		return
@@ -284,7 +287,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		clearMessages(&f.UI)
 		f.State, f.UpdatedAt = identity.StateShowForm, now
 		f.UI.Messages = []identity.Message{{ID: 4050001, Type: identity.MessageError,
-			Text: fmt.Sprintf("The profile request expired %s minutes ago, please try again.", formatMinutes(now.Sub(f.ExpiresAt).Minutes()))}}
+			Text: fmt.Sprintf("The profile request expired %s minutes ago, please try again.", apierror.FormatMinutes(now.Sub(f.ExpiresAt).Minutes()))}}
 		if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 			s.browserError(w, r, err)
 			return
@@ -296,7 +299,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 // sendProfile answers with a stored request: JSON callers get the request
 // itself, browsers go back to the profile UI.
 func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int) {
-	if wantsJSON(r) {
+	if negotiate.WantsJSON(r) {
 		writeJSON(w, code, s.legacyJSON(r, f, id))
 		return
 	}

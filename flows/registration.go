@@ -5,6 +5,9 @@ import (
 	"net/http"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 )
 
 var msgDuplicate = identity.Message{ID: 4000007, Type: identity.MessageError,
@@ -31,11 +34,11 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 		return
 	}
 	if sess != nil {
-		if typ == identity.TypeBrowser && !wantsJSON(r) {
+		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
 			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return
 		}
-		s.writeError(w, r, errSessionAlreadyAvailable())
+		s.writeError(w, r, apierror.SessionAlreadyAvailable())
 		return
 	}
 	f := s.newFlow(r, identity.KindRegistration, typ, returnTo)
@@ -64,26 +67,26 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess, _, err := s.Current(r); err != nil || sess != nil {
 		if err == nil {
-			err = errSessionAlreadyAvailable()
+			err = apierror.SessionAlreadyAvailable()
 		}
 		fail(w, r, err)
 		return
 	}
-	method, err := b.str("method")
+	method, err := b.Str("method")
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
 	if method != "password" {
-		fail(w, r, errBadRequest("Could not find a strategy to sign you up with. Did you fill out the form correctly?"))
+		fail(w, r, apierror.BadRequest("Could not find a strategy to sign you up with. Did you fill out the form correctly?"))
 		return
 	}
-	password, err := b.str("password")
+	password, err := b.Str("password")
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	traits, err := b.traits(s.cfg.Schema)
+	traits, err := b.Traits(s.cfg.Schema)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -103,7 +106,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		i := nodeIndex(f.UI.Nodes, "password")
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, identity.Message{ID: 4000002, Type: identity.MessageError,
 			Text: "Property password is missing.", Context: map[string]any{"property": "password"}})
-	} else if m := passwordPolicy(password, id.Identifiers()); m != nil {
+	} else if m := passwords.Policy(password, id.Identifiers()); m != nil {
 		i := nodeIndex(f.UI.Nodes, "password")
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
 	}

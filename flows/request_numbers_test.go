@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -158,14 +161,14 @@ func TestReadBodyRefusesNumbersOutOfRange(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tt.body))
 			r.Header.Set("Content-Type", "application/json")
-			b, err := readBody(httptest.NewRecorder(), r)
+			b, err := body.Read(httptest.NewRecorder(), r)
 			if tt.number == "" {
 				if err != nil || b == nil {
 					t.Fatalf("error %v", err)
 				}
 				return
 			}
-			var e *Error
+			var e *apierror.Error
 			if !errors.As(err, &e) || e.Code != http.StatusBadRequest || b != nil {
 				t.Fatalf("body %v, error %v; want a 400", b, err)
 			}
@@ -279,12 +282,12 @@ func TestAdminRefusesNumbersOutOfRange(t *testing.T) {
 }
 
 func TestParsePatchRefusesNumbersOutOfRange(t *testing.T) {
-	_, err := parsePatch([]byte(`[{"op":"test","path":"/a","value":1},{"op":"add","path":"/b","value":{"c":-1e400}}]`))
-	var pe *patchError
-	if !errors.As(err, &pe) || pe.msg != "the number -1e400 at 1.value.c is out of range" {
+	_, err := jsonpatch.Parse([]byte(`[{"op":"test","path":"/a","value":1},{"op":"add","path":"/b","value":{"c":-1e400}}]`))
+	var pe *jsonpatch.Error
+	if !errors.As(err, &pe) || pe.Msg != "the number -1e400 at 1.value.c is out of range" {
 		t.Fatalf("error %v", err)
 	}
-	if _, err := parsePatch([]byte(`[{"op":"add","path":"/b","value":1e-400}]`)); err != nil {
+	if _, err := jsonpatch.Parse([]byte(`[{"op":"add","path":"/b","value":1e-400}]`)); err != nil {
 		t.Fatalf("a number that fits: %v", err)
 	}
 }

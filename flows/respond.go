@@ -8,6 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 )
 
 // noCache marks a self-service response as not cacheable, and as depending
@@ -36,8 +38,8 @@ func redirect(w http.ResponseWriter, to string, code int) {
 
 // asError turns any error into a protocol error: store failures become 503
 // (and are logged), protocol errors pass through.
-func (s *Service) asError(err error) *Error {
-	var e *Error
+func (s *Service) asError(err error) *apierror.Error {
+	var e *apierror.Error
 	if errors.As(err, &e) {
 		return e
 	}
@@ -45,7 +47,7 @@ func (s *Service) asError(err error) *Error {
 		return errAdminNotFound()
 	}
 	s.storeLog.Error("identity store failed; answering 503", zap.Error(err))
-	return errUnavailable()
+	return apierror.Unavailable()
 }
 
 // writeError answers a JSON caller with the error envelope.
@@ -59,18 +61,18 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	w.WriteHeader(e.Code)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(e.envelope(r.Header.Get("X-Request-ID")))
+	_ = enc.Encode(e.Envelope(r.Header.Get("X-Request-ID")))
 }
 
 // browserError answers a caller with an error: JSON callers get the
 // envelope; browsers are sent to the error UI with the error stored for it.
 func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error) {
-	if wantsJSON(r) {
+	if negotiate.WantsJSON(r) {
 		s.writeError(w, r, err)
 		return
 	}
 	e := s.asError(err)
-	raw, _ := json.Marshal(e.envelope(r.Header.Get("X-Request-ID")).Error)
+	raw, _ := json.Marshal(e.Envelope(r.Header.Get("X-Request-ID")).Error)
 	now := s.cfg.Now()
 	f := &identity.Flow{ID: identity.NewID(), Kind: identity.KindError, IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan), Error: raw}
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // ServePublic answers a request for the public API; rel is the request path
@@ -68,7 +69,7 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 		s.serveUI(w, r, rel)
 
 	default:
-		s.writeError(w, r, errNotFound("The requested resource could not be found"))
+		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
 	}
 }
 
@@ -84,7 +85,7 @@ func (s *Service) schemas(w http.ResponseWriter, r *http.Request, rel string) {
 		id = sch.ID()
 	}
 	if id != sch.ID() {
-		s.writeError(w, r, errNotFound("The requested schema could not be found."))
+		s.writeError(w, r, apierror.NotFound("The requested schema could not be found."))
 		return
 	}
 	noCache(w)

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -108,7 +109,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Metrics = noMetrics{}
 	}
 	if cfg.PasswordCost == 0 {
-		cfg.PasswordCost = BcryptCost
+		cfg.PasswordCost = passwords.BcryptCost
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // sessionToken returns the session token a request carries: the
@@ -100,7 +101,7 @@ func (s *Service) whoami(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil {
-		s.writeError(w, r, errSessionInactive())
+		s.writeError(w, r, apierror.SessionInactive())
 		return
 	}
 	w.Header().Set("X-Kratos-Authenticated-Identity-Id", id.ID)

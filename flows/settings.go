@@ -10,6 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -55,7 +58,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 		return
 	}
 	if sess == nil {
-		if typ == identity.TypeBrowser && !wantsJSON(r) {
+		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
 			q := url.Values{}
 			if returnTo != "" {
 				q.Set("return_to", returnTo)
@@ -63,7 +66,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 			redirect(w, s.publicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
 			return
 		}
-		e := errSessionInactive()
+		e := apierror.SessionInactive()
 		e.Reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
 		s.writeError(w, r, e)
 		return
@@ -87,8 +90,8 @@ func (s *Service) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, r
 }
 
 // errNoSessionForFlow is the 401 of a settings request without a session.
-func errNoSessionForFlow() *Error {
-	e := errSessionInactive()
+func errNoSessionForFlow() *apierror.Error {
+	e := apierror.SessionInactive()
 	e.ID = ""
 	e.Reason = "A valid Ory Session Cookie or Ory Session Token is missing."
 	return e
@@ -101,18 +104,18 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.writeError(w, r, err)
 		return
-	case sess == nil && !wantsJSON(r):
+	case sess == nil && !negotiate.WantsJSON(r):
 		redirect(w, s.loginUI(r), http.StatusFound)
 		return
 	case sess == nil:
 		s.writeError(w, r, errNoSessionForFlow())
 		return
 	case f.IdentityID != id.ID:
-		s.writeError(w, r, errIdentityMismatch())
+		s.writeError(w, r, apierror.IdentityMismatch())
 		return
 	}
 	if now := s.cfg.Now(); f.Expired(now) {
-		e := errFlowExpired(f, now, "")
+		e := apierror.FlowExpired(f, now, "")
 		e.Reason = "The settings flow has expired. Redirect the user to the settings flow init endpoint to initialize a new settings flow."
 		if f.Type == identity.TypeAPI {
 			e.Details = map[string]any{"api": s.publicURL(r, "/self-service/settings/api", nil)}
@@ -133,7 +136,7 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 // missing flow is an error.
 func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	if !wellFormedID(flowID) {
-		return nil, nil, nil, errFlowIDMissing()
+		return nil, nil, nil, apierror.FlowIDMissing()
 	}
 	token := sessionToken(r)
 	var (
@@ -152,7 +155,7 @@ func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Sess
 		f, err = s.cfg.Store.GetFlow(r.Context(), flowID)
 	}
 	if errors.Is(err, identity.ErrNotFound) || (err == nil && (f == nil || f.Kind != identity.KindSettings)) {
-		return nil, nil, nil, errNotFound("The settings request could not be found. Please restart the flow.")
+		return nil, nil, nil, apierror.NotFound("The settings request could not be found. Please restart the flow.")
 	}
 	if err != nil {
 		return nil, nil, nil, err
@@ -183,7 +186,7 @@ func (p pausedSubmission) change(sch *schema.Schema) (change, error) {
 	if p.PasswordHash != "" {
 		return change{method: "password", passwordHash: p.PasswordHash}, nil
 	}
-	ch, err := settingsChange(sch, &body{form: p.Form})
+	ch, err := settingsChange(sch, &body.Body{Form: p.Form})
 	if err == nil && ch.method != "profile" {
 		err = errors.New("a paused submission of method " + ch.method + " without a hash")
 	}
@@ -198,7 +201,7 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.browserError(w, r, err)
 		return
-	case sess == nil && !wantsJSON(r):
+	case sess == nil && !negotiate.WantsJSON(r):
 		// Whatever the flow's type: only a request that counts as JSON gets
 		// the 401 (kratos-api.md §3.6).
 		redirect(w, s.loginUI(r), http.StatusFound)
@@ -207,14 +210,14 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNoSessionForFlow())
 		return
 	case f.IdentityID != id.ID:
-		s.failer(f.Type)(w, r, errIdentityMismatch())
+		s.failer(f.Type)(w, r, apierror.IdentityMismatch())
 		return
 	}
 	if r.Method == http.MethodGet {
 		s.resumeSettings(w, r, sess, id, f)
 		return
 	}
-	b, err := readBody(w, r)
+	b, err := body.Read(w, r)
 	if err != nil {
 		s.failer(f.Type)(w, r, err)
 		return
@@ -224,7 +227,7 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 
 // submitSettings decodes one settings submission, runs it through the
 // state machine (statemachine.go) and answers with its outcome.
-func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow, b *body) {
+func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow, b *body.Body) {
 	fail := s.failer(f.Type)
 	// Expiry comes first, as in Kratos: an expired flow is replaced
 	// (submit's expired outcome) whatever the body and CSRF token.
@@ -264,25 +267,25 @@ func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *i
 
 // settingsChange decodes a settings submission of the profile or password
 // method; unknown fields and methods are refused.
-func settingsChange(sch *schema.Schema, b *body) (change, error) {
-	method, err := b.str("method")
+func settingsChange(sch *schema.Schema, b *body.Body) (change, error) {
+	method, err := b.Str("method")
 	if err != nil {
 		return change{}, err
 	}
 	ch := change{method: method}
 	switch method {
 	case "profile":
-		if err := b.checkFields("method", "csrf_token", "traits", "traits.", "flow", "transient_payload"); err != nil {
+		if err := b.CheckFields("method", "csrf_token", "traits", "traits.", "flow", "transient_payload"); err != nil {
 			return ch, err
 		}
-		ch.traits, err = b.traits(sch)
+		ch.traits, err = b.Traits(sch)
 	case "password":
-		if err := b.checkFields("method", "csrf_token", "password", "flow", "transient_payload"); err != nil {
+		if err := b.CheckFields("method", "csrf_token", "password", "flow", "transient_payload"); err != nil {
 			return ch, err
 		}
-		ch.password, err = b.str("password")
+		ch.password, err = b.Str("password")
 	default:
-		err = errBadRequest("Could not find a strategy to update your settings. Did you fill out the form correctly?")
+		err = apierror.BadRequest("Could not find a strategy to update your settings. Did you fill out the form correctly?")
 	}
 	return ch, err
 }
@@ -313,10 +316,10 @@ func setAt(m map[string]any, path []string, v any) {
 // they sent, so the same flow can be submitted again after re-authenticating.
 // updated is the identity as the change would save it: a paused password
 // change keeps its hash from there, never the password itself.
-func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body) {
+func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body.Body) {
 	to := s.refreshURL(r, f)
-	if f.Type == identity.TypeAPI || wantsJSON(r) || b.form == nil {
-		s.writeError(w, r, errRefreshRequired(to))
+	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) || b.Form == nil {
+		s.writeError(w, r, apierror.RefreshRequired(to))
 		return
 	}
 	p := pausedSubmission{FlowID: f.ID, IdentityID: id.ID}
@@ -329,7 +332,7 @@ func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *ident
 		p.PasswordHash = updated.Password.HashedPassword
 	default:
 		p.Form = url.Values{}
-		for k, v := range b.form {
+		for k, v := range b.Form {
 			if k != "csrf_token" && k != "password" {
 				p.Form[k] = v
 			}
@@ -403,7 +406,7 @@ func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f 
 	switch {
 	case f.Type == identity.TypeAPI:
 		writeJSON(w, http.StatusOK, out)
-	case wantsJSON(r):
+	case negotiate.WantsJSON(r):
 		to := f.ReturnTo
 		if to == "" {
 			to = withQuery(s.settingsUI(r), "flow", f.ID)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 )
 
 // secTestCost is the bcrypt cost newUIEnv configures.
@@ -134,7 +135,7 @@ func TestSettingsPausedPasswordStoresNoSecret(t *testing.T) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.FlowID != flow || len(p.Form) != 0 || !checkPassword(p.PasswordHash, newPassword) {
+	if p.FlowID != flow || len(p.Form) != 0 || !passwords.Check(p.PasswordHash, newPassword) {
 		t.Fatalf("continuity record %s", raw)
 	}
 	if canLogIn(env, "ada@example.com", newPassword) {
@@ -247,7 +248,7 @@ func wantUpgraded(t *testing.T, id *identity.Identity, password string) {
 	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != secTestCost {
 		t.Fatalf("stored hash %q (cost %d, %v), want bcrypt at cost %d", hash, cost, err, secTestCost)
 	}
-	if !checkPassword(hash, password) {
+	if !passwords.Check(hash, password) {
 		t.Fatal("the upgraded hash does not verify the password")
 	}
 }
@@ -348,18 +349,18 @@ func TestUpgradeHashSkipsOnConflict(t *testing.T) {
 	}
 	// A hash other than the one the password was checked against is never
 	// replaced.
-	if got := env.s.upgradeHash(context.Background(), stored, dummyHash(secTestCost), pw); got != stored {
+	if got := env.s.upgradeHash(context.Background(), stored, passwords.Dummy(secTestCost), pw); got != stored {
 		t.Error("upgradeHash replaced a hash the password was not checked against")
 	}
 }
 
 func TestDummyHashAtConfiguredCost(t *testing.T) {
-	for _, cost := range []int{bcrypt.MinCost, BcryptCost} {
-		if got, err := bcrypt.Cost([]byte(dummyHash(cost))); err != nil || got != cost {
+	for _, cost := range []int{bcrypt.MinCost, passwords.BcryptCost} {
+		if got, err := bcrypt.Cost([]byte(passwords.Dummy(cost))); err != nil || got != cost {
 			t.Errorf("dummyHash(%d) has cost %d (%v)", cost, got, err)
 		}
 	}
-	if !hashUpToDate(dummyHash(BcryptCost), 0) || hashUpToDate(argon2idHash("x"), BcryptCost) {
+	if !passwords.UpToDate(passwords.Dummy(passwords.BcryptCost), 0) || passwords.UpToDate(argon2idHash("x"), passwords.BcryptCost) {
 		t.Error("hashUpToDate")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -92,7 +93,7 @@ func (s *Service) transition(ctx context.Context, f *identity.Flow, sess *identi
 	case ch.method == "password":
 		protected = true
 		if i := nodeIndex(f.UI.Nodes, "password"); i >= 0 {
-			if m := passwordPolicy(ch.password, updated.Identifiers()); m != nil {
+			if m := passwords.Policy(ch.password, updated.Identifiers()); m != nil {
 				f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // base returns the site's public scheme and host: the configured public URL,
@@ -157,7 +159,7 @@ func (s *Service) checkReturnTo(r *http.Request, raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
-	forbidden := errReturnToForbidden(raw)
+	forbidden := apierror.ReturnToForbidden(raw)
 	if strings.Contains(raw, "\\") || hasControl(raw) {
 		return "", forbidden
 	}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
 // returnToService is a Service on a memory store with these allowed return
@@ -132,7 +134,7 @@ func TestCheckReturnTo(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, site+"/.ory/kratos/public/self-service/login/browser", nil)
 			got, err := s.checkReturnTo(r, tc.raw)
 			if !tc.ok {
-				var e *Error
+				var e *apierror.Error
 				if !errors.As(err, &e) || e.ID != "self_service_flow_return_to_forbidden" || e.Code != http.StatusBadRequest {
 					t.Fatalf("checkReturnTo(%q) = %q, %v; want 400 self_service_flow_return_to_forbidden", tc.raw, got, err)
 				}

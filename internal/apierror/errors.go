@@ -1,4 +1,4 @@
-package flows
+package apierror
 
 import (
 	"fmt"
@@ -32,7 +32,7 @@ func (e *Error) Error() string {
 }
 
 // errorBody is the envelope's inner `error` object.
-type errorBody struct {
+type Body struct {
 	ID      string         `json:"id,omitempty"`
 	Code    int            `json:"code"`
 	Status  string         `json:"status"`
@@ -43,17 +43,17 @@ type errorBody struct {
 }
 
 // errorEnvelope is the JSON body of an error response.
-type errorEnvelope struct {
-	Error             errorBody  `json:"error"`
+type Envelope struct {
+	Error             Body       `json:"error"`
 	RedirectBrowserTo string     `json:"redirect_browser_to,omitempty"`
 	UseFlowID         string     `json:"use_flow_id,omitempty"`
 	ExpiredAt         *time.Time `json:"expired_at,omitempty"`
 	Since             int64      `json:"since,omitempty"`
 }
 
-func (e *Error) envelope(requestID string) errorEnvelope {
-	env := errorEnvelope{
-		Error: errorBody{
+func (e *Error) Envelope(requestID string) Envelope {
+	env := Envelope{
+		Error: Body{
 			ID: e.ID, Code: e.Code, Status: http.StatusText(e.Code), Request: requestID,
 			Reason: e.Reason, Details: e.Details, Message: e.Message,
 		},
@@ -69,7 +69,7 @@ func (e *Error) envelope(requestID string) errorEnvelope {
 }
 
 // defaultMessages are herodot's messages per status.
-var defaultMessages = map[int]string{
+var DefaultMessages = map[int]string{
 	http.StatusBadRequest:            "The request was malformed or contained invalid parameters",
 	http.StatusUnauthorized:          "The request could not be authorized",
 	http.StatusForbidden:             "The requested action was forbidden",
@@ -85,60 +85,60 @@ var defaultMessages = map[int]string{
 }
 
 // newError returns an Error with the status' default message.
-func newError(code int, reason string, args ...any) *Error {
+func New(code int, reason string, args ...any) *Error {
 	if len(args) > 0 {
 		reason = fmt.Sprintf(reason, args...)
 	}
-	return &Error{Code: code, Reason: reason, Message: defaultMessages[code]}
+	return &Error{Code: code, Reason: reason, Message: DefaultMessages[code]}
 }
 
-func errBadRequest(reason string, args ...any) *Error {
-	return newError(http.StatusBadRequest, reason, args...)
+func BadRequest(reason string, args ...any) *Error {
+	return New(http.StatusBadRequest, reason, args...)
 }
 
-func errNotFound(reason string, args ...any) *Error {
-	return newError(http.StatusNotFound, reason, args...)
+func NotFound(reason string, args ...any) *Error {
+	return New(http.StatusNotFound, reason, args...)
 }
 
-func errForbidden(reason string, args ...any) *Error {
-	return newError(http.StatusForbidden, reason, args...)
+func Forbidden(reason string, args ...any) *Error {
+	return New(http.StatusForbidden, reason, args...)
 }
 
-func errSessionInactive() *Error {
-	e := newError(http.StatusUnauthorized, "No valid session credentials found in the request.")
+func SessionInactive() *Error {
+	e := New(http.StatusUnauthorized, "No valid session credentials found in the request.")
 	e.ID = "session_inactive"
 	e.Message = "request does not have a valid authentication session"
 	return e
 }
 
-func errSessionAlreadyAvailable() *Error {
-	e := errBadRequest("A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?")
+func SessionAlreadyAvailable() *Error {
+	e := BadRequest("A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?")
 	e.ID = "session_already_available"
 	return e
 }
 
-func errIdentityMismatch() *Error {
-	e := errForbidden("The request was initiated by someone else and has been blocked for security reasons. Please go back and try again.")
+func IdentityMismatch() *Error {
+	e := Forbidden("The request was initiated by someone else and has been blocked for security reasons. Please go back and try again.")
 	e.ID = "security_identity_mismatch"
 	return e
 }
 
-func errReturnToForbidden(to string) *Error {
-	e := errBadRequest("Requested return_to URL %q is not allowed.", to)
+func ReturnToForbidden(to string) *Error {
+	e := BadRequest("Requested return_to URL %q is not allowed.", to)
 	e.ID = "self_service_flow_return_to_forbidden"
 	return e
 }
 
-func errRefreshRequired(redirectTo string) *Error {
-	e := errForbidden("The login session is too old and thus not allowed to update these fields. Please re-authenticate.")
+func RefreshRequired(redirectTo string) *Error {
+	e := Forbidden("The login session is too old and thus not allowed to update these fields. Please re-authenticate.")
 	e.ID = "session_refresh_required"
 	e.RedirectBrowserTo = redirectTo
 	return e
 }
 
-func errFlowExpired(f *identity.Flow, now time.Time, useFlowID string) *Error {
+func FlowExpired(f *identity.Flow, now time.Time, useFlowID string) *Error {
 	since := now.Sub(f.ExpiresAt)
-	e := newError(http.StatusGone, "The self-service flow expired %.2f minutes ago, initialize a new one.", since.Minutes())
+	e := New(http.StatusGone, "The self-service flow expired %.2f minutes ago, initialize a new one.", since.Minutes())
 	e.ID = "self_service_flow_expired"
 	e.Message = "self-service flow expired"
 	e.ExpiredAt = f.ExpiresAt
@@ -147,15 +147,15 @@ func errFlowExpired(f *identity.Flow, now time.Time, useFlowID string) *Error {
 	return e
 }
 
-func errUnavailable() *Error {
-	return newError(http.StatusServiceUnavailable, "The identity store could not be reached. Please try again in a moment.")
+func Unavailable() *Error {
+	return New(http.StatusServiceUnavailable, "The identity store could not be reached. Please try again in a moment.")
 }
 
-func errFlowIDMissing() *Error {
-	return errBadRequest("The flow query parameter is missing or malformed.")
+func FlowIDMissing() *Error {
+	return BadRequest("The flow query parameter is missing or malformed.")
 }
 
 // formatMinutes prints minutes as Kratos does ("%.2f").
-func formatMinutes(m float64) string {
+func FormatMinutes(m float64) string {
 	return fmt.Sprintf("%.2f", m)
 }

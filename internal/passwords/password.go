@@ -1,4 +1,4 @@
-package flows
+package passwords
 
 import (
 	"crypto/subtle"
@@ -26,18 +26,18 @@ const (
 )
 
 // hashPassword returns a bcrypt hash of the password.
-func hashPassword(password string, cost int) (string, error) {
+func Hash(password string, cost int) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	return string(h), err
 }
 
 // checkPassword reports whether password matches a bcrypt or argon2id hash.
-func checkPassword(hash, password string) bool {
+func Check(hash, password string) bool {
 	switch {
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	case strings.HasPrefix(hash, "$argon2id$"):
-		ok, _ := checkArgon2id(hash, password)
+		ok, _ := CheckArgon2id(hash, password)
 		return ok
 	}
 	return false
@@ -52,13 +52,13 @@ var dummyHashes sync.Map // int → string
 // rehashes every credential to the configured cost (Service.upgradeHash),
 // so comparing unknown identifiers at that cost, rather than a fixed
 // one, is what makes them cost the same as known ones.
-func dummyHash(cost int) string {
+func Dummy(cost int) string {
 	if h, ok := dummyHashes.Load(cost); ok {
 		return h.(string)
 	}
-	h, err := hashPassword("not a real password, only for timing", cost)
+	h, err := Hash("not a real password, only for timing", cost)
 	if err != nil { // a cost above bcrypt.MaxCost: nothing can be hashed
-		h, _ = hashPassword("not a real password, only for timing", BcryptCost)
+		h, _ = Hash("not a real password, only for timing", BcryptCost)
 	}
 	actual, _ := dummyHashes.LoadOrStore(cost, h)
 	return actual.(string)
@@ -67,7 +67,7 @@ func dummyHash(cost int) string {
 // hashUpToDate reports whether a stored hash is what hashPassword makes
 // today at cost: bcrypt at that cost (which bcrypt raises to its default
 // when it is below its minimum).
-func hashUpToDate(hash string, cost int) bool {
+func UpToDate(hash string, cost int) bool {
 	if cost < bcrypt.MinCost {
 		cost = bcrypt.DefaultCost
 	}
@@ -75,18 +75,9 @@ func hashUpToDate(hash string, cost int) bool {
 	return err == nil && c == cost
 }
 
-// setPasswordHash stores an already made password hash.
-func (s *Service) setPasswordHash(id *identity.Identity, hash string) {
-	now := s.cfg.Now()
-	if id.Password == nil {
-		id.Password = &identity.PasswordCredential{CreatedAt: now}
-	}
-	id.Password.HashedPassword, id.Password.UpdatedAt = hash, now
-}
-
 // parseArgon2id reads a PHC argon2id hash:
 // $argon2id$v=19$m=65536,t=3,p=4$<salt b64>$<hash b64>.
-func parseArgon2id(hash string) (m, t uint32, p uint8, salt, key []byte, err error) {
+func ParseArgon2id(hash string) (m, t uint32, p uint8, salt, key []byte, err error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
 		return 0, 0, 0, nil, nil, errors.New("not an argon2id v19 hash")
@@ -104,8 +95,8 @@ func parseArgon2id(hash string) (m, t uint32, p uint8, salt, key []byte, err err
 	return m, t, uint8(pp), salt, key, nil
 }
 
-func checkArgon2id(hash, password string) (bool, error) {
-	m, t, p, salt, key, err := parseArgon2id(hash)
+func CheckArgon2id(hash, password string) (bool, error) {
+	m, t, p, salt, key, err := ParseArgon2id(hash)
 	if err != nil {
 		return false, err
 	}
@@ -114,9 +105,9 @@ func checkArgon2id(hash, password string) (bool, error) {
 }
 
 // validImportedHash reports whether an imported hash is one we can verify.
-func validImportedHash(hash string) bool {
+func ValidImported(hash string) bool {
 	if strings.HasPrefix(hash, "$argon2id$") {
-		_, _, _, _, _, err := parseArgon2id(hash)
+		_, _, _, _, _, err := ParseArgon2id(hash)
 		return err == nil
 	}
 	_, err := bcrypt.Cost([]byte(hash))
@@ -125,7 +116,7 @@ func validImportedHash(hash string) bool {
 
 // passwordPolicy returns the message for a password that may not be used,
 // or nil. identifiers are the identity's login identifiers.
-func passwordPolicy(password string, identifiers []string) *identity.Message {
+func Policy(password string, identifiers []string) *identity.Message {
 	if n := utf8.RuneCountInString(password); n < minPasswordLength {
 		return &identity.Message{ID: 4000032, Type: identity.MessageError,
 			Text:    fmt.Sprintf("The password must be at least %d characters long, but got %d.", minPasswordLength, n),

@@ -1,4 +1,4 @@
-package flows
+package jsonpatch
 
 import (
 	"bytes"
@@ -149,12 +149,12 @@ func TestPatchApply(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := decodeTestJSON(t, tc.doc)
 			orig := patchDeepCopy(doc)
-			ops, err := parsePatch([]byte(tc.patch))
+			ops, err := Parse([]byte(tc.patch))
 			var got any
 			if err == nil {
-				got, err = applyPatch(doc, ops)
+				got, err = Apply(doc, ops)
 			}
-			if !patchValuesEqual(doc, orig) {
+			if !Equal(doc, orig) {
 				t.Fatalf("the input document was changed: %v", doc)
 			}
 			if tc.want == "" {
@@ -164,7 +164,7 @@ func TestPatchApply(t *testing.T) {
 				if !strings.Contains(err.Error(), tc.errFrag) {
 					t.Fatalf("error %q does not contain %q", err, tc.errFrag)
 				}
-				if isPatchTestFailure(err) != tc.testFailed {
+				if IsTestFailure(err) != tc.testFailed {
 					t.Fatalf("isPatchTestFailure = %v for %q", !tc.testFailed, err)
 				}
 				return
@@ -172,7 +172,7 @@ func TestPatchApply(t *testing.T) {
 			if err != nil {
 				t.Fatalf("error: %v", err)
 			}
-			if want := decodeTestJSON(t, tc.want); !patchValuesEqual(got, want) {
+			if want := decodeTestJSON(t, tc.want); !Equal(got, want) {
 				g, _ := json.Marshal(got)
 				t.Fatalf("got %s, want %s", g, tc.want)
 			}
@@ -196,7 +196,7 @@ func TestPatchValuesEqual(t *testing.T) {
 		{true, true, true},
 		{true, "true", false},
 	} {
-		if got := patchValuesEqual(tc.a, tc.b); got != tc.eq {
+		if got := Equal(tc.a, tc.b); got != tc.eq {
 			t.Errorf("patchValuesEqual(%#v, %#v) = %v", tc.a, tc.b, got)
 		}
 	}
@@ -205,7 +205,7 @@ func TestPatchValuesEqual(t *testing.T) {
 func TestPatchPointerRoundTrip(t *testing.T) {
 	for _, tok := range []string{"a", "a/b", "m~n", "~1", "/~", ""} {
 		p := "/" + escapePointerToken(tok)
-		got, err := parseJSONPointer(p)
+		got, err := ParsePointer(p)
 		if err != nil || len(got) != 1 || got[0] != tok {
 			t.Errorf("%q → %q → %q, %v", tok, p, got, err)
 		}

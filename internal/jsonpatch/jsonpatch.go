@@ -1,4 +1,4 @@
-package flows
+package jsonpatch
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 // JSON Pointers are RFC 6901.
 
 // patchOp is one operation of a JSON Patch document.
-type patchOp struct {
+type Operation struct {
 	Op    string
 	Path  string
 	From  string
@@ -25,27 +25,27 @@ type patchOp struct {
 }
 
 // patchError is a JSON Patch that is malformed or cannot be applied.
-type patchError struct {
-	msg string
+type Error struct {
+	Msg string
 	// testFailed marks a `test` operation whose value did not match.
 	testFailed bool
 }
 
-func (e *patchError) Error() string { return e.msg }
+func (e *Error) Error() string { return e.Msg }
 
-func patchErrorf(format string, args ...any) *patchError {
-	return &patchError{msg: fmt.Sprintf(format, args...)}
+func patchErrorf(format string, args ...any) *Error {
+	return &Error{Msg: fmt.Sprintf(format, args...)}
 }
 
 // isPatchTestFailure reports whether err is a failed `test` operation.
-func isPatchTestFailure(err error) bool {
-	var pe *patchError
+func IsTestFailure(err error) bool {
+	var pe *Error
 	return errors.As(err, &pe) && pe.testFailed
 }
 
 // parsePatch reads a JSON Patch document: a JSON array of operation objects.
 // Members other than op, path, from and value are ignored (RFC 6902 §4).
-func parsePatch(raw []byte) ([]patchOp, error) {
+func Parse(raw []byte) ([]Operation, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -60,16 +60,16 @@ func parsePatch(raw []byte) ([]patchOp, error) {
 		msg := err.Error()
 		return nil, patchErrorf("%s", strings.ToLower(msg[:1])+strings.TrimSuffix(msg[1:], "."))
 	}
-	return patchFromValue(v)
+	return FromValue(v)
 }
 
 // patchFromValue reads a decoded JSON Patch document.
-func patchFromValue(v any) ([]patchOp, error) {
+func FromValue(v any) ([]Operation, error) {
 	list, ok := v.([]any)
 	if !ok {
 		return nil, patchErrorf("a JSON Patch must be a JSON array of operations")
 	}
-	ops := make([]patchOp, 0, len(list))
+	ops := make([]Operation, 0, len(list))
 	for i, item := range list {
 		obj, ok := item.(map[string]any)
 		if !ok {
@@ -86,7 +86,7 @@ func patchFromValue(v any) ([]patchOp, error) {
 			}
 			return s, nil
 		}
-		var op patchOp
+		var op Operation
 		var err error
 		if op.Op, err = str("op"); err != nil {
 			return nil, err
@@ -94,7 +94,7 @@ func patchFromValue(v any) ([]patchOp, error) {
 		if op.Path, err = str("path"); err != nil {
 			return nil, err
 		}
-		if _, err := parseJSONPointer(op.Path); err != nil {
+		if _, err := ParsePointer(op.Path); err != nil {
 			return nil, patchErrorf("operation %d: %v", i, err)
 		}
 		switch op.Op {
@@ -108,7 +108,7 @@ func patchFromValue(v any) ([]patchOp, error) {
 			if op.From, err = str("from"); err != nil {
 				return nil, err
 			}
-			if _, err := parseJSONPointer(op.From); err != nil {
+			if _, err := ParsePointer(op.From); err != nil {
 				return nil, patchErrorf("operation %d: %v", i, err)
 			}
 		case "remove":
@@ -123,14 +123,14 @@ func patchFromValue(v any) ([]patchOp, error) {
 // applyPatch applies the operations in order to a deep copy of doc and
 // returns the result. It is atomic: on an error, doc is untouched and the
 // partial result is dropped.
-func applyPatch(doc any, ops []patchOp) (any, error) {
+func Apply(doc any, ops []Operation) (any, error) {
 	doc = patchDeepCopy(doc)
 	for i, op := range ops {
 		var err error
 		if doc, err = patchApplyOp(doc, op); err != nil {
-			var pe *patchError
+			var pe *Error
 			if errors.As(err, &pe) {
-				return nil, &patchError{msg: fmt.Sprintf("operation %d (%s %s): %s", i, op.Op, op.Path, pe.msg), testFailed: pe.testFailed}
+				return nil, &Error{Msg: fmt.Sprintf("operation %d (%s %s): %s", i, op.Op, op.Path, pe.Msg), testFailed: pe.testFailed}
 			}
 			return nil, err
 		}
@@ -138,8 +138,8 @@ func applyPatch(doc any, ops []patchOp) (any, error) {
 	return doc, nil
 }
 
-func patchApplyOp(doc any, op patchOp) (any, error) {
-	path, err := parseJSONPointer(op.Path)
+func patchApplyOp(doc any, op Operation) (any, error) {
+	path, err := ParsePointer(op.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func patchApplyOp(doc any, op patchOp) (any, error) {
 		}
 		return pointerUpdate(doc, path, func(any) (any, error) { return patchDeepCopy(op.Value), nil })
 	case "move":
-		from, err := parseJSONPointer(op.From)
+		from, err := ParsePointer(op.From)
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +177,7 @@ func patchApplyOp(doc any, op patchOp) (any, error) {
 		}
 		return pointerAdd(doc, path, v)
 	case "copy":
-		from, err := parseJSONPointer(op.From)
+		from, err := ParsePointer(op.From)
 		if err != nil {
 			return nil, err
 		}
@@ -189,10 +189,10 @@ func patchApplyOp(doc any, op patchOp) (any, error) {
 	case "test":
 		v, err := pointerGet(doc, path)
 		if err != nil {
-			return nil, &patchError{msg: err.Error(), testFailed: true}
+			return nil, &Error{Msg: err.Error(), testFailed: true}
 		}
-		if !patchValuesEqual(v, op.Value) {
-			return nil, &patchError{msg: "the value is not the expected one", testFailed: true}
+		if !Equal(v, op.Value) {
+			return nil, &Error{Msg: "the value is not the expected one", testFailed: true}
 		}
 		return doc, nil
 	}
@@ -201,7 +201,7 @@ func patchApplyOp(doc any, op patchOp) (any, error) {
 
 // parseJSONPointer splits an RFC 6901 JSON Pointer into its unescaped reference
 // tokens; "" is the whole document.
-func parseJSONPointer(p string) ([]string, error) {
+func ParsePointer(p string) ([]string, error) {
 	if p == "" {
 		return []string{}, nil
 	}
@@ -400,7 +400,7 @@ func patchDeepCopy(v any) any {
 
 // patchValuesEqual compares two generic JSON values as RFC 6902 §4.6 does: numbers
 // by their value, objects regardless of member order, arrays element-wise.
-func patchValuesEqual(a, b any) bool {
+func Equal(a, b any) bool {
 	if na, ok := patchNumber(a); ok {
 		nb, ok := patchNumber(b)
 		return ok && na.Cmp(nb) == 0
@@ -420,7 +420,7 @@ func patchValuesEqual(a, b any) bool {
 			return false
 		}
 		for i := range x {
-			if !patchValuesEqual(x[i], y[i]) {
+			if !Equal(x[i], y[i]) {
 				return false
 			}
 		}
@@ -432,7 +432,7 @@ func patchValuesEqual(a, b any) bool {
 		}
 		for k, xv := range x {
 			yv, ok := y[k]
-			if !ok || !patchValuesEqual(xv, yv) {
+			if !ok || !Equal(xv, yv) {
 				return false
 			}
 		}
