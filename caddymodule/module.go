@@ -17,6 +17,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
@@ -198,9 +199,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		redisstore.SetLogger(h.logger)
 	}
 
-	var ui flows.UIURLs
+	var ui siteurl.UIURLs
 	if h.UI != nil {
-		ui = flows.UIURLs{
+		ui = siteurl.UIURLs{
 			Login:        h.UI.Login,
 			Registration: h.UI.Registration,
 			Settings:     h.UI.Settings,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // The built-in UI: server-rendered pages for every UI URL the site owner did
@@ -31,15 +32,15 @@ const cookieLoopWindow = 10 * time.Second
 // serveUI answers the built-in UI pages under <prefix>/ui/ (GET and HEAD).
 func (s *Service) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
 	switch rel {
-	case uiLoginPath:
+	case siteurl.LoginPath:
 		s.uiAuthPage(w, r, identity.KindLogin)
-	case uiRegistrationPath:
+	case siteurl.RegistrationPath:
 		s.uiAuthPage(w, r, identity.KindRegistration)
-	case uiSettingsPath:
+	case siteurl.SettingsPath:
 		s.uiSettingsPage(w, r)
-	case uiProfilePath:
+	case siteurl.ProfilePath:
 		s.uiProfilePage(w, r)
-	case uiErrorPath:
+	case siteurl.ErrorPath:
 		s.uiErrorPage(w, r)
 	case uiStylePath:
 		s.uiStylesheet(w, r)
@@ -57,7 +58,7 @@ func isProtocolError(err error) bool {
 
 // restartFlow sends the browser to a flow's init endpoint.
 func (s *Service) restartFlow(w http.ResponseWriter, r *http.Request, initPath string, q url.Values) {
-	redirect(w, s.publicURL(r, initPath, q), http.StatusSeeOther)
+	redirect(w, s.site.PublicURL(r, initPath, q), http.StatusSeeOther)
 }
 
 // uiAuthPage answers GET <prefix>/ui/login?flow= and /ui/registration?flow=.
@@ -126,7 +127,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 		p.Title, p.Heading = "Create an account", "Create an account"
 		p.Forms = nodeForms(fj.UI, "registration")
 		p.Links = []uiLink{{Prefix: "Already have an account?", Text: "Sign in",
-			Href: s.publicURL(r, "/self-service/login/browser", back)}}
+			Href: s.site.PublicURL(r, "/self-service/login/browser", back)}}
 	case f.Refresh:
 		p.Title, p.Heading = "Confirm it's you", "Confirm it's you"
 		if ids := id.Identifiers(); len(ids) > 0 {
@@ -141,7 +142,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 		p.Title, p.Heading = "Sign in", "Sign in"
 		p.Forms = nodeForms(fj.UI, "login")
 		p.Links = []uiLink{{Prefix: "No account yet?", Text: "Create an account",
-			Href: s.publicURL(r, "/self-service/registration/browser", back)}}
+			Href: s.site.PublicURL(r, "/self-service/registration/browser", back)}}
 	}
 	s.renderPage(w, r, http.StatusOK, p)
 }
@@ -155,7 +156,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 		restart.Set("return_to", v)
 	}
 	signIn := func() { // and then back to this page
-		here := s.publicURL(r, uiSettingsPath, q)
+		here := s.site.PublicURL(r, siteurl.SettingsPath, q)
 		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
 	}
 	sess, id, f, err := s.sessionAndFlow(r, q.Get("flow"))
@@ -212,7 +213,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil {
-		here := s.publicURL(r, uiProfilePath, q)
+		here := s.site.PublicURL(r, siteurl.ProfilePath, q)
 		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
 		return
 	}
@@ -230,7 +231,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 	// the same, so request ids cannot be probed.
 	if err != nil || f.Kind != identity.KindProfile || f.IdentityID != id.ID {
 		s.renderError(w, r, errProfileAccess, uiLink{Text: "Open your profile again",
-			Href: s.publicURL(r, "/self-service/browser/flows/profile", nil)})
+			Href: s.site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
 		return
 	}
 	setCSRF(&f.UI, maskCSRF(s.ensureCSRF(w, r)))
@@ -247,7 +248,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 		p.Messages = append(p.Messages, uiMessageOf(msgSaved))
 	}
 	p.Forms = []uiForm{legacyUIForm(lj.Form, f.UI.Nodes)}
-	p.Links = []uiLink{{Text: "Back to the site", Href: s.defaultReturnURL(r)}}
+	p.Links = []uiLink{{Text: "Back to the site", Href: s.site.DefaultReturn(r)}}
 	s.renderPage(w, r, http.StatusOK, p)
 }
 
@@ -290,7 +291,7 @@ func (s *Service) errorPage(r *http.Request, body apierror.Body) *uiPage {
 	return &uiPage{
 		Title: "Something went wrong", Heading: "Something went wrong",
 		Error: &uiError{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
-		Links: []uiLink{{Text: "Back to the site", Href: s.absolute(r, "/")}},
+		Links: []uiLink{{Text: "Back to the site", Href: s.site.Absolute(r, "/")}},
 	}
 }
 

@@ -397,7 +397,7 @@ func origin(raw string) string {
 // are checked against form-action, so the site's configured public URL, UI
 // pages and return URLs (all set by the site owner) are allowed too.
 func (s *Service) uiCSP(r *http.Request) string {
-	self := origin(s.base(r).String())
+	self := origin(s.site.Base(r).String())
 	sources := func(refs ...string) string {
 		out := []string{"'self'"}
 		for _, ref := range refs {
@@ -408,7 +408,7 @@ func (s *Service) uiCSP(r *http.Request) string {
 		return strings.Join(out, " ")
 	}
 	ui := s.cfg.UI
-	targets := []string{s.base(r).String(), ui.Login, ui.Registration, ui.Settings, ui.Profile, ui.Error, s.cfg.DefaultReturnURL}
+	targets := []string{s.site.Base(r).String(), ui.Login, ui.Registration, ui.Settings, ui.Profile, ui.Error, s.cfg.DefaultReturnURL}
 	targets = append(targets, s.cfg.AllowedReturnURLs...)
 	return "default-src 'none'; style-src " + sources(s.cfg.UIStylesheet) +
 		"; form-action " + sources(targets...) +

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // callCountingStore counts the store calls a page makes.
@@ -58,7 +59,7 @@ func TestUISettingsPageIsOneStoreRead(t *testing.T) {
 	b := env.browser()
 	b.register("grace@example.com", "Grace", "Hopper")
 	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, uiSettingsPath) {
+	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.SettingsPath) {
 		t.Fatalf("settings page: %d at %s", rec.Code, at)
 	}
 	for range 3 {

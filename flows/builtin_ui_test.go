@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -193,7 +194,7 @@ func (b *uiBrowser) register(email, first, last string) {
 	t := b.env.t
 	t.Helper()
 	rec, at := b.follow(uiPrefix + "/self-service/registration/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, uiRegistrationPath) {
+	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.RegistrationPath) {
 		t.Fatalf("registration page: %d at %s", rec.Code, at)
 	}
 	rec, at = b.submit(rec.Body.String(), "registration", "method", url.Values{
@@ -371,7 +372,7 @@ func TestUILoginPage(t *testing.T) {
 	env := newUIEnv(t)
 	b := env.browser()
 	rec, at := b.follow(uiPrefix + "/self-service/login/browser?return_to=/after")
-	if !strings.HasPrefix(at, uiHost+uiPrefix+uiLoginPath+"?flow=") {
+	if !strings.HasPrefix(at, uiHost+uiPrefix+siteurl.LoginPath+"?flow=") {
 		t.Fatalf("landed at %s", at)
 	}
 	page := checkPage(t, b, rec, http.StatusOK)
@@ -400,7 +401,7 @@ func TestUILoginPage(t *testing.T) {
 	// links back to sign in.
 	rec, at = b.follow(uiHost + uiPrefix + "/self-service/registration/browser?return_to=http%3A%2F%2Fexample.com%2Fafter")
 	page = checkPage(t, b, rec, http.StatusOK)
-	if !strings.Contains(at, uiRegistrationPath+"?flow=") {
+	if !strings.Contains(at, siteurl.RegistrationPath+"?flow=") {
 		t.Fatalf("landed at %s", at)
 	}
 	wantIn(t, page, `<title>Create an account</title>`,
@@ -422,7 +423,7 @@ func TestUILoginWrongPassword(t *testing.T) {
 	rec, _ := b.follow(uiPrefix + "/self-service/login/browser")
 	page := checkPage(t, b, rec, http.StatusOK)
 	rec, at := b.submit(page, "login", "method", url.Values{"identifier": {"ada@example.com"}, "password": {"not the password"}})
-	if !strings.Contains(at, uiLoginPath) {
+	if !strings.Contains(at, siteurl.LoginPath) {
 		t.Fatalf("landed at %s", at)
 	}
 	page = checkPage(t, b, rec, http.StatusOK)
@@ -445,7 +446,7 @@ func TestUIRegistrationFieldErrors(t *testing.T) {
 	rec, at := b.submit(page, "registration", "method", url.Values{
 		"traits.email": {"ada@example.com"}, "traits.name.first": {"Ada"}, "password": {"short"},
 	})
-	if !strings.Contains(at, uiRegistrationPath) {
+	if !strings.Contains(at, siteurl.RegistrationPath) {
 		t.Fatalf("landed at %s", at)
 	}
 	page = checkPage(t, b, rec, http.StatusOK)
@@ -468,7 +469,7 @@ func TestUISettingsPage(t *testing.T) {
 	b := env.browser()
 	b.register("ada@example.com", "Augusta", "King")
 	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if !strings.Contains(at, uiSettingsPath+"?flow=") {
+	if !strings.Contains(at, siteurl.SettingsPath+"?flow=") {
 		t.Fatalf("landed at %s", at)
 	}
 	page := checkPage(t, b, rec, http.StatusOK)
@@ -502,7 +503,7 @@ func TestUISettingsPage(t *testing.T) {
 	rec, at = b.submit(page, "settings-profile", "method", url.Values{
 		"traits.name.first": {"Adaline"}, "traits.newsletter": {"false", "true"},
 	})
-	if !strings.Contains(at, uiSettingsPath) {
+	if !strings.Contains(at, siteurl.SettingsPath) {
 		t.Fatalf("landed at %s", at)
 	}
 	page = checkPage(t, b, rec, http.StatusOK)
@@ -539,7 +540,7 @@ func TestUIRefreshNotice(t *testing.T) {
 	b := env.browser()
 	b.register("ada@example.com", "Augusta", "King")
 	rec, at := b.follow(uiPrefix + "/self-service/login/browser?refresh=true")
-	if !strings.Contains(at, uiLoginPath+"?flow=") {
+	if !strings.Contains(at, siteurl.LoginPath+"?flow=") {
 		t.Fatalf("landed at %s", at)
 	}
 	page := checkPage(t, b, rec, http.StatusOK)
@@ -641,7 +642,7 @@ func TestUIRedirects(t *testing.T) {
 		b.register("barbara@example.com", "Barbara", "Liskov")
 		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/profile", nil), pub+"/self-service/browser/flows/profile")
 		_, mine := b.follow(uiPrefix + "/self-service/browser/flows/profile")
-		if !strings.Contains(mine, uiProfilePath+"?request=") {
+		if !strings.Contains(mine, siteurl.ProfilePath+"?request=") {
 			t.Fatalf("landed at %s", mine)
 		}
 		o := env.browser()
@@ -685,7 +686,7 @@ func TestUILegacyProfileWalkthrough(t *testing.T) {
 
 	// 1-2: the init redirects to the profile UI with ?request=.
 	rec := b.do(http.MethodGet, uiPrefix+"/self-service/browser/flows/profile", nil)
-	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), uiHost+uiPrefix+uiProfilePath+"?request=") {
+	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), uiHost+uiPrefix+siteurl.ProfilePath+"?request=") {
 		t.Fatalf("init: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
 	at := rec.Header().Get("Location")
@@ -759,7 +760,7 @@ func TestUIErrorPage(t *testing.T) {
 	b := env.browser()
 	b.register("ada@example.com", "Augusta", "King")
 	rec, at := b.follow(uiPrefix + "/self-service/logout?token=not-the-token")
-	if !strings.Contains(at, uiErrorPath+"?id=") {
+	if !strings.Contains(at, siteurl.ErrorPath+"?id=") {
 		t.Fatalf("landed at %s", at)
 	}
 	page := checkPage(t, b, rec, http.StatusOK)

@@ -22,7 +22,7 @@ func (s *Service) cookie(r *http.Request, name, value string, maxAge time.Durati
 		Domain:   s.cfg.CookieDomain,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
-		Secure:   s.base(r).Scheme == "https",
+		Secure:   s.site.Base(r).Scheme == "https",
 	}
 	switch {
 	case maxAge > 0:

@@ -30,7 +30,7 @@ const (
 )
 
 func (s *Service) csrfCookieName(r *http.Request) string {
-	sum := sha256.Sum256([]byte(s.publicBaseString(r)))
+	sum := sha256.Sum256([]byte(s.site.PublicBase(r)))
 	return csrfCookiePrefix + hex.EncodeToString(sum[:])
 }
 

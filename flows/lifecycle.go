@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // The life of every flow, whatever its kind or API generation:
@@ -45,7 +46,7 @@ func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *identity
 
 // requestURL is the absolute URL of the request as the public sees it.
 func (s *Service) requestURL(r *http.Request) string {
-	u := s.base(r)
+	u := s.site.Base(r)
 	u.Path = r.URL.Path
 	u.RawQuery = r.URL.RawQuery
 	return u.String()
@@ -53,7 +54,7 @@ func (s *Service) requestURL(r *http.Request) string {
 
 // flowAction is the form action of a Kratos v1 flow.
 func (s *Service) flowAction(r *http.Request, kind, id string) string {
-	return s.publicURL(r, "/self-service/"+kind, url.Values{"flow": {id}})
+	return s.site.PublicURL(r, "/self-service/"+kind, url.Values{"flow": {id}})
 }
 
 // loadFlow reads a flow of a kind; an unknown id, or one of another kind, is
@@ -95,7 +96,7 @@ func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *identit
 		writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
 		return
 	}
-	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
+	redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
 
 // checkAPIRequest refuses browser traits on an API flow submit, as Kratos
@@ -165,7 +166,7 @@ func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *iden
 		writeJSON(w, code, s.flowJSON(r, f, id))
 		return
 	}
-	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
+	redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
 
 // restartURL is the init endpoint that replaces the expired flow f, keeping
@@ -175,7 +176,7 @@ func (s *Service) restartURL(r *http.Request, f *identity.Flow, typ string) stri
 	if f.ReturnTo != "" {
 		q.Set("return_to", f.ReturnTo)
 	}
-	return s.publicURL(r, "/self-service/"+f.Kind+"/"+typ, q)
+	return s.site.PublicURL(r, "/self-service/"+f.Kind+"/"+typ, q)
 }
 
 // openSubmit starts the submit of a login or registration flow: it loads

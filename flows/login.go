@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 var msgInvalidCredentials = identity.Message{ID: 4000006, Type: identity.MessageError,
@@ -25,7 +26,7 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 		fail(w, r, err)
 		return
 	}
-	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -52,7 +53,7 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 		fail(w, r, err)
 		return
 	}
-	s.sendNewFlow(w, r, f, nil, s.loginUI(r))
+	s.sendNewFlow(w, r, f, nil, s.site.LoginUI(r))
 }
 
 // loginNodes are the password method's nodes; a refresh login fixes the
@@ -76,7 +77,7 @@ func (s *Service) afterURL(r *http.Request, returnTo string) string {
 	if returnTo != "" {
 		return returnTo
 	}
-	return s.defaultReturnURL(r)
+	return s.site.DefaultReturn(r)
 }
 
 // failer picks how errors are answered before a flow exists: API callers
@@ -138,7 +139,7 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 		s.writeError(w, r, apierror.FlowExpired(old, s.cfg.Now(), f.ID))
 		return
 	}
-	redirect(w, withQuery(ui, "flow", f.ID), http.StatusSeeOther)
+	redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
 
 // loginSubmit answers POST /self-service/login?flow=.
@@ -158,7 +159,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.UI.Nodes = append([]identity.Node{csrfNode("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
-		}, s.loginUI(r))
+		}, s.site.LoginUI(r))
 		return
 	}
 	method, err := b.Str("method")
@@ -215,7 +216,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			fail(w, r, err)
 			return
 		}
-		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.loginUI(r))
+		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.site.LoginUI(r))
 		return
 	}
 

@@ -23,7 +23,7 @@ func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, apierror.SessionInactive())
 		return
 	}
-	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
 		s.browserError(w, r, err)
 		return
@@ -40,7 +40,7 @@ func (s *Service) logoutURL(r *http.Request, returnTo string) (string, string) {
 	if returnTo != "" {
 		q.Set("return_to", returnTo)
 	}
-	return s.publicURL(r, "/self-service/logout", q), token
+	return s.site.PublicURL(r, "/self-service/logout", q), token
 }
 
 // logout answers GET /self-service/logout?token=: it revokes the session,
@@ -51,7 +51,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, apierror.BadRequest("Please include a token in the URL query."))
 		return
 	}
-	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
 		s.browserError(w, r, err)
 		return

@@ -30,7 +30,7 @@ func (s *Service) RequireSession(w http.ResponseWriter, r *http.Request, page st
 	if returnTo := s.pageReturnTo(r, page); returnTo != "" {
 		q = url.Values{"return_to": {returnTo}}
 	}
-	redirect(w, s.publicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
+	redirect(w, s.site.PublicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
 }
 
 // StoreUnavailable answers 503 in the error envelope: the identity store
@@ -61,7 +61,7 @@ func (s *Service) pageReturnTo(r *http.Request, page string) string {
 		if !strings.HasPrefix(c, "/") || strings.HasPrefix(c, "//") {
 			continue
 		}
-		if abs, err := s.checkReturnTo(r, s.absolute(r, c)); err == nil && abs != "" {
+		if abs, err := s.site.CheckReturnTo(r, s.site.Absolute(r, c)); err == nil && abs != "" {
 			return abs
 		}
 	}

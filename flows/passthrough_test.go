@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -89,7 +90,7 @@ func startLogin(t *testing.T, s *Service, location string) *identity.Flow {
 		t.Fatalf("GET %s: status %d\n%s", location, w.Code, w.Body)
 	}
 	next, _ := url.Parse(w.Header().Get("Location"))
-	if !strings.HasSuffix(next.Path, uiLoginPath) {
+	if !strings.HasSuffix(next.Path, siteurl.LoginPath) {
 		t.Fatalf("GET %s went to %s, want the login UI (return_to refused?)", location, next)
 	}
 	f, err := s.cfg.Store.GetFlow(r.Context(), next.Query().Get("flow"))
@@ -124,7 +125,7 @@ func TestRequireSessionBrowserGoesToLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			base := s.base(r)
+			base := s.site.Base(r)
 			if loc.Scheme != base.Scheme || loc.Host != base.Host || loc.Path != DefaultPublicPrefix+"/self-service/login/browser" {
 				t.Errorf("Location %s, want the browser login flow on %s", loc, base)
 			}

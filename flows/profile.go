@@ -11,6 +11,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -90,7 +91,7 @@ func (s *Service) legacyJSON(r *http.Request, f *identity.Flow, id *identity.Ide
 			traits = map[string]any{}
 		}
 		out.Identity = &legacyIdentity{ID: id.ID, TraitsSchemaID: id.SchemaID,
-			TraitsSchemaURL: s.publicURL(r, "/schemas/"+id.SchemaID, nil), Traits: traits}
+			TraitsSchemaURL: s.site.PublicURL(r, "/schemas/"+id.SchemaID, nil), Traits: traits}
 	}
 	return out
 }
@@ -156,20 +157,20 @@ func (s *Service) profileInit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil {
-		redirect(w, s.loginUI(r), http.StatusFound)
+		redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	}
 	f := s.newFlow(r, identity.KindProfile, identity.TypeBrowser, "")
 	f.ID = identity.NewIDFor(id.ID)
 	f.IdentityID, f.IdentityVersion = id.ID, id.Version
-	f.UI.Action = s.publicURL(r, "/self-service/browser/flows/profile/update", url.Values{"request": {f.ID}})
+	f.UI.Action = s.site.PublicURL(r, "/self-service/browser/flows/profile/update", url.Values{"request": {f.ID}})
 	f.UI.Nodes = s.profileNodes(id.Traits)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		s.browserError(w, r, err)
 		return
 	}
-	redirect(w, withQuery(s.profileUI(r), "request", f.ID), http.StatusFound)
+	redirect(w, siteurl.WithQuery(s.site.ProfileUI(r), "request", f.ID), http.StatusFound)
 }
 
 var errProfileAccess = apierror.Forbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")
@@ -247,7 +248,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, apierror.SessionInactive())
 			return
 		}
-		redirect(w, s.loginUI(r), http.StatusFound)
+		redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	}
 	if f == nil || f.Kind != identity.KindProfile {
@@ -303,7 +304,7 @@ func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *identit
 		writeJSON(w, code, s.legacyJSON(r, f, id))
 		return
 	}
-	redirect(w, withQuery(s.profileUI(r), "request", f.ID), http.StatusFound)
+	redirect(w, siteurl.WithQuery(s.site.ProfileUI(r), "request", f.ID), http.StatusFound)
 }
 
 // legacySessionAndRequest reads the caller's session and a request in one

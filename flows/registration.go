@@ -28,7 +28,7 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 		fail(w, r, err)
 		return
 	}
-	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -49,7 +49,7 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 		fail(w, r, err)
 		return
 	}
-	s.sendNewFlow(w, r, f, nil, s.registrationUI(r))
+	s.sendNewFlow(w, r, f, nil, s.site.RegistrationUI(r))
 }
 
 // registrationSubmit answers POST /self-service/registration?flow=.
@@ -62,7 +62,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	fail := s.failer(f.Type)
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
-		s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.registrationUI(r))
+		s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.site.RegistrationUI(r))
 		return
 	}
 	if sess, _, err := s.Current(r); err != nil || sess != nil {
@@ -131,7 +131,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 			fail(w, r, err)
 			return
 		}
-		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.registrationUI(r))
+		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.site.RegistrationUI(r))
 		return
 	}
 

@@ -10,6 +10,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // noCache marks a self-service response as not cacheable, and as depending
@@ -82,5 +83,5 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 		s.renderError(w, r, e)
 		return
 	}
-	redirect(w, withQuery(s.errorUI(r), "id", f.ID), http.StatusSeeOther)
+	redirect(w, siteurl.WithQuery(s.site.ErrorUI(r), "id", f.ID), http.StatusSeeOther)
 }

@@ -10,19 +10,10 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
-
-// UIURLs are where the browser is sent to render each flow. An empty one is
-// served by the built-in UI.
-type UIURLs struct {
-	Login        string
-	Registration string
-	Settings     string
-	Profile      string
-	Error        string
-}
 
 // Config is everything a Service needs. Zero durations take Kratos' defaults.
 type Config struct {
@@ -42,7 +33,7 @@ type Config struct {
 	// PublicURL is nil. Nil: no proxy is trusted.
 	FromTrustedProxy func(*http.Request) bool
 
-	UI                UIURLs
+	UI                siteurl.UIURLs
 	DefaultReturnURL  string
 	AllowedReturnURLs []string
 
@@ -79,6 +70,7 @@ const (
 // Service answers the Kratos public and admin APIs.
 type Service struct {
 	cfg      Config
+	site     *siteurl.Site
 	storeLog *zap.Logger // cfg.Logger, once per interval (StoreFailureLogger)
 }
 
@@ -114,5 +106,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg, storeLog: storelog.Sampled(cfg.Logger)}, nil
+	site := &siteurl.Site{
+		PublicPrefix: cfg.PublicPrefix, Origin: cfg.PublicURL, FromTrustedProxy: cfg.FromTrustedProxy,
+		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
+	}
+	return &Service{cfg: cfg, site: site, storeLog: storelog.Sampled(cfg.Logger)}, nil
 }

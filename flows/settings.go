@@ -13,6 +13,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -40,8 +41,8 @@ func (s *Service) settingsNodes(traits map[string]any) []identity.Node {
 // refreshURL is where a session too old for a protected change is sent: a
 // refresh login that comes back to the settings UI showing this flow.
 func (s *Service) refreshURL(r *http.Request, f *identity.Flow) string {
-	back := withQuery(s.settingsUI(r), "flow", f.ID)
-	return s.publicURL(r, "/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
+	back := siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
+	return s.site.PublicURL(r, "/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
 }
 
 // settingsInit answers GET /self-service/settings/{browser,api}.
@@ -52,7 +53,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 		fail(w, r, err)
 		return
 	}
-	returnTo, err := s.checkReturnTo(r, r.URL.Query().Get("return_to"))
+	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -63,7 +64,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 			if returnTo != "" {
 				q.Set("return_to", returnTo)
 			}
-			redirect(w, s.publicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
+			redirect(w, s.site.PublicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
 			return
 		}
 		e := apierror.SessionInactive()
@@ -76,7 +77,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 		fail(w, r, err)
 		return
 	}
-	s.sendNewFlow(w, r, f, id, s.settingsUI(r))
+	s.sendNewFlow(w, r, f, id, s.site.SettingsUI(r))
 }
 
 func (s *Service) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, returnTo string, id *identity.Identity) *identity.Flow {
@@ -105,7 +106,7 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	case sess == nil && !negotiate.WantsJSON(r):
-		redirect(w, s.loginUI(r), http.StatusFound)
+		redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	case sess == nil:
 		s.writeError(w, r, errNoSessionForFlow())
@@ -118,7 +119,7 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		e := apierror.FlowExpired(f, now, "")
 		e.Reason = "The settings flow has expired. Redirect the user to the settings flow init endpoint to initialize a new settings flow."
 		if f.Type == identity.TypeAPI {
-			e.Details = map[string]any{"api": s.publicURL(r, "/self-service/settings/api", nil)}
+			e.Details = map[string]any{"api": s.site.PublicURL(r, "/self-service/settings/api", nil)}
 		} else {
 			e.Details = map[string]any{"redirect_to": s.restartURL(r, f, identity.TypeBrowser)}
 		}
@@ -204,7 +205,7 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 	case sess == nil && !negotiate.WantsJSON(r):
 		// Whatever the flow's type: only a request that counts as JSON gets
 		// the 401 (kratos-api.md §3.6).
-		redirect(w, s.loginUI(r), http.StatusFound)
+		redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	case sess == nil:
 		s.writeError(w, r, errNoSessionForFlow())
@@ -252,16 +253,16 @@ func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *i
 	case saved:
 		s.sendSettingsSuccess(w, r, f, sess, updated)
 	case invalid:
-		s.sendFormResult(w, r, f, id, http.StatusBadRequest, s.settingsUI(r))
+		s.sendFormResult(w, r, f, id, http.StatusBadRequest, s.site.SettingsUI(r))
 	case conflict:
-		s.sendFormResult(w, r, f, id, http.StatusConflict, s.settingsUI(r))
+		s.sendFormResult(w, r, f, id, http.StatusConflict, s.site.SettingsUI(r))
 	case refreshRequired:
 		s.pauseSettings(w, r, f, id, ch, updated, b)
 	case expired:
 		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.IdentityVersion = id.Version
 			nf.UI.Nodes = s.settingsNodes(id.Traits)
-		}, s.settingsUI(r))
+		}, s.site.SettingsUI(r))
 	}
 }
 
@@ -390,7 +391,7 @@ func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *ide
 // lands on the settings UI showing the flow.
 func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
 	_ = s.resumePaused(w, r, sess, id)
-	redirect(w, withQuery(s.settingsUI(r), "flow", f.ID), http.StatusSeeOther)
+	redirect(w, siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID), http.StatusSeeOther)
 }
 
 // sendSettingsSuccess answers a saved settings change. A browser flow's
@@ -409,14 +410,14 @@ func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f 
 	case negotiate.WantsJSON(r):
 		to := f.ReturnTo
 		if to == "" {
-			to = withQuery(s.settingsUI(r), "flow", f.ID)
+			to = siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
 		}
 		out.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: to}}
 		writeJSON(w, http.StatusOK, out)
 	default:
 		to := f.ReturnTo
 		if to == "" {
-			to = withQuery(s.settingsUI(r), "flow", f.ID)
+			to = siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
 		}
 		redirect(w, to, http.StatusSeeOther)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // secTestCost is the bcrypt cost newUIEnv configures.
@@ -26,7 +27,7 @@ func canLogIn(e *uiEnv, email, password string) bool {
 	e.t.Helper()
 	b := e.browser()
 	rec, at := b.follow(uiPrefix + "/self-service/login/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, uiLoginPath) {
+	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.LoginPath) {
 		e.t.Fatalf("login page: %d at %s", rec.Code, at)
 	}
 	b.submit(rec.Body.String(), "login", "method", url.Values{"identifier": {email}, "password": {password}})
@@ -69,7 +70,7 @@ func agedSettingsPage(e *uiEnv, b *uiBrowser, email string) (page, at string) {
 	b.register(email, "Augusta", "King")
 	e.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
 	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, uiSettingsPath+"?flow=") {
+	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.SettingsPath+"?flow=") {
 		e.t.Fatalf("settings page: %d at %s", rec.Code, at)
 	}
 	return rec.Body.String(), at
@@ -90,7 +91,7 @@ func wantPaused(t *testing.T, rec *httptest.ResponseRecorder, flow string) {
 func refreshLogin(e *uiEnv, b *uiBrowser, paused *httptest.ResponseRecorder, from, password string) string {
 	e.t.Helper()
 	rec, at := b.followFrom(paused, from)
-	if rec.Code != http.StatusOK || !strings.Contains(at, uiLoginPath+"?flow=") {
+	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.LoginPath+"?flow=") {
 		e.t.Fatalf("refresh login page: %d at %s", rec.Code, at)
 	}
 	rec, at = b.submit(rec.Body.String(), "login", "method", url.Values{"password": {password}})
@@ -143,7 +144,7 @@ func TestSettingsPausedPasswordStoresNoSecret(t *testing.T) {
 	}
 
 	at = refreshLogin(env, b, paused, action, uiPassword)
-	if !strings.Contains(at, uiSettingsPath+"?flow="+flow) {
+	if !strings.Contains(at, siteurl.SettingsPath+"?flow="+flow) {
 		t.Fatalf("after the refresh login at %s", at)
 	}
 	if !canLogIn(env, "ada@example.com", newPassword) {
@@ -312,7 +313,7 @@ func TestRefreshLoginUpgradesImportedHash(t *testing.T) {
 	b.cookies[SessionCookie] = &http.Cookie{Name: SessionCookie, Value: token}
 	env.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
 	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, uiSettingsPath+"?flow=") {
+	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.SettingsPath+"?flow=") {
 		t.Fatalf("settings page: %d at %s", rec.Code, at)
 	}
 	action, form := formOf(t, rec.Body.String(), "settings-profile", "method")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // sendAs sends a request with the browser's cookies and these headers
@@ -186,7 +187,7 @@ func TestSettingsAPIFlowWithoutSession(t *testing.T) {
 	// Not JSON: a 302 to the login UI, like a plain browser.
 	rec := sendAs(anon, http.MethodPost, f.UI.Action, form, "Content-Type", "application/x-www-form-urlencoded",
 		"Accept", "text/html")
-	if rec.Code != http.StatusFound || rec.Header().Get("Location") != uiHost+uiPrefix+uiLoginPath {
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != uiHost+uiPrefix+siteurl.LoginPath {
 		t.Errorf("form post: %d to %q\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
 	// JSON by its Accept header or its body: 401.

@@ -38,7 +38,7 @@ func TestBaseFromTrustedProxy(t *testing.T) {
 		{true, []string{"X-Forwarded-Host", "evil.com#x"}, "http://10.0.0.7:8080"},
 	} {
 		trusted = c.trusted
-		if got := s.base(req(c.header...)).String(); got != c.want {
+		if got := s.site.Base(req(c.header...)).String(); got != c.want {
 			t.Errorf("trusted %v, %q: base %q, want %q", c.trusted, c.header, got, c.want)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // returnToService is a Service on a memory store with these allowed return
@@ -132,7 +133,7 @@ func TestCheckReturnTo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, site+"/.ory/kratos/public/self-service/login/browser", nil)
-			got, err := s.checkReturnTo(r, tc.raw)
+			got, err := s.site.CheckReturnTo(r, tc.raw)
 			if !tc.ok {
 				var e *apierror.Error
 				if !errors.As(err, &e) || e.ID != "self_service_flow_return_to_forbidden" || e.Code != http.StatusBadRequest {
@@ -151,7 +152,7 @@ func TestCheckReturnTo(t *testing.T) {
 			}
 			wantSafeLocation(t, tc.raw, got)
 			// What it returns is accepted again, unchanged.
-			if again, err := s.checkReturnTo(r, got); err != nil || again != got {
+			if again, err := s.site.CheckReturnTo(r, got); err != nil || again != got {
 				t.Errorf("checkReturnTo(%q) = %q, %v; want it unchanged", got, again, err)
 			}
 		})
@@ -170,7 +171,7 @@ func TestCheckReturnToPublicURL(t *testing.T) {
 		"http://10.0.0.7:8080/x":    "",
 		"http://app.example.com/x":  "",
 	} {
-		got, err := s.checkReturnTo(r, raw)
+		got, err := s.site.CheckReturnTo(r, raw)
 		if want == "" {
 			if err == nil {
 				t.Errorf("checkReturnTo(%q) = %q, want it refused", raw, got)
@@ -190,7 +191,7 @@ func TestCheckReturnToWithoutHost(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/.ory/kratos/public/self-service/login/browser", nil)
 	r.Host = ""
 	for _, raw := range []string{"/account", "/", "http:///account"} {
-		if got, err := s.checkReturnTo(r, raw); err == nil {
+		if got, err := s.site.CheckReturnTo(r, raw); err == nil {
 			t.Errorf("checkReturnTo(%q) without a Host = %q, want it refused", raw, got)
 		}
 	}
@@ -212,7 +213,7 @@ func TestAbsolute(t *testing.T) {
 		"/a/../b":                        "http://app.example.com/b",
 		"http://app.example.com/a?b=c#d": "http://app.example.com/a?b=c#d",
 	} {
-		got := s.absolute(r, ref)
+		got := s.site.Absolute(r, ref)
 		if got != want {
 			t.Errorf("absolute(%q) = %q, want %q", ref, got, want)
 		}
@@ -247,7 +248,7 @@ func TestFlowInitRefusesOpenRedirect(t *testing.T) {
 			w = httptest.NewRecorder()
 			s.ServePublic(w, r, "/self-service/"+kind+"/browser")
 			loc := w.Header().Get("Location")
-			if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "http://app.example.com"+DefaultPublicPrefix+uiErrorPath+"?") {
+			if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "http://app.example.com"+DefaultPublicPrefix+siteurl.ErrorPath+"?") {
 				t.Errorf("%s %q (browser): status %d Location %q, want the error UI", kind, raw, w.Code, loc)
 			}
 		}

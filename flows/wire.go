@@ -38,7 +38,7 @@ type credJSON struct {
 
 // schemaURL is where the identity schema is served.
 func (s *Service) schemaURL(r *http.Request) string {
-	return s.publicURL(r, "/schemas/"+base64.RawURLEncoding.EncodeToString([]byte(s.cfg.Schema.ID())), nil)
+	return s.site.PublicURL(r, "/schemas/"+base64.RawURLEncoding.EncodeToString([]byte(s.cfg.Schema.ID())), nil)
 }
 
 // identityJSON is the public wire form of an identity; admin adds the admin

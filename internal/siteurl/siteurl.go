@@ -1,4 +1,7 @@
-package flows
+// Package siteurl builds the Absolute URLs the handler emits (form actions,
+// redirects, UI pages) from the site's public origin, and checks the
+// return_to URLs that callers send.
+package siteurl
 
 import (
 	"net/http"
@@ -9,17 +12,46 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 )
 
-// base returns the site's public scheme and host: the configured public URL,
+// Site is the public side of one site: where the public API lives, where
+// each flow's UI is, and where browsers may be sent back to.
+type Site struct {
+	// PublicPrefix is the path the public API is served under, with a
+	// leading and no trailing slash ("/.ory/kratos/public").
+	PublicPrefix string
+	// Origin is the site's configured public URL (scheme and host). Nil:
+	// the request's own scheme and host.
+	Origin *url.URL
+	// FromTrustedProxy reports whether a request came through a trusted
+	// proxy, whose X-Forwarded-Proto and X-Forwarded-Host then give the
+	// request's own scheme and host when Origin is nil. Nil: none is.
+	FromTrustedProxy func(*http.Request) bool
+
+	UI                UIURLs
+	DefaultReturnURL  string
+	AllowedReturnURLs []string
+}
+
+// UIURLs are where the browser is sent to render each flow. An empty one is
+// served by the built-in UI.
+type UIURLs struct {
+	Login        string
+	Registration string
+	Settings     string
+	Profile      string
+	Error        string
+}
+
+// Base returns the site's public scheme and host: the configured public URL,
 // else the request's own.
-func (s *Service) base(r *http.Request) *url.URL {
-	if s.cfg.PublicURL != nil {
-		return &url.URL{Scheme: s.cfg.PublicURL.Scheme, Host: s.cfg.PublicURL.Host}
+func (s *Site) Base(r *http.Request) *url.URL {
+	if s.Origin != nil {
+		return &url.URL{Scheme: s.Origin.Scheme, Host: s.Origin.Host}
 	}
 	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if s.cfg.FromTrustedProxy != nil && s.cfg.FromTrustedProxy(r) {
+	if s.FromTrustedProxy != nil && s.FromTrustedProxy(r) {
 		// A TLS-terminating proxy: without this, cookies would lose Secure
 		// and every URL we emit would be http://.
 		switch p := strings.ToLower(firstForwarded(r, "X-Forwarded-Proto")); p {
@@ -47,31 +79,31 @@ func validHost(h string) bool {
 	return err == nil && u.Host == h && u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == ""
 }
 
-// publicURL is the absolute URL of a public API path ("/self-service/...").
-func (s *Service) publicURL(r *http.Request, path string, query url.Values) string {
-	u := s.base(r)
-	u.Path = s.cfg.PublicPrefix + path
+// PublicURL is the Absolute URL of a public API path ("/self-service/...").
+func (s *Site) PublicURL(r *http.Request, path string, query url.Values) string {
+	u := s.Base(r)
+	u.Path = s.PublicPrefix + path
 	if len(query) > 0 {
 		u.RawQuery = query.Encode()
 	}
 	return u.String()
 }
 
-// publicBaseString is the public API base URL with a trailing slash, as
+// PublicBase is the public API Base URL with a trailing slash, as
 // Kratos names it (the CSRF cookie name is derived from it).
-func (s *Service) publicBaseString(r *http.Request) string {
-	return s.publicURL(r, "/", nil)
+func (s *Site) PublicBase(r *http.Request) string {
+	return s.PublicURL(r, "/", nil)
 }
 
-// absolute turns a configured URL or site path into an absolute URL. Any
-// value starting with "/" is resolved against the site's base (so
+// Absolute turns a configured URL or site path into an Absolute URL. Any
+// value starting with "/" is resolved against the site's Base (so
 // "//host/x" becomes "<scheme>://host/x"), never returned as is: a Location
 // starting with "//" or "/\" is a redirect to another host.
-func (s *Service) absolute(r *http.Request, ref string) string {
+func (s *Site) Absolute(r *http.Request, ref string) string {
 	if !strings.HasPrefix(ref, "/") {
 		return ref
 	}
-	u := s.base(r)
+	u := s.Base(r)
 	parsed, err := url.Parse(ref)
 	if err != nil {
 		return u.String() + "/" + strings.TrimLeft(ref, "/\\")
@@ -79,8 +111,8 @@ func (s *Service) absolute(r *http.Request, ref string) string {
 	return u.ResolveReference(parsed).String()
 }
 
-// withQuery adds query parameters to an absolute URL.
-func withQuery(raw string, kv ...string) string {
+// WithQuery adds query parameters to an Absolute URL.
+func WithQuery(raw string, kv ...string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
@@ -96,49 +128,49 @@ func withQuery(raw string, kv ...string) string {
 // Built-in UI paths, under the public prefix, used for every UI URL that is
 // not configured.
 const (
-	uiLoginPath        = "/ui/login"
-	uiRegistrationPath = "/ui/registration"
-	uiSettingsPath     = "/ui/settings"
-	uiProfilePath      = "/ui/profile"
-	uiErrorPath        = "/ui/error"
+	LoginPath        = "/ui/login"
+	RegistrationPath = "/ui/registration"
+	SettingsPath     = "/ui/settings"
+	ProfilePath      = "/ui/profile"
+	ErrorPath        = "/ui/error"
 )
 
-func (s *Service) uiURL(r *http.Request, configured, builtin string) string {
+func (s *Site) uiURL(r *http.Request, configured, builtin string) string {
 	if configured != "" {
-		return s.absolute(r, configured)
+		return s.Absolute(r, configured)
 	}
-	return s.publicURL(r, builtin, nil)
+	return s.PublicURL(r, builtin, nil)
 }
 
-func (s *Service) loginUI(r *http.Request) string {
-	return s.uiURL(r, s.cfg.UI.Login, uiLoginPath)
+func (s *Site) LoginUI(r *http.Request) string {
+	return s.uiURL(r, s.UI.Login, LoginPath)
 }
 
-func (s *Service) registrationUI(r *http.Request) string {
-	return s.uiURL(r, s.cfg.UI.Registration, uiRegistrationPath)
+func (s *Site) RegistrationUI(r *http.Request) string {
+	return s.uiURL(r, s.UI.Registration, RegistrationPath)
 }
 
-func (s *Service) settingsUI(r *http.Request) string {
-	return s.uiURL(r, s.cfg.UI.Settings, uiSettingsPath)
+func (s *Site) SettingsUI(r *http.Request) string {
+	return s.uiURL(r, s.UI.Settings, SettingsPath)
 }
 
-func (s *Service) profileUI(r *http.Request) string {
-	return s.uiURL(r, s.cfg.UI.Profile, uiProfilePath)
+func (s *Site) ProfileUI(r *http.Request) string {
+	return s.uiURL(r, s.UI.Profile, ProfilePath)
 }
 
-func (s *Service) errorUI(r *http.Request) string {
-	return s.uiURL(r, s.cfg.UI.Error, uiErrorPath)
+func (s *Site) ErrorUI(r *http.Request) string {
+	return s.uiURL(r, s.UI.Error, ErrorPath)
 }
 
-// defaultReturnURL is where browsers go after a flow without return_to.
-func (s *Service) defaultReturnURL(r *http.Request) string {
-	if s.cfg.DefaultReturnURL != "" {
-		return s.absolute(r, s.cfg.DefaultReturnURL)
+// DefaultReturn is where browsers go after a flow without return_to.
+func (s *Site) DefaultReturn(r *http.Request) string {
+	if s.DefaultReturnURL != "" {
+		return s.Absolute(r, s.DefaultReturnURL)
 	}
-	return s.absolute(r, "/")
+	return s.Absolute(r, "/")
 }
 
-// checkReturnTo validates a return_to value. It returns the absolute URL to
+// CheckReturnTo validates a return_to value. It returns the Absolute URL to
 // send the browser to, or "" for an empty value.
 //
 //   - A path on the site ("/account?x=1") must start with exactly one "/".
@@ -146,8 +178,8 @@ func (s *Service) defaultReturnURL(r *http.Request) string {
 //     is checked again: it must be on the site's origin with a path that
 //     starts with a single "/" (not "//", not "/\"), so that no spelling
 //     ("///evil.com", "/%2f%2fevil.com", ...) becomes a redirect elsewhere.
-//   - An absolute http(s) URL on the site's own origin is treated the same.
-//   - Any other absolute URL must match an allowed return URL: same scheme,
+//   - An Absolute http(s) URL on the site's own origin is treated the same.
+//   - Any other Absolute URL must match an allowed return URL: same scheme,
 //     same host and port (host case-insensitively), and a cleaned path equal
 //     to the allowed path or below it ("/cb" allows "/cb" and "/cb/x", not
 //     "/cbevil"; "/cb/" allows "/cb/" and "/cb/x").
@@ -155,7 +187,7 @@ func (s *Service) defaultReturnURL(r *http.Request) string {
 // Backslashes and control characters are refused anywhere: browsers read
 // "\" as "/" and drop tabs and newlines, so "/\evil.com" and "/\t/evil.com"
 // mean "//evil.com" to them.
-func (s *Service) checkReturnTo(r *http.Request, raw string) (string, error) {
+func (s *Site) CheckReturnTo(r *http.Request, raw string) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
@@ -167,7 +199,7 @@ func (s *Service) checkReturnTo(r *http.Request, raw string) (string, error) {
 	if err != nil || u.Opaque != "" || u.User != nil {
 		return "", forbidden
 	}
-	base := s.base(r)
+	Base := s.Base(r)
 	switch {
 	case u.Scheme == "" && u.Host == "":
 		// url.Parse reads "///evil.com" as a path: refuse anything that does
@@ -177,7 +209,7 @@ func (s *Service) checkReturnTo(r *http.Request, raw string) (string, error) {
 		}
 	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
 		return "", forbidden
-	case u.Scheme != base.Scheme || !strings.EqualFold(u.Host, base.Host):
+	case u.Scheme != Base.Scheme || !strings.EqualFold(u.Host, Base.Host):
 		if to, ok := s.allowedReturnURL(u); ok {
 			return to, nil
 		}
@@ -187,21 +219,21 @@ func (s *Service) checkReturnTo(r *http.Request, raw string) (string, error) {
 	}
 	// A path on the site: rebuild it on the site's origin and check the
 	// result, not the input.
-	to := &url.URL{Scheme: base.Scheme, Host: base.Host, Path: u.Path, RawPath: u.RawPath,
+	to := &url.URL{Scheme: Base.Scheme, Host: Base.Host, Path: u.Path, RawPath: u.RawPath,
 		RawQuery: u.RawQuery, ForceQuery: u.ForceQuery, Fragment: u.Fragment, RawFragment: u.RawFragment}
 	cleanURLPath(to)
 	out := to.String()
-	if !onOrigin(out, base) {
+	if !onOrigin(out, Base) {
 		return "", forbidden
 	}
 	return out, nil
 }
 
-// allowedReturnURL matches u, an absolute http(s) URL off the site, against
+// allowedReturnURL matches u, an Absolute http(s) URL off the site, against
 // the allowed return URLs and returns the URL to send the browser to.
-func (s *Service) allowedReturnURL(u *url.URL) (string, bool) {
+func (s *Site) allowedReturnURL(u *url.URL) (string, bool) {
 	p := cleanPath(u.Path)
-	for _, allowed := range s.cfg.AllowedReturnURLs {
+	for _, allowed := range s.AllowedReturnURLs {
 		a, err := url.Parse(allowed)
 		if err != nil || a.Host == "" || a.Opaque != "" {
 			continue
@@ -270,7 +302,7 @@ func singleSlash(p string) bool {
 	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !hasControl(p)
 }
 
-// onOrigin reports whether to, an absolute URL about to be sent to a
+// onOrigin reports whether to, an Absolute URL about to be sent to a
 // browser, is on origin (scheme and host, host case-insensitively) with a
 // path that is empty or starts with a single "/".
 func onOrigin(to string, origin *url.URL) bool {
