@@ -13,7 +13,7 @@ import (
 func TestBaseFromTrustedProxy(t *testing.T) {
 	s := returnToService(t, "")
 	trusted := false
-	s.cfg.FromTrustedProxy = func(*http.Request) bool { return trusted }
+	s.site.FromTrustedProxy = func(*http.Request) bool { return trusted }
 	req := func(header ...string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "http://10.0.0.7:8080/x", nil)
 		for i := 0; i+1 < len(header); i += 2 {

@@ -18,7 +18,7 @@ import (
 func returnToService(t *testing.T, public string, allowed ...string) *Service {
 	t.Helper()
 	s := passthroughService(t, public, nil)
-	s.cfg.AllowedReturnURLs = allowed
+	s.site.AllowedReturnURLs = allowed
 	return s
 }
 
