@@ -200,11 +200,3 @@ func errAdminPrecondition(r *http.Request, version int64) *apierror.Error {
 func errAdminIdentityConflict() *apierror.Error {
 	return apierror.New(http.StatusConflict, "This identity conflicts with another identity that already exists.")
 }
-
-// errAdminNotFound is Kratos' answer for a record that does not exist: the
-// text is the message, with no reason.
-func errAdminNotFound() *apierror.Error {
-	e := apierror.NotFound("")
-	e.Message = "Unable to locate the resource"
-	return e
-}

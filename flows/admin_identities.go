@@ -17,6 +17,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // Paging of GET /admin/identities.
@@ -343,7 +344,7 @@ func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, out)
+		reply.JSON(w, http.StatusOK, out)
 		return
 	}
 
@@ -359,7 +360,7 @@ func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 	after := ""
 	if t := q.Get("page_token"); t != "" {
 		dec, err := base64.RawURLEncoding.DecodeString(t)
-		if err != nil || !wellFormedID(string(dec)) {
+		if err != nil || !identity.WellFormedID(string(dec)) {
 			s.writeError(w, r, apierror.BadRequest("The page_token %q is invalid; use the one from the Link header.", t))
 			return
 		}
@@ -381,7 +382,7 @@ func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 	for _, id := range list {
 		out = append(out, s.identityJSON(r, id, true))
 	}
-	writeJSON(w, http.StatusOK, out)
+	reply.JSON(w, http.StatusOK, out)
 }
 
 // adminPageLink is one value of the Link header of a list page.
@@ -425,18 +426,18 @@ func (s *Service) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Logger.Info("admin: identity created", zap.String("identity_id", id.ID))
 	w.Header().Set("Location", adminIdentityURL(r, id.ID))
 	w.Header().Set("ETag", adminETag(id.Version))
-	writeJSON(w, http.StatusCreated, s.identityJSON(r, id, true))
+	reply.JSON(w, http.StatusCreated, s.identityJSON(r, id, true))
 }
 
 // adminLoadIdentity reads an identity for an admin request; a malformed or
 // unknown id is 404.
 func (s *Service) adminLoadIdentity(r *http.Request, id string) (*identity.Identity, error) {
-	if !wellFormedID(id) {
-		return nil, errAdminNotFound()
+	if !identity.WellFormedID(id) {
+		return nil, apierror.ResourceNotFound()
 	}
 	ident, err := s.cfg.Store.GetIdentity(r.Context(), id)
 	if errors.Is(err, identity.ErrNotFound) {
-		return nil, errAdminNotFound()
+		return nil, apierror.ResourceNotFound()
 	}
 	return ident, err
 }
@@ -449,7 +450,7 @@ func (s *Service) adminGetIdentity(w http.ResponseWriter, r *http.Request, idStr
 		return
 	}
 	w.Header().Set("ETag", adminETag(id.Version))
-	writeJSON(w, http.StatusOK, s.identityJSON(r, id, true))
+	reply.JSON(w, http.StatusOK, s.identityJSON(r, id, true))
 }
 
 // adminDeleteIdentity answers DELETE /admin/identities/{id}; the store
@@ -461,13 +462,13 @@ func (s *Service) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, id
 	}
 	if err := s.cfg.Store.DeleteIdentity(r.Context(), idStr); err != nil {
 		if errors.Is(err, identity.ErrNotFound) {
-			err = errAdminNotFound()
+			err = apierror.ResourceNotFound()
 		}
 		s.writeError(w, r, err)
 		return
 	}
 	s.cfg.Logger.Info("admin: identity deleted", zap.String("identity_id", idStr))
-	noCache(w)
+	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -475,8 +476,8 @@ func (s *Service) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, id
 // both metadata are replaced (absent metadata become null, an absent state
 // stays), credentials are optional.
 func (s *Service) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
-	if !wellFormedID(idStr) {
-		s.writeError(w, r, errAdminNotFound())
+	if !identity.WellFormedID(idStr) {
+		s.writeError(w, r, apierror.ResourceNotFound())
 		return
 	}
 	obj, err := readAdminObject(w, r)
@@ -497,8 +498,8 @@ func (s *Service) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr
 // the metadata (and what is below them) may be changed; `test` may read any
 // member. A failed `test` is 400, as in Kratos.
 func (s *Service) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
-	if !wellFormedID(idStr) {
-		s.writeError(w, r, errAdminNotFound())
+	if !identity.WellFormedID(idStr) {
+		s.writeError(w, r, apierror.ResourceNotFound())
 		return
 	}
 	v, _, err := readAdminJSON(w, r)
@@ -595,7 +596,7 @@ func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, id
 		case err == nil:
 			s.cfg.Logger.Info("admin: identity updated", zap.String("identity_id", next.ID))
 			w.Header().Set("ETag", adminETag(next.Version))
-			writeJSON(w, http.StatusOK, s.identityJSON(r, next, true))
+			reply.JSON(w, http.StatusOK, s.identityJSON(r, next, true))
 			return
 		case errors.Is(err, identity.ErrVersionConflict):
 			if present {
@@ -607,7 +608,7 @@ func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, id
 		case errors.Is(err, identity.ErrDuplicateIdentifier):
 			s.writeError(w, r, errAdminIdentityConflict())
 		case errors.Is(err, identity.ErrNotFound):
-			s.writeError(w, r, errAdminNotFound())
+			s.writeError(w, r, apierror.ResourceNotFound())
 		default:
 			s.writeError(w, r, err)
 		}

@@ -9,24 +9,25 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // adminLoadSession reads a session and its identity for an admin request; a
 // malformed or unknown id, or a session whose identity is gone, is 404.
 func (s *Service) adminLoadSession(r *http.Request, idStr string) (*identity.Session, *identity.Identity, error) {
-	if !wellFormedID(idStr) {
-		return nil, nil, errAdminNotFound()
+	if !identity.WellFormedID(idStr) {
+		return nil, nil, apierror.ResourceNotFound()
 	}
 	sess, err := s.cfg.Store.GetSessionByID(r.Context(), idStr)
 	if errors.Is(err, identity.ErrNotFound) {
-		return nil, nil, errAdminNotFound()
+		return nil, nil, apierror.ResourceNotFound()
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	id, err := s.cfg.Store.GetIdentity(r.Context(), sess.IdentityID)
 	if errors.Is(err, identity.ErrNotFound) {
-		return nil, nil, errAdminNotFound()
+		return nil, nil, apierror.ResourceNotFound()
 	}
 	if err != nil {
 		return nil, nil, err
@@ -42,7 +43,7 @@ func (s *Service) adminGetSession(w http.ResponseWriter, r *http.Request, idStr 
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
+	reply.JSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
 }
 
 // adminDeactivateSession answers DELETE /admin/sessions/{id}. As in Kratos
@@ -58,14 +59,14 @@ func (s *Service) adminDeactivateSession(w http.ResponseWriter, r *http.Request,
 		sess.Active = false
 		if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
 			if errors.Is(err, identity.ErrNotFound) {
-				err = errAdminNotFound()
+				err = apierror.ResourceNotFound()
 			}
 			s.writeError(w, r, err)
 			return
 		}
 	}
 	s.cfg.Logger.Info("admin: session revoked", zap.String("session_id", sess.ID))
-	noCache(w)
+	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -86,12 +87,12 @@ func (s *Service) adminExtendSession(w http.ResponseWriter, r *http.Request, idS
 	sess.ExpiresAt = now.Add(s.cfg.SessionLifespan)
 	if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
 		if errors.Is(err, identity.ErrNotFound) {
-			err = errAdminNotFound()
+			err = apierror.ResourceNotFound()
 		}
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
+	reply.JSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
 }
 
 // adminListIdentitySessions answers GET /admin/identities/{id}/sessions,
@@ -125,7 +126,7 @@ func (s *Service) adminListIdentitySessions(w http.ResponseWriter, r *http.Reque
 		}
 		out = append(out, j)
 	}
-	writeJSON(w, http.StatusOK, out)
+	reply.JSON(w, http.StatusOK, out)
 }
 
 // adminDeleteIdentitySessions answers DELETE /admin/identities/{id}/sessions:
@@ -142,6 +143,6 @@ func (s *Service) adminDeleteIdentitySessions(w http.ResponseWriter, r *http.Req
 		return
 	}
 	s.cfg.Logger.Info("admin: identity sessions deleted", zap.String("identity_id", id.ID), zap.Int("count", n))
-	noCache(w)
+	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -244,7 +244,7 @@ func TestAdminCreateIdentity(t *testing.T) {
 	}).expect(t, http.StatusCreated)
 	body := resp.obj(t)
 	id, _ := body["id"].(string)
-	if !wellFormedID(id) {
+	if !identity.WellFormedID(id) {
 		t.Fatalf("id %q", id)
 	}
 	if loc := resp.header.Get("Location"); loc != "http://admin.test/identities/"+id {

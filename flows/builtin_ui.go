@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
@@ -58,7 +59,7 @@ func isProtocolError(err error) bool {
 
 // restartFlow sends the browser to a flow's init endpoint.
 func (s *Service) restartFlow(w http.ResponseWriter, r *http.Request, initPath string, q url.Values) {
-	redirect(w, s.site.PublicURL(r, initPath, q), http.StatusSeeOther)
+	reply.Redirect(w, s.site.PublicURL(r, initPath, q), http.StatusSeeOther)
 }
 
 // uiAuthPage answers GET <prefix>/ui/login?flow= and /ui/registration?flow=.
@@ -218,7 +219,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reqID := q.Get("request")
-	if !wellFormedID(reqID) {
+	if !identity.WellFormedID(reqID) {
 		s.restartFlow(w, r, "/self-service/browser/flows/profile", nil)
 		return
 	}
@@ -272,7 +273,7 @@ func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 
 // renderError answers a UI page with an error page of the error's status.
 func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error, links ...uiLink) {
-	e := s.asError(err)
+	e := apierror.From(err, s.storeLog)
 	body := e.Envelope(r.Header.Get("X-Request-ID")).Error
 	p := s.errorPage(r, body)
 	p.Links = append(links, p.Links...)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // The built-in UI's view model and rendering. Every value reaches the HTML
@@ -425,7 +426,7 @@ func (s *Service) renderPage(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	h := w.Header()
-	noCache(w)
+	reply.NoCache(w)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", s.uiCSP(r))
 	h.Set("X-Content-Type-Options", "nosniff")

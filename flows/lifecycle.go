@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
@@ -60,7 +61,7 @@ func (s *Service) flowAction(r *http.Request, kind, id string) string {
 // loadFlow reads a flow of a kind; an unknown id, or one of another kind, is
 // 404 (or 400 when the id is missing or malformed).
 func (s *Service) loadFlow(ctx context.Context, id, kind string) (*identity.Flow, error) {
-	if !wellFormedID(id) {
+	if !identity.WellFormedID(id) {
 		return nil, apierror.FlowIDMissing()
 	}
 	f, err := s.cfg.Store.GetFlow(ctx, id)
@@ -70,33 +71,14 @@ func (s *Service) loadFlow(ctx context.Context, id, kind string) (*identity.Flow
 	return f, err
 }
 
-// wellFormedID reports whether id looks like a UUID, so junk ids cost no
-// store round trip.
-func wellFormedID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i, c := range id {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if c != '-' {
-				return false
-			}
-		case !strings.ContainsRune("0123456789abcdef", c):
-			return false
-		}
-	}
-	return true
-}
-
 // sendNewFlow answers the init request of a flow: the flow JSON for JSON
 // callers and API flows, else a redirect to the UI with ?flow=.
 func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ui string) {
 	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
-		writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
+		reply.JSON(w, http.StatusOK, s.flowJSON(r, f, id))
 		return
 	}
-	redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
+	reply.Redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
 
 // checkAPIRequest refuses browser traits on an API flow submit, as Kratos
@@ -163,10 +145,10 @@ func expiredMessage(kind string, f *identity.Flow, s *Service) identity.Message 
 // flows get the flow with status code, browsers go back to the UI.
 func (s *Service) sendFormResult(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int, ui string) {
 	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
-		writeJSON(w, code, s.flowJSON(r, f, id))
+		reply.JSON(w, code, s.flowJSON(r, f, id))
 		return
 	}
-	redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
+	reply.Redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
 
 // restartURL is the init endpoint that replaces the expired flow f, keeping

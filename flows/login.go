@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
@@ -34,7 +35,7 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 	refresh := r.URL.Query().Get("refresh") == "true" && sess != nil
 	if sess != nil && !refresh {
 		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
-			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
+			reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return
 		}
 		s.writeError(w, r, apierror.SessionAlreadyAvailable())
@@ -115,7 +116,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 		s.writeError(w, r, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.flowJSON(r, f, nil))
+	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, nil))
 }
 
 // replaceExpired answers a submit to an expired flow: a new flow of the same
@@ -139,7 +140,7 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 		s.writeError(w, r, apierror.FlowExpired(old, s.cfg.Now(), f.ID))
 		return
 	}
-	redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
+	reply.Redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
 }
 
 // loginSubmit answers POST /self-service/login?flow=.
@@ -323,11 +324,11 @@ func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identit
 	switch {
 	case f.Type == identity.TypeAPI:
 		res.SessionToken = token
-		writeJSON(w, http.StatusOK, res)
+		reply.JSON(w, http.StatusOK, res)
 	case negotiate.WantsJSON(r):
 		res.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: after}}
-		writeJSON(w, http.StatusOK, res)
+		reply.JSON(w, http.StatusOK, res)
 	default:
-		redirect(w, after, http.StatusSeeOther)
+		reply.Redirect(w, after, http.StatusSeeOther)
 	}
 }

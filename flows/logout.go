@@ -9,6 +9,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // logoutInit answers GET /self-service/logout/browser: a logout URL that
@@ -29,7 +30,7 @@ func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	logoutURL, token := s.logoutURL(r, returnTo)
-	writeJSON(w, http.StatusOK, map[string]string{"logout_url": logoutURL, "logout_token": token})
+	reply.JSON(w, http.StatusOK, map[string]string{"logout_url": logoutURL, "logout_token": token})
 }
 
 // logoutURL returns the URL that ends the caller's session, and its logout
@@ -73,11 +74,11 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	s.clearSessionCookie(w, r)
 	s.rotateCSRF(w, r)
 	if negotiate.WantsJSON(r) {
-		noCache(w)
+		reply.NoCache(w)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
+	reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 }
 
 // logoutAPI answers DELETE /self-service/logout/api with {session_token}.
@@ -97,7 +98,7 @@ func (s *Service) logoutAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	notFound := apierror.Forbidden("The provided Ory Session Token could not be found, is invalid, or otherwise malformed.")
-	if !wellFormedToken(token) {
+	if !identity.WellFormedSessionToken(token) {
 		s.writeError(w, r, notFound)
 		return
 	}
@@ -114,6 +115,6 @@ func (s *Service) logoutAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cfg.Metrics.SessionRevoked()
-	noCache(w)
+	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // What the Caddy handler needs for the requests it passes on to the app.
@@ -30,7 +31,7 @@ func (s *Service) RequireSession(w http.ResponseWriter, r *http.Request, page st
 	if returnTo := s.pageReturnTo(r, page); returnTo != "" {
 		q = url.Values{"return_to": {returnTo}}
 	}
-	redirect(w, s.site.PublicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
+	reply.Redirect(w, s.site.PublicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
 }
 
 // StoreUnavailable answers 503 in the error envelope: the identity store

@@ -11,6 +11,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -157,7 +158,7 @@ func (s *Service) profileInit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess == nil {
-		redirect(w, s.site.LoginUI(r), http.StatusFound)
+		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	}
 	f := s.newFlow(r, identity.KindProfile, identity.TypeBrowser, "")
@@ -170,7 +171,7 @@ func (s *Service) profileInit(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, err)
 		return
 	}
-	redirect(w, siteurl.WithQuery(s.site.ProfileUI(r), "request", f.ID), http.StatusFound)
+	reply.Redirect(w, siteurl.WithQuery(s.site.ProfileUI(r), "request", f.ID), http.StatusFound)
 }
 
 var errProfileAccess = apierror.Forbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")
@@ -192,11 +193,11 @@ func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin boo
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, s.legacyJSON(r, f, id))
+		reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
 		return
 	}
 	real := s.csrfFromCookie(r)
-	if real == nil || !wellFormedID(reqID) {
+	if real == nil || !identity.WellFormedID(reqID) {
 		s.writeError(w, r, errProfileAccess)
 		return
 	}
@@ -210,7 +211,7 @@ func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin boo
 		return
 	}
 	setCSRF(&f.UI, maskCSRF(real))
-	writeJSON(w, http.StatusOK, s.legacyJSON(r, f, id))
+	reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
 }
 
 // profileUpdate answers POST .../flows/profile/update?request=.
@@ -234,7 +235,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, apierror.BadRequest("The request query parameter is missing."))
 		return
 	}
-	if !wellFormedID(reqID) {
+	if !identity.WellFormedID(reqID) {
 		s.browserError(w, r, apierror.NotFound("The profile request could not be found. Please restart the flow."))
 		return
 	}
@@ -248,7 +249,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, apierror.SessionInactive())
 			return
 		}
-		redirect(w, s.site.LoginUI(r), http.StatusFound)
+		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	}
 	if f == nil || f.Kind != identity.KindProfile {
@@ -301,10 +302,10 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 // itself, browsers go back to the profile UI.
 func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int) {
 	if negotiate.WantsJSON(r) {
-		writeJSON(w, code, s.legacyJSON(r, f, id))
+		reply.JSON(w, code, s.legacyJSON(r, f, id))
 		return
 	}
-	redirect(w, siteurl.WithQuery(s.site.ProfileUI(r), "request", f.ID), http.StatusFound)
+	reply.Redirect(w, siteurl.WithQuery(s.site.ProfileUI(r), "request", f.ID), http.StatusFound)
 }
 
 // legacySessionAndRequest reads the caller's session and a request in one
@@ -312,7 +313,7 @@ func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *identit
 // cost.
 func (s *Service) legacySessionAndRequest(r *http.Request, reqID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	token := sessionToken(r)
-	if !wellFormedToken(token) {
+	if !identity.WellFormedSessionToken(token) {
 		return nil, nil, nil, identity.ErrNotFound
 	}
 	return s.cfg.Store.GetSessionAndFlow(r.Context(), token, reqID)

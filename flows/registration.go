@@ -8,6 +8,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 var msgDuplicate = identity.Message{ID: 4000007, Type: identity.MessageError,
@@ -35,7 +36,7 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 	}
 	if sess != nil {
 		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
-			redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
+			reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return
 		}
 		s.writeError(w, r, apierror.SessionAlreadyAvailable())

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -10,59 +9,14 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
-// noCache marks a self-service response as not cacheable, and as depending
-// on the cookies (session and CSRF) the request carried.
-func noCache(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
-	w.Header().Add("Vary", "Cookie")
-}
-
-// writeJSON answers with a JSON body.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	noCache(w)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-}
-
-// redirect answers with a redirect (303 unless code says otherwise).
-func redirect(w http.ResponseWriter, to string, code int) {
-	noCache(w)
-	w.Header().Set("Location", to)
-	w.WriteHeader(code)
-}
-
-// asError turns any error into a protocol error: store failures become 503
-// (and are logged), protocol errors pass through.
-func (s *Service) asError(err error) *apierror.Error {
-	var e *apierror.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	if errors.Is(err, identity.ErrNotFound) {
-		return errAdminNotFound()
-	}
-	s.storeLog.Error("identity store failed; answering 503", zap.Error(err))
-	return apierror.Unavailable()
-}
-
-// writeError answers a JSON caller with the error envelope.
+// writeError answers a JSON caller with the error envelope; a store
+// failure is logged (once per interval) and answered with 503.
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	e := s.asError(err)
-	noCache(w)
-	if e.ID != "" {
-		w.Header().Set("Ory-Error-Id", e.ID)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(e.Code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(e.Envelope(r.Header.Get("X-Request-ID")))
+	apierror.Write(w, r, apierror.From(err, s.storeLog))
 }
 
 // browserError answers a caller with an error: JSON callers get the
@@ -72,7 +26,7 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 		s.writeError(w, r, err)
 		return
 	}
-	e := s.asError(err)
+	e := apierror.From(err, s.storeLog)
 	raw, _ := json.Marshal(e.Envelope(r.Header.Get("X-Request-ID")).Error)
 	now := s.cfg.Now()
 	f := &identity.Flow{ID: identity.NewID(), Kind: identity.KindError, IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan), Error: raw}
@@ -83,5 +37,5 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 		s.renderError(w, r, e)
 		return
 	}
-	redirect(w, siteurl.WithQuery(s.site.ErrorUI(r), "id", f.ID), http.StatusSeeOther)
+	reply.Redirect(w, siteurl.WithQuery(s.site.ErrorUI(r), "id", f.ID), http.StatusSeeOther)
 }

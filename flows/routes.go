@@ -8,6 +8,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // ServePublic answers a request for the public API; rel is the request path
@@ -77,7 +78,7 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 func (s *Service) schemas(w http.ResponseWriter, r *http.Request, rel string) {
 	sch := s.cfg.Schema
 	if rel == "/schemas" {
-		writeJSON(w, http.StatusOK, []map[string]any{{"id": sch.ID(), "schema": json.RawMessage(sch.Raw())}})
+		reply.JSON(w, http.StatusOK, []map[string]any{{"id": sch.ID(), "schema": json.RawMessage(sch.Raw())}})
 		return
 	}
 	id := strings.TrimPrefix(rel, "/schemas/")
@@ -88,7 +89,7 @@ func (s *Service) schemas(w http.ResponseWriter, r *http.Request, rel string) {
 		s.writeError(w, r, apierror.NotFound("The requested schema could not be found."))
 		return
 	}
-	noCache(w)
+	reply.NoCache(w)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(sch.Raw())
 }
@@ -100,7 +101,7 @@ func (s *Service) errorFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	reply.JSON(w, http.StatusOK, map[string]any{
 		"id": f.ID, "error": json.RawMessage(f.Error), "created_at": f.IssuedAt, "updated_at": f.UpdatedAt,
 	})
 }

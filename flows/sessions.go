@@ -7,6 +7,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // sessionToken returns the session token a request carries: the
@@ -24,27 +25,12 @@ func sessionToken(r *http.Request) string {
 	return ""
 }
 
-// wellFormedToken reports whether t can be a session token, so malformed
-// values cost no store round trip.
-func wellFormedToken(t string) bool {
-	rest, ok := strings.CutPrefix(t, identity.SessionTokenPrefix)
-	if !ok || len(rest) != 32 {
-		return false
-	}
-	for i := range len(rest) {
-		if !strings.ContainsRune(identity.Alphanumerics, rune(rest[i])) {
-			return false
-		}
-	}
-	return true
-}
-
 // Current returns the request's active session and its identity. A request
 // without a usable session gives (nil, nil, nil) and costs no store round
 // trip when it carries no well-formed token; the error is a store failure.
 func (s *Service) Current(r *http.Request) (*identity.Session, *identity.Identity, error) {
 	token := sessionToken(r)
-	if !wellFormedToken(token) {
+	if !identity.WellFormedSessionToken(token) {
 		return nil, nil, nil
 	}
 	sess, id, err := s.cfg.Store.GetSession(r.Context(), token)
@@ -105,5 +91,5 @@ func (s *Service) whoami(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Kratos-Authenticated-Identity-Id", id.ID)
-	writeJSON(w, http.StatusOK, s.sessionJSON(r, sess, id, false))
+	reply.JSON(w, http.StatusOK, s.sessionJSON(r, sess, id, false))
 }

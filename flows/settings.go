@@ -13,6 +13,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -64,7 +65,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 			if returnTo != "" {
 				q.Set("return_to", returnTo)
 			}
-			redirect(w, s.site.PublicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
+			reply.Redirect(w, s.site.PublicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
 			return
 		}
 		e := apierror.SessionInactive()
@@ -106,7 +107,7 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	case sess == nil && !negotiate.WantsJSON(r):
-		redirect(w, s.site.LoginUI(r), http.StatusFound)
+		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	case sess == nil:
 		s.writeError(w, r, errNoSessionForFlow())
@@ -129,14 +130,14 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 	if real := s.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
 		setCSRF(&f.UI, maskCSRF(real))
 	}
-	writeJSON(w, http.StatusOK, s.flowJSON(r, f, id))
+	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, id))
 }
 
 // sessionAndFlow reads the caller's session, its identity and a settings
 // flow in one store round trip. A missing session is (nil, nil, f, nil); a
 // missing flow is an error.
 func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
-	if !wellFormedID(flowID) {
+	if !identity.WellFormedID(flowID) {
 		return nil, nil, nil, apierror.FlowIDMissing()
 	}
 	token := sessionToken(r)
@@ -146,7 +147,7 @@ func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Sess
 		f    *identity.Flow
 		err  error
 	)
-	if wellFormedToken(token) {
+	if identity.WellFormedSessionToken(token) {
 		sess, id, f, err = s.cfg.Store.GetSessionAndFlow(r.Context(), token, flowID)
 		if errors.Is(err, identity.ErrNotFound) {
 			sess, id, err = nil, nil, nil
@@ -205,7 +206,7 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 	case sess == nil && !negotiate.WantsJSON(r):
 		// Whatever the flow's type: only a request that counts as JSON gets
 		// the 401 (kratos-api.md §3.6).
-		redirect(w, s.site.LoginUI(r), http.StatusFound)
+		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return
 	case sess == nil:
 		s.writeError(w, r, errNoSessionForFlow())
@@ -349,7 +350,7 @@ func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *ident
 		return
 	}
 	http.SetCookie(w, s.cookie(r, ContinuityCookie, cid, continuityTTL))
-	redirect(w, to, http.StatusSeeOther)
+	reply.Redirect(w, to, http.StatusSeeOther)
 }
 
 // resumePaused applies a browser's paused settings submission after its
@@ -391,7 +392,7 @@ func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *ide
 // lands on the settings UI showing the flow.
 func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
 	_ = s.resumePaused(w, r, sess, id)
-	redirect(w, siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID), http.StatusSeeOther)
+	reply.Redirect(w, siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID), http.StatusSeeOther)
 }
 
 // sendSettingsSuccess answers a saved settings change. A browser flow's
@@ -406,19 +407,19 @@ func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f 
 	}
 	switch {
 	case f.Type == identity.TypeAPI:
-		writeJSON(w, http.StatusOK, out)
+		reply.JSON(w, http.StatusOK, out)
 	case negotiate.WantsJSON(r):
 		to := f.ReturnTo
 		if to == "" {
 			to = siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
 		}
 		out.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: to}}
-		writeJSON(w, http.StatusOK, out)
+		reply.JSON(w, http.StatusOK, out)
 	default:
 		to := f.ReturnTo
 		if to == "" {
 			to = siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
 		}
-		redirect(w, to, http.StatusSeeOther)
+		reply.Redirect(w, to, http.StatusSeeOther)
 	}
 }

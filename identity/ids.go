@@ -16,7 +16,7 @@ const (
 // routingKeyLen is the length of a routing key: four hex digits.
 const routingKeyLen = 4
 
-const Alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // RoutingKey returns the routing key of a record id or token: the four
 // characters that every record of one identity shares. An identity's routing
@@ -95,7 +95,7 @@ func randomString(n int) string {
 			if c >= 248 {
 				continue
 			}
-			out[i] = Alphanumerics[c%62]
+			out[i] = alphanumerics[c%62]
 			i++
 			if i == n {
 				break

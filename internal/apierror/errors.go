@@ -1,11 +1,16 @@
 package apierror
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
 // Error is a protocol error, answered in the Kratos (herodot) error envelope.
@@ -158,4 +163,39 @@ func FlowIDMissing() *Error {
 // formatMinutes prints minutes as Kratos does ("%.2f").
 func FormatMinutes(m float64) string {
 	return fmt.Sprintf("%.2f", m)
+}
+
+// From turns any error into a protocol error. Protocol errors pass through;
+// identity.ErrNotFound is Kratos' 404; anything else is a store failure,
+// logged to storeLog and answered with 503.
+func From(err error, storeLog *zap.Logger) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, identity.ErrNotFound) {
+		return ResourceNotFound()
+	}
+	storeLog.Error("identity store failed; answering 503", zap.Error(err))
+	return Unavailable()
+}
+
+// ResourceNotFound is Kratos' 404 for a missing record.
+func ResourceNotFound() *Error {
+	e := NotFound("")
+	e.Message = "Unable to locate the resource"
+	return e
+}
+
+// Write answers with the error envelope, as JSON.
+func Write(w http.ResponseWriter, r *http.Request, e *Error) {
+	reply.NoCache(w)
+	if e.ID != "" {
+		w.Header().Set("Ory-Error-Id", e.ID)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(e.Code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(e.Envelope(r.Header.Get("X-Request-ID")))
 }
