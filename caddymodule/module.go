@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/admin"
 	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -117,6 +118,7 @@ type Handler struct {
 	logger   *zap.Logger
 	storeLog *zap.Logger // logger, once per interval (identity.StoreFailureLogger)
 	svc      *flows.Service
+	admin    *admin.API // with Admin set
 	store    identity.Store
 	poolKey  string // the store pool entry this handler holds; "" when none
 }
@@ -236,6 +238,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if h.Admin {
+		h.admin = admin.New(h.svc)
+	}
 
 	if c := h.logger.Check(zap.DebugLevel, "kratos handler provisioned"); c != nil {
 		c.Write(
@@ -343,7 +348,7 @@ func (h *Handler) Cleanup() error {
 // identity of its session (see passThrough).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if h.Admin {
-		h.svc.ServeAdmin(w, r)
+		h.admin.ServeHTTP(w, r)
 		return nil
 	}
 	rel, ok := publicPath(r.URL.Path, h.PublicPrefix)

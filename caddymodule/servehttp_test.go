@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/admin"
 	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
@@ -17,7 +18,7 @@ import (
 
 // servingHandler is a handler with a service on a fresh memory store,
 // built without the pool.
-func servingHandler(t *testing.T, admin bool) *Handler {
+func servingHandler(t *testing.T, isAdmin bool) *Handler {
 	t.Helper()
 	sch, err := schema.CompileFile("default", writeSchema(t))
 	if err != nil {
@@ -27,7 +28,7 @@ func servingHandler(t *testing.T, admin bool) *Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Handler{PublicPrefix: flows.DefaultPublicPrefix, Admin: admin, logger: zap.NewNop(), svc: svc}
+	return &Handler{PublicPrefix: flows.DefaultPublicPrefix, Admin: isAdmin, logger: zap.NewNop(), svc: svc, admin: admin.New(svc)}
 }
 
 // serve runs one request through h and reports whether next was called,

@@ -9,17 +9,17 @@ import (
 
 // newIdentity returns an active identity of the configured schema with
 // these traits applied.
-func (s *Service) newIdentity(traits map[string]any) *identity.Identity {
+func (s *Service) NewIdentity(traits map[string]any) *identity.Identity {
 	now := s.cfg.Now()
 	id := &identity.Identity{ID: identity.NewID(), SchemaID: s.cfg.Schema.ID(), State: identity.IdentityActive, StateChangedAt: now, CreatedAt: now}
-	s.applyTraits(id, traits)
+	s.ApplyTraits(id, traits)
 	return id
 }
 
 // applyTraits sets an identity's traits and recomputes what the schema
 // derives from them: login identifiers and verifiable and recovery
 // addresses. An address that stays keeps its id and verified state.
-func (s *Service) applyTraits(id *identity.Identity, traits map[string]any) {
+func (s *Service) ApplyTraits(id *identity.Identity, traits map[string]any) {
 	now := s.cfg.Now()
 	id.Traits = traits
 	id.UpdatedAt = now
@@ -61,7 +61,7 @@ func (s *Service) applyTraits(id *identity.Identity, traits map[string]any) {
 }
 
 // setPassword hashes and stores a new password.
-func (s *Service) setPassword(id *identity.Identity, password string) error {
+func (s *Service) SetPassword(id *identity.Identity, password string) error {
 	hash, err := passwords.Hash(password, s.cfg.PasswordCost)
 	if err != nil {
 		return err

@@ -264,7 +264,7 @@ func (s *Service) upgradeHash(ctx context.Context, id *identity.Identity, checke
 		return id
 	}
 	updated := cloneIdentity(id)
-	if err := s.setPassword(updated, password); err != nil {
+	if err := s.SetPassword(updated, password); err != nil {
 		s.cfg.Logger.Info("password hash not upgraded", zap.String("identity_id", id.ID), zap.Error(err))
 		return id
 	}
@@ -292,7 +292,7 @@ func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, f *ident
 		}
 		return current, token, nil
 	}
-	sess, token, err := s.issueSession(r, id)
+	sess, token, err := s.IssueSession(r, id)
 	if err != nil {
 		return nil, "", err
 	}
@@ -308,8 +308,8 @@ func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, f *ident
 // loginResult is the JSON answer of a successful login or registration.
 type loginResult struct {
 	SessionToken string         `json:"session_token,omitempty"`
-	Session      *sessionJSON   `json:"session,omitempty"`
-	Identity     *identityJSON  `json:"identity,omitempty"`
+	Session      *WireSession   `json:"session,omitempty"`
+	Identity     *WireIdentity  `json:"identity,omitempty"`
 	ContinueWith []continueWith `json:"continue_with,omitempty"`
 }
 
@@ -317,9 +317,9 @@ type loginResult struct {
 // token, SPAs the session and where to go, browsers a redirect.
 func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity, token string) {
 	after := s.afterURL(r, f.ReturnTo)
-	res := loginResult{Session: s.sessionJSON(r, sess, id, false)}
+	res := loginResult{Session: s.SessionJSON(r, sess, id, false)}
 	if f.Kind == identity.KindRegistration {
-		res.Identity = s.identityJSON(r, id, false)
+		res.Identity = s.IdentityJSON(r, id, false)
 	}
 	switch {
 	case f.Type == identity.TypeAPI:

@@ -21,7 +21,7 @@ import (
 // schema; public, when set, is its public URL.
 func passthroughService(t *testing.T, public string, now func() time.Time) *Service {
 	t.Helper()
-	sch, err := schema.Compile("default", "passthrough-test", []byte(adminTestSchema))
+	sch, err := schema.Compile("default", "passthrough-test", []byte(testSchema))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -318,3 +318,10 @@ func (s *Service) legacySessionAndRequest(r *http.Request, reqID string) (*ident
 	}
 	return s.cfg.Store.GetSessionAndFlow(r.Context(), token, reqID)
 }
+
+// ServeLegacyAdminProfile answers the legacy admin fetch of a profile
+// request (GET /self-service/browser/flows/requests/profile?request=),
+// which needs no session.
+func (s *Service) ServeLegacyAdminProfile(w http.ResponseWriter, r *http.Request) {
+	s.profileFetch(w, r, true)
+}

@@ -102,7 +102,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	// too (decisions.md): a value sent for one gets the error the settings
 	// flow gives a changed read-only trait.
 	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupPassword, lockedChangeErrors(s.cfg.Schema, nil, traits, false))
-	id := s.newIdentity(traits)
+	id := s.NewIdentity(traits)
 	if password == "" {
 		i := nodeIndex(f.UI.Nodes, "password")
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, identity.Message{ID: 4000002, Type: identity.MessageError,
@@ -112,7 +112,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
 	}
 	if !hasMessages(f.UI) {
-		if err := s.setPassword(id, password); err != nil {
+		if err := s.SetPassword(id, password); err != nil {
 			fail(w, r, err)
 			return
 		}
@@ -136,7 +136,7 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	sess, token, err := s.issueSession(r, id)
+	sess, token, err := s.IssueSession(r, id)
 	if err != nil {
 		fail(w, r, err)
 		return

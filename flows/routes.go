@@ -64,7 +64,7 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 	case rel == "/self-service/errors" && get:
 		s.errorFetch(w, r)
 	case (rel == "/schemas" || strings.HasPrefix(rel, "/schemas/")) && get:
-		s.schemas(w, r, rel)
+		s.ServeSchemas(w, r, rel)
 
 	case strings.HasPrefix(rel, "/ui/") && get:
 		s.serveUI(w, r, rel)
@@ -75,7 +75,7 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 }
 
 // schemas answers GET /schemas and /schemas/{id} (the id plain or base64url).
-func (s *Service) schemas(w http.ResponseWriter, r *http.Request, rel string) {
+func (s *Service) ServeSchemas(w http.ResponseWriter, r *http.Request, rel string) {
 	sch := s.cfg.Schema
 	if rel == "/schemas" {
 		reply.JSON(w, http.StatusOK, []map[string]any{{"id": sch.ID(), "schema": json.RawMessage(sch.Raw())}})

@@ -112,3 +112,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{cfg: cfg, site: site, storeLog: storelog.Sampled(cfg.Logger)}, nil
 }
+
+// Config returns the service's configuration, its defaults filled in.
+func (s *Service) Config() Config { return s.cfg }

@@ -53,7 +53,7 @@ func (s *Service) usable(sess *identity.Session, id *identity.Identity) bool {
 
 // issueSession creates a session for the identity after a login or a
 // registration, and returns it with its token.
-func (s *Service) issueSession(r *http.Request, id *identity.Identity) (*identity.Session, string, error) {
+func (s *Service) IssueSession(r *http.Request, id *identity.Identity) (*identity.Session, string, error) {
 	now := s.cfg.Now()
 	token := identity.NewSessionToken(id.ID)
 	sess := &identity.Session{
@@ -91,5 +91,5 @@ func (s *Service) whoami(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Kratos-Authenticated-Identity-Id", id.ID)
-	reply.JSON(w, http.StatusOK, s.sessionJSON(r, sess, id, false))
+	reply.JSON(w, http.StatusOK, s.SessionJSON(r, sess, id, false))
 }

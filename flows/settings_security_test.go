@@ -2,8 +2,10 @@ package flows
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
@@ -220,26 +223,28 @@ func TestSettingsPausedCleartextRecordDropped(t *testing.T) {
 	}
 }
 
-// importIdentity creates an identity through the admin API with an
-// imported argon2id hash of password.
+// importIdentity stores an identity whose password is an imported
+// argon2id hash of password, as the admin API's import does.
 func importIdentity(e *uiEnv, email, password string) *identity.Identity {
 	e.t.Helper()
-	body, _ := json.Marshal(map[string]any{
-		"traits":      map[string]any{"email": email},
-		"credentials": pwConfig(map[string]any{"hashed_password": argon2idHash(password)}),
-	})
-	r := httptest.NewRequest(http.MethodPost, "http://admin.test/admin/identities", strings.NewReader(string(body)))
-	r.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	e.s.ServeAdmin(w, r)
-	if w.Code != http.StatusCreated {
-		e.t.Fatalf("import: %d %s", w.Code, w.Body)
+	id := e.s.NewIdentity(map[string]any{"email": email})
+	if err := e.s.SetPassword(id, password); err != nil {
+		e.t.Fatal(err)
 	}
-	id := storedIdentity(e, email)
-	if !strings.HasPrefix(id.Password.HashedPassword, "$argon2id$") {
-		e.t.Fatalf("imported hash %q", id.Password.HashedPassword)
+	id.Password.HashedPassword = argon2idHash(password)
+	if err := e.s.cfg.Store.CreateIdentity(context.Background(), id); err != nil {
+		e.t.Fatal(err)
 	}
-	return id
+	return storedIdentity(e, email)
+}
+
+// argon2idHash is an argon2id hash of password, as another system made it.
+func argon2idHash(password string) string {
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, 1, 8*1024, 1, 32)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", 8*1024, 1, 1,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 // wantUpgraded checks the stored hash is bcrypt at the configured cost.
@@ -305,7 +310,7 @@ func TestRefreshLoginUpgradesImportedHash(t *testing.T) {
 	const pw = "an imported passphrase"
 	env := newUIEnv(t)
 	id := importIdentity(env, "ada@example.com", pw)
-	_, token, err := env.s.issueSession(httptest.NewRequest(http.MethodGet, uiHost+"/", nil), id)
+	_, token, err := env.s.IssueSession(httptest.NewRequest(http.MethodGet, uiHost+"/", nil), id)
 	if err != nil {
 		t.Fatal(err)
 	}

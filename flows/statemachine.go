@@ -98,7 +98,7 @@ func (s *Service) transition(ctx context.Context, f *identity.Flow, sess *identi
 			}
 		}
 		if !hasMessages(f.UI) {
-			if err := s.setPassword(updated, ch.password); err != nil {
+			if err := s.SetPassword(updated, ch.password); err != nil {
 				return 0, nil, err
 			}
 		}
@@ -171,7 +171,7 @@ func (s *Service) changeTraits(f *identity.Flow, stored, updated *identity.Ident
 	}
 	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, errs)
 	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, lockedChangeErrors(sch, stored.Traits, ch.traits, ch.legacy))
-	s.applyTraits(updated, ch.traits)
+	s.ApplyTraits(updated, ch.traits)
 	return sch.Compare(stored.Traits, ch.traits).Protected()
 }
 

@@ -24,7 +24,7 @@ func (downStore) GetSession(context.Context, string) (*identity.Session, *identi
 }
 
 func TestStoreFailuresLoggedOncePerInterval(t *testing.T) {
-	sch, err := schema.Compile("default", "storelog-test", []byte(adminTestSchema))
+	sch, err := schema.Compile("default", "storelog-test", []byte(testSchema))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // Wire forms (Kratos v1) of the stored records. They are built per response
 // so that credentials and internal fields never leave by accident.
 
-type identityJSON struct {
+type WireIdentity struct {
 	ID                  string                       `json:"id"`
 	SchemaID            string                       `json:"schema_id"`
 	SchemaURL           string                       `json:"schema_url"`
@@ -41,10 +41,10 @@ func (s *Service) schemaURL(r *http.Request) string {
 	return s.site.PublicURL(r, "/schemas/"+base64.RawURLEncoding.EncodeToString([]byte(s.cfg.Schema.ID())), nil)
 }
 
-// identityJSON is the public wire form of an identity; admin adds the admin
+// WireIdentity is the public wire form of an identity; admin adds the admin
 // metadata and the credentials' identifiers (never the hash).
-func (s *Service) identityJSON(r *http.Request, id *identity.Identity, admin bool) *identityJSON {
-	out := &identityJSON{
+func (s *Service) IdentityJSON(r *http.Request, id *identity.Identity, admin bool) *WireIdentity {
+	out := &WireIdentity{
 		ID: id.ID, SchemaID: id.SchemaID, SchemaURL: s.schemaURL(r), State: id.State,
 		Traits: id.Traits, VerifiableAddresses: id.VerifiableAddresses, RecoveryAddresses: id.RecoveryAddresses,
 		MetadataPublic: id.MetadataPublic, CreatedAt: id.CreatedAt, UpdatedAt: id.UpdatedAt,
@@ -78,7 +78,7 @@ func (s *Service) identityJSON(r *http.Request, id *identity.Identity, admin boo
 	return out
 }
 
-type sessionJSON struct {
+type WireSession struct {
 	ID                    string                          `json:"id"`
 	Active                bool                            `json:"active"`
 	ExpiresAt             time.Time                       `json:"expires_at"`
@@ -86,7 +86,7 @@ type sessionJSON struct {
 	AAL                   string                          `json:"authenticator_assurance_level"`
 	AuthenticationMethods []identity.AuthenticationMethod `json:"authentication_methods"`
 	IssuedAt              time.Time                       `json:"issued_at"`
-	Identity              *identityJSON                   `json:"identity,omitempty"`
+	Identity              *WireIdentity                   `json:"identity,omitempty"`
 	Devices               []identity.Device               `json:"devices"`
 	// Privileged and PrivilegedUntil go beyond Kratos (its issue #2633):
 	// whether protected changes are allowed now without re-authenticating.
@@ -94,9 +94,9 @@ type sessionJSON struct {
 	PrivilegedUntil time.Time `json:"privileged_until"`
 }
 
-func (s *Service) sessionJSON(r *http.Request, sess *identity.Session, id *identity.Identity, admin bool) *sessionJSON {
+func (s *Service) SessionJSON(r *http.Request, sess *identity.Session, id *identity.Identity, admin bool) *WireSession {
 	now := s.cfg.Now()
-	out := &sessionJSON{
+	out := &WireSession{
 		ID: sess.ID, Active: sess.IsActive(now) && id != nil && id.State == identity.IdentityActive,
 		ExpiresAt: sess.ExpiresAt, AuthenticatedAt: sess.AuthenticatedAt, AAL: sess.AAL,
 		AuthenticationMethods: sess.AuthenticationMethods, IssuedAt: sess.IssuedAt, Devices: sess.Devices,
@@ -110,7 +110,7 @@ func (s *Service) sessionJSON(r *http.Request, sess *identity.Session, id *ident
 		out.Devices = []identity.Device{}
 	}
 	if id != nil {
-		out.Identity = s.identityJSON(r, id, admin)
+		out.Identity = s.IdentityJSON(r, id, admin)
 	}
 	return out
 }
@@ -134,7 +134,7 @@ type flowJSON struct {
 	ReturnTo     string         `json:"return_to,omitempty"`
 	Active       string         `json:"active,omitempty"`
 	UI           identity.UI    `json:"ui"`
-	Identity     *identityJSON  `json:"identity,omitempty"`
+	Identity     *WireIdentity  `json:"identity,omitempty"`
 	Refresh      *bool          `json:"refresh,omitempty"`
 	RequestedAAL string         `json:"requested_aal,omitempty"`
 	State        string         `json:"state"`
@@ -157,7 +157,7 @@ func (s *Service) flowJSON(r *http.Request, f *identity.Flow, id *identity.Ident
 		out.RequestedAAL = identity.AAL1
 	}
 	if id != nil {
-		out.Identity = s.identityJSON(r, id, false)
+		out.Identity = s.IdentityJSON(r, id, false)
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package flows
+package admin
 
 import (
 	"bytes"
@@ -31,7 +31,7 @@ import (
 //	PATCH  /admin/sessions/{id}/extend            200: expires_at = now + session lifespan
 //	GET    /schemas, /schemas/{id}                the identity schema
 //	GET    /self-service/browser/flows/requests/profile?request=  legacy admin fetch
-func (s *Service) ServeAdmin(w http.ResponseWriter, r *http.Request) {
+func (s *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if rest, ok := strings.CutPrefix(p, "/admin"); ok && (rest == "" || rest[0] == '/') {
 		p = rest
@@ -94,9 +94,9 @@ func (s *Service) ServeAdmin(w http.ResponseWriter, r *http.Request) {
 	case len(seg) == 3 && seg[0] == "sessions" && seg[1] != "" && seg[2] == "extend":
 		allow("PATCH", func() { s.adminExtendSession(w, r, seg[1]) })
 	case p == "/schemas" || (len(seg) == 2 && seg[0] == "schemas"):
-		allow("GET", func() { s.schemas(w, r, p) })
+		allow("GET", func() { s.svc.ServeSchemas(w, r, p) })
 	case p == "/self-service/browser/flows/requests/profile":
-		allow("GET", func() { s.profileFetch(w, r, true) })
+		allow("GET", func() { s.svc.ServeLegacyAdminProfile(w, r) })
 	default:
 		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
 	}

@@ -1,4 +1,4 @@
-package flows
+package admin
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
@@ -85,7 +86,8 @@ func (c *adminClock) Add(d time.Duration) {
 
 type adminEnv struct {
 	t     *testing.T
-	s     *Service
+	s     *flows.Service
+	api   *API
 	store identity.Store
 	clock *adminClock
 }
@@ -102,11 +104,11 @@ func newAdminEnvWithStore(t *testing.T, clock *adminClock, store identity.Store)
 	if err != nil {
 		t.Fatalf("compile schema: %v", err)
 	}
-	s, err := New(Config{Schema: sch, Store: store, PasswordCost: bcrypt.MinCost, Now: clock.Now})
+	s, err := flows.New(flows.Config{Schema: sch, Store: store, PasswordCost: bcrypt.MinCost, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &adminEnv{t: t, s: s, store: store, clock: clock}
+	return &adminEnv{t: t, s: s, api: New(s), store: store, clock: clock}
 }
 
 type adminResp struct {
@@ -142,7 +144,7 @@ func (e *adminEnv) do(method, target string, body any, headers ...string) *admin
 		r.Header.Set(headers[i], headers[i+1])
 	}
 	w := httptest.NewRecorder()
-	e.s.ServeAdmin(w, r)
+	e.api.ServeHTTP(w, r)
 	return &adminResp{code: w.Code, header: w.Header(), raw: w.Body.Bytes()}
 }
 
@@ -226,7 +228,7 @@ func (e *adminEnv) count() int {
 
 func (e *adminEnv) session(id *identity.Identity) *identity.Session {
 	e.t.Helper()
-	sess, _, err := e.s.issueSession(httptest.NewRequest("GET", "http://app.test/", nil), id)
+	sess, _, err := e.s.IssueSession(httptest.NewRequest("GET", "http://app.test/", nil), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -326,7 +328,7 @@ func TestAdminCreateDuplicate(t *testing.T) {
 func TestAdminCreateInvalidTraits(t *testing.T) {
 	e := newAdminEnv(t)
 	traits := map[string]any{"email": "x", "name": map[string]any{"first": "A"}}
-	errs := e.s.cfg.Schema.Validate(traits)
+	errs := e.api.cfg.Schema.Validate(traits)
 	if len(errs) < 2 {
 		t.Fatalf("test schema: %v", errs)
 	}
@@ -881,7 +883,7 @@ func TestAdminSessions(t *testing.T) {
 	// Extend: expires_at moves to now + lifespan.
 	e.clock.Add(3 * time.Hour)
 	out := e.do("PATCH", "/admin/sessions/"+s1.ID+"/extend", nil).expect(t, http.StatusOK).obj(t)
-	want := e.clock.Now().Add(e.s.cfg.SessionLifespan)
+	want := e.clock.Now().Add(e.api.cfg.SessionLifespan)
 	if got, err := time.Parse(time.RFC3339Nano, out["expires_at"].(string)); err != nil || !got.Equal(want) {
 		t.Fatalf("expires_at %v, want %v", out["expires_at"], want)
 	}

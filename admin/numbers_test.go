@@ -1,4 +1,4 @@
-package flows
+package admin
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
@@ -51,7 +52,7 @@ const pubPassword = "a long enough secret for the test"
 // API, on a memory store.
 type pubEnv struct {
 	t     *testing.T
-	s     *Service
+	s     *flows.Service
 	store identity.Store
 }
 
@@ -63,7 +64,7 @@ func newPubEnv(t *testing.T, schemaJSON string) *pubEnv {
 	}
 	clock := &adminClock{now: time.Now().UTC().Truncate(time.Second)}
 	store := memstore.NewWithClock(clock.Now)
-	s, err := New(Config{Schema: sch, Store: store, PasswordCost: 4, Now: clock.Now})
+	s, err := flows.New(flows.Config{Schema: sch, Store: store, PasswordCost: 4, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,9 +77,9 @@ func (e *pubEnv) public(method, target, body string, headers ...string) *adminRe
 	e.t.Helper()
 	var r *http.Request
 	if body == "" {
-		r = httptest.NewRequest(method, "http://example.com"+DefaultPublicPrefix+target, nil)
+		r = httptest.NewRequest(method, "http://example.com"+flows.DefaultPublicPrefix+target, nil)
 	} else {
-		r = httptest.NewRequest(method, "http://example.com"+DefaultPublicPrefix+target, strings.NewReader(body))
+		r = httptest.NewRequest(method, "http://example.com"+flows.DefaultPublicPrefix+target, strings.NewReader(body))
 		if strings.HasPrefix(body, "{") {
 			r.Header.Set("Content-Type", "application/json")
 		} else {
@@ -98,7 +99,7 @@ func (e *pubEnv) public(method, target, body string, headers ...string) *adminRe
 // admin sends a request to ServeAdmin (see adminEnv.do).
 func (e *pubEnv) admin(method, target string, body any, headers ...string) *adminResp {
 	e.t.Helper()
-	return (&adminEnv{t: e.t, s: e.s, store: e.store}).do(method, target, body, headers...)
+	return (&adminEnv{t: e.t, s: e.s, api: New(e.s), store: e.store}).do(method, target, body, headers...)
 }
 
 // apiFlow starts an API flow of a kind ("registration", "settings") and

@@ -1,4 +1,4 @@
-package flows
+package admin
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
@@ -14,7 +15,7 @@ import (
 
 // adminLoadSession reads a session and its identity for an admin request; a
 // malformed or unknown id, or a session whose identity is gone, is 404.
-func (s *Service) adminLoadSession(r *http.Request, idStr string) (*identity.Session, *identity.Identity, error) {
+func (s *API) adminLoadSession(r *http.Request, idStr string) (*identity.Session, *identity.Identity, error) {
 	if !identity.WellFormedID(idStr) {
 		return nil, nil, apierror.ResourceNotFound()
 	}
@@ -37,19 +38,19 @@ func (s *Service) adminLoadSession(r *http.Request, idStr string) (*identity.Ses
 
 // adminGetSession answers GET /admin/sessions/{id}. The identity is always
 // included, so ?expand=identity (or devices) is accepted and changes nothing.
-func (s *Service) adminGetSession(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminGetSession(w http.ResponseWriter, r *http.Request, idStr string) {
 	sess, id, err := s.adminLoadSession(r, idStr)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	reply.JSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
+	reply.JSON(w, http.StatusOK, s.svc.SessionJSON(r, sess, id, true))
 }
 
 // adminDeactivateSession answers DELETE /admin/sessions/{id}. As in Kratos
 // the session is deactivated, not deleted: it can no longer be used and is
 // listed with active false until it expires from the store.
-func (s *Service) adminDeactivateSession(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminDeactivateSession(w http.ResponseWriter, r *http.Request, idStr string) {
 	sess, _, err := s.adminLoadSession(r, idStr)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -73,7 +74,7 @@ func (s *Service) adminDeactivateSession(w http.ResponseWriter, r *http.Request,
 // adminExtendSession answers PATCH /admin/sessions/{id}/extend: the session
 // now expires a session lifespan from now. A session that is no longer
 // active (revoked or expired) is not brought back: 404.
-func (s *Service) adminExtendSession(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminExtendSession(w http.ResponseWriter, r *http.Request, idStr string) {
 	sess, id, err := s.adminLoadSession(r, idStr)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -92,13 +93,13 @@ func (s *Service) adminExtendSession(w http.ResponseWriter, r *http.Request, idS
 		s.writeError(w, r, err)
 		return
 	}
-	reply.JSON(w, http.StatusOK, s.sessionJSON(r, sess, id, true))
+	reply.JSON(w, http.StatusOK, s.svc.SessionJSON(r, sess, id, true))
 }
 
 // adminListIdentitySessions answers GET /admin/identities/{id}/sessions,
 // newest first; ?active=true|false keeps only sessions whose `active` is
 // that value.
-func (s *Service) adminListIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminListIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
 	var filter *bool
 	if v := r.URL.Query().Get("active"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -118,9 +119,9 @@ func (s *Service) adminListIdentitySessions(w http.ResponseWriter, r *http.Reque
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]*sessionJSON, 0, len(list))
+	out := make([]*flows.WireSession, 0, len(list))
 	for _, sess := range list {
-		j := s.sessionJSON(r, sess, id, true)
+		j := s.svc.SessionJSON(r, sess, id, true)
 		if filter != nil && j.Active != *filter {
 			continue
 		}
@@ -131,7 +132,7 @@ func (s *Service) adminListIdentitySessions(w http.ResponseWriter, r *http.Reque
 
 // adminDeleteIdentitySessions answers DELETE /admin/identities/{id}/sessions:
 // every session of the identity is removed.
-func (s *Service) adminDeleteIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminDeleteIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
 	id, err := s.adminLoadIdentity(r, idStr)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -1,4 +1,4 @@
-package flows
+package admin
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package flows
+package admin
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
@@ -64,7 +65,7 @@ type adminVerifiableInput struct {
 // decodeAdminIdentity checks an admin identity body (POST, PUT, or the
 // patched document of PATCH) against the allowed top-level fields and the
 // identity schema's typing. It does not validate the traits.
-func (s *Service) decodeAdminIdentity(obj map[string]any, allowed []string) (*adminIdentityInput, error) {
+func (s *API) decodeAdminIdentity(obj map[string]any, allowed []string) (*adminIdentityInput, error) {
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
 		keys = append(keys, k)
@@ -275,7 +276,7 @@ func (in *adminIdentityInput) decodeVerifiable(v any) error {
 // verifiable addresses. Invalid traits, a password the policy refuses or an
 // imported address the traits do not have are 400 and leave the caller to
 // drop the identity.
-func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput) error {
+func (s *API) applyAdminInput(id *identity.Identity, in *adminIdentityInput) error {
 	if errs := s.cfg.Schema.Validate(in.traits); len(errs) > 0 {
 		reasons := make([]string, 0, len(errs))
 		details := make([]any, 0, len(errs))
@@ -291,7 +292,7 @@ func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput)
 	if in.state != "" && in.state != id.State {
 		id.State, id.StateChangedAt = in.state, now
 	}
-	s.applyTraits(id, in.traits)
+	s.svc.ApplyTraits(id, in.traits)
 	id.MetadataPublic, id.MetadataAdmin = in.metadataPublic, in.metadataAdmin
 
 	switch {
@@ -304,7 +305,7 @@ func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput)
 		if m := passwords.Policy(in.password, id.Identifiers()); m != nil {
 			return apierror.BadRequest("The password can not be used: %s", m.Text)
 		}
-		if err := s.setPassword(id, in.password); err != nil {
+		if err := s.svc.SetPassword(id, in.password); err != nil {
 			return err
 		}
 	}
@@ -331,15 +332,15 @@ func (s *Service) applyAdminInput(id *identity.Identity, in *adminIdentityInput)
 }
 
 // adminListIdentities answers GET /admin/identities.
-func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
+func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	if ident := q.Get("credentials_identifier"); ident != "" {
-		out := []*identityJSON{}
+		out := []*flows.WireIdentity{}
 		id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(ident))
 		switch {
 		case err == nil:
-			out = append(out, s.identityJSON(r, id, true))
+			out = append(out, s.svc.IdentityJSON(r, id, true))
 		case !errors.Is(err, identity.ErrNotFound):
 			s.writeError(w, r, err)
 			return
@@ -378,9 +379,9 @@ func (s *Service) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 		link += "," + adminPageLink(r, size, base64.RawURLEncoding.EncodeToString([]byte(next)), "next")
 	}
 	w.Header().Set("Link", link)
-	out := make([]*identityJSON, 0, len(list))
+	out := make([]*flows.WireIdentity, 0, len(list))
 	for _, id := range list {
-		out = append(out, s.identityJSON(r, id, true))
+		out = append(out, s.svc.IdentityJSON(r, id, true))
 	}
 	reply.JSON(w, http.StatusOK, out)
 }
@@ -400,7 +401,7 @@ func adminPageLink(r *http.Request, size int, token, rel string) string {
 }
 
 // adminCreateIdentity answers POST /admin/identities.
-func (s *Service) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
+func (s *API) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
 	obj, err := readAdminObject(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -411,7 +412,7 @@ func (s *Service) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	id := s.newIdentity(in.traits)
+	id := s.svc.NewIdentity(in.traits)
 	if err := s.applyAdminInput(id, in); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -426,12 +427,12 @@ func (s *Service) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Logger.Info("admin: identity created", zap.String("identity_id", id.ID))
 	w.Header().Set("Location", adminIdentityURL(r, id.ID))
 	w.Header().Set("ETag", adminETag(id.Version))
-	reply.JSON(w, http.StatusCreated, s.identityJSON(r, id, true))
+	reply.JSON(w, http.StatusCreated, s.svc.IdentityJSON(r, id, true))
 }
 
 // adminLoadIdentity reads an identity for an admin request; a malformed or
 // unknown id is 404.
-func (s *Service) adminLoadIdentity(r *http.Request, id string) (*identity.Identity, error) {
+func (s *API) adminLoadIdentity(r *http.Request, id string) (*identity.Identity, error) {
 	if !identity.WellFormedID(id) {
 		return nil, apierror.ResourceNotFound()
 	}
@@ -443,19 +444,19 @@ func (s *Service) adminLoadIdentity(r *http.Request, id string) (*identity.Ident
 }
 
 // adminGetIdentity answers GET /admin/identities/{id}.
-func (s *Service) adminGetIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminGetIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
 	id, err := s.adminLoadIdentity(r, idStr)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", adminETag(id.Version))
-	reply.JSON(w, http.StatusOK, s.identityJSON(r, id, true))
+	reply.JSON(w, http.StatusOK, s.svc.IdentityJSON(r, id, true))
 }
 
 // adminDeleteIdentity answers DELETE /admin/identities/{id}; the store
 // removes the identity's sessions with it.
-func (s *Service) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
 	if _, err := s.adminLoadIdentity(r, idStr); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -475,7 +476,7 @@ func (s *Service) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, id
 // adminPutIdentity answers PUT /admin/identities/{id}: traits, state and
 // both metadata are replaced (absent metadata become null, an absent state
 // stays), credentials are optional.
-func (s *Service) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
 	if !identity.WellFormedID(idStr) {
 		s.writeError(w, r, apierror.ResourceNotFound())
 		return
@@ -497,7 +498,7 @@ func (s *Service) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr
 // JSON Patch on the identity's admin JSON. Only schema_id, state, traits and
 // the metadata (and what is below them) may be changed; `test` may read any
 // member. A failed `test` is 400, as in Kratos.
-func (s *Service) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
 	if !identity.WellFormedID(idStr) {
 		s.writeError(w, r, apierror.ResourceNotFound())
 		return
@@ -526,7 +527,7 @@ func (s *Service) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idS
 		}
 	}
 	s.adminUpdateIdentity(w, r, idStr, func(cur *identity.Identity) (*adminIdentityInput, error) {
-		doc, err := adminGenericJSON(s.identityJSON(r, cur, true))
+		doc, err := adminGenericJSON(s.svc.IdentityJSON(r, cur, true))
 		if err != nil {
 			return nil, err
 		}
@@ -564,7 +565,7 @@ func adminPatchable(ptr string) bool {
 // When another write got in between: 412 if the caller sent If-Match (it
 // asked for exactly that version), else it starts over, and after
 // adminUpdateRetries attempts gives 409.
-func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr string, input func(cur *identity.Identity) (*adminIdentityInput, error)) {
+func (s *API) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr string, input func(cur *identity.Identity) (*adminIdentityInput, error)) {
 	for range adminUpdateRetries {
 		cur, err := s.adminLoadIdentity(r, idStr)
 		if err != nil {
@@ -596,7 +597,7 @@ func (s *Service) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, id
 		case err == nil:
 			s.cfg.Logger.Info("admin: identity updated", zap.String("identity_id", next.ID))
 			w.Header().Set("ETag", adminETag(next.Version))
-			reply.JSON(w, http.StatusOK, s.identityJSON(r, next, true))
+			reply.JSON(w, http.StatusOK, s.svc.IdentityJSON(r, next, true))
 			return
 		case errors.Is(err, identity.ErrVersionConflict):
 			if present {
