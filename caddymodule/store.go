@@ -97,8 +97,9 @@ type pooledStore struct{ flows.Store }
 func (s pooledStore) Destruct() error { return s.Close() }
 
 // Constructors of the stores; tests replace newMemoryStore to watch Close.
+// The memory store expires records by the handlers' clock (clockNow).
 var (
-	newMemoryStore = func() flows.Store { return flows.NewMemoryStore() }
+	newMemoryStore = func() flows.Store { return flows.NewMemoryStoreWithClock(clockNow) }
 	newRedisStore  = func(o redisstore.Options) (flows.Store, error) { return redisstore.New(o) }
 )
 
