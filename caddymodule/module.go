@@ -234,6 +234,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		RevokeOtherSessionsOnPasswordChange: *h.RevokeSessionsOnPasswordChange,
 		Metrics:                             metrics,
 		UIStylesheet:                        h.UIStylesheet,
+		Now:                                 clockNow,
 	})
 	if err != nil {
 		return err

@@ -98,8 +98,9 @@ type pooledStore struct{ identity.Store }
 func (s pooledStore) Destruct() error { return s.Close() }
 
 // Constructors of the stores; tests replace newMemoryStore to watch Close.
+// The memory store expires records by the handlers' clock (clockNow).
 var (
-	newMemoryStore = func() identity.Store { return memstore.New() }
+	newMemoryStore = func() identity.Store { return memstore.NewWithClock(clockNow) }
 	newRedisStore  = func(o redisstore.Options) (identity.Store, error) { return redisstore.New(o) }
 )
 

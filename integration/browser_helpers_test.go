@@ -447,9 +447,10 @@ func (b *tab) fetchJSON(url string) (int, map[string]any) {
 }
 
 // demoSite is the demo: Caddyfile.example itself, loaded into this process
-// with free ports, the example/ paths made absolute, a short
-// privileged_session_max_age (so the test can age a session), and the store
-// switched to a real redis-server through KRATOS_STORE, as the README says.
+// with free ports, the example/ paths made absolute, the given
+// privileged_session_max_age (so the test can age a session past it), and
+// the store switched to a real redis-server through KRATOS_STORE, as the
+// README says.
 func startDemoSite(t *testing.T, privilegedMaxAge string) *site {
 	t.Helper()
 	redisAddr := redistest.StartServer(t)
@@ -501,13 +502,5 @@ func startDemoSite(t *testing.T, privilegedMaxAge string) *site {
 		public: fmt.Sprintf("http://localhost:%d", pub),
 		admin:  fmt.Sprintf("http://127.0.0.1:%d", adm),
 		app:    fmt.Sprintf("http://127.0.0.1:%d", app),
-	}
-}
-
-// sleepUntil waits until t; the tests use it once, to age a session past
-// privileged_session_max_age.
-func sleepUntil(t time.Time) {
-	if d := time.Until(t); d > 0 {
-		time.Sleep(d)
 	}
 }

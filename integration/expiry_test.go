@@ -4,13 +4,15 @@ import (
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/caddymodule"
 )
 
 // TestExpiredFlowsAndIfMatch covers the error rows that need time or the
 // admin API: an expired login flow answers 410 with a replacement flow, and
 // an admin update with a stale If-Match answers 412 and changes nothing.
 func TestExpiredFlowsAndIfMatch(t *testing.T) {
-	s := startSite(t, "flow_lifespan 2s")
+	s := startSite(t, "flow_lifespan 10m")
 	_, reg := registerAPI(t, s, "eve@example.com", "a long enough secret")
 	id := get(reg, "identity", "id").(string)
 	c := browser(t)
@@ -21,7 +23,7 @@ func TestExpiredFlowsAndIfMatch(t *testing.T) {
 	spa := browser(t)
 	spaFlow := do(t, spa, "GET", s.kratos()+"/self-service/login/browser?return_to=/account", nil, "Accept", "application/json")
 	wantStatus(t, spaFlow, 200)
-	time.Sleep(2100 * time.Millisecond) // let the flows expire
+	t.Cleanup(caddymodule.AdvanceClockForTest(11 * time.Minute)) // past flow_lifespan: the flows expire
 
 	// The expired flow's fetch says where to start again, return_to kept.
 	gone := do(t, spa, "GET", s.kratos()+"/self-service/login/flows?id="+spaFlow.json(t)["id"].(string), nil)

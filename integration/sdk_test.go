@@ -23,6 +23,8 @@ import (
 	"time"
 
 	ory "github.com/ory/client-go"
+
+	"github.com/seed06f30684/caddy-kratos/caddymodule"
 )
 
 // sdkClient is an SDK client for one base URL over hc.
@@ -565,7 +567,7 @@ func TestSDKRegistrationLoginWhoamiRefreshLogout(t *testing.T) {
 // traits), then an email change on an aged session (403
 // session_refresh_required), a refresh login, and the same flow's retry.
 func TestSDKSettingsSeed003(t *testing.T) {
-	s := startSite(t, "privileged_session_max_age 2s")
+	s := startSite(t, "privileged_session_max_age 10m")
 	ctx := context.Background()
 	fe := sdkClient(s.kratos(), sdkNativeHTTP(t)).FrontendAPI
 	const oldEmail, newEmail, password = "grace@example.com", "grace.hopper@example.com", "a long enough secret"
@@ -621,7 +623,7 @@ func TestSDKSettingsSeed003(t *testing.T) {
 	}
 	firstAuthAt := *sess.AuthenticatedAt
 
-	time.Sleep(2100 * time.Millisecond) // let the session age past privileged_session_max_age
+	t.Cleanup(caddymodule.AdvanceClockForTest(11 * time.Minute)) // age the session past privileged_session_max_age
 
 	// An ordinary sdkTrait edit on the aged session needs no privilege.
 	plain := newFlow()

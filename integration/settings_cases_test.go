@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/caddymodule"
 )
 
 // loginAPI signs in through the API flow and returns the session token.
@@ -131,7 +133,7 @@ func TestSettingsReadOnlyAndConflicts(t *testing.T) {
 }
 
 func TestSettingsSPAAndExpiry(t *testing.T) {
-	s := startSite(t, "flow_lifespan 2s")
+	s := startSite(t, "flow_lifespan 10m")
 	registerAPI(t, s, "spa@example.com", "a long enough secret")
 	c := browser(t)
 	wantStatus(t, loginBrowser(t, s, c, "spa@example.com", "a long enough secret", ""), 303)
@@ -159,7 +161,7 @@ func TestSettingsSPAAndExpiry(t *testing.T) {
 	legacyCSRF := get(legacy, "form", "fields", "csrf_token", "value").(string)
 	apiToken := loginAPI(t, s, "spa@example.com", "a long enough secret")
 	apiFlow := settingsAPI(t, s, apiToken)
-	time.Sleep(2100 * time.Millisecond) // let both expire
+	t.Cleanup(caddymodule.AdvanceClockForTest(11 * time.Minute)) // past flow_lifespan: both expire
 
 	res = do(t, c, "POST", get(legacy, "form", "action").(string), url.Values{"csrf_token": {legacyCSRF}, "traits.name.first": {"Later"}}, "Accept", "application/json")
 	wantStatus(t, res, 410)

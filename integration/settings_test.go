@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/caddymodule"
 )
 
 // TestSettingsSeed003 replays seed 003's JavaScript as raw HTTP: an API
@@ -81,11 +83,11 @@ func TestSettingsSeed003(t *testing.T) {
 // TestSettingsBrowserRefresh: a plain browser form changing the email on an
 // old session is paused, sent to a refresh login, and applied after it.
 func TestSettingsBrowserRefresh(t *testing.T) {
-	s := startSite(t, "privileged_session_max_age 2s")
+	s := startSite(t, "privileged_session_max_age 10m")
 	registerAPI(t, s, "linus@example.com", "a long enough secret")
 	c := browser(t)
 	wantStatus(t, loginBrowser(t, s, c, "linus@example.com", "a long enough secret", ""), 303)
-	time.Sleep(2100 * time.Millisecond) // let the session age past privileged_session_max_age
+	t.Cleanup(caddymodule.AdvanceClockForTest(11 * time.Minute)) // age the session past privileged_session_max_age
 
 	init := do(t, c, "GET", s.kratos()+"/self-service/settings/browser", nil)
 	wantStatus(t, init, 303)
