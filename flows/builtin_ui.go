@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
@@ -107,7 +108,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 		return
 	}
 	real := s.csrfFromCookie(r)
-	if real == nil || hashCSRF(real) != f.CSRFTokenHash {
+	if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
 		if real == nil && now.Sub(f.IssuedAt) < cookieLoopWindow {
 			s.renderError(w, r, errCookiesNeeded())
 			return
@@ -115,7 +116,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 		s.restartFlow(w, r, initPath, restart)
 		return
 	}
-	setCSRF(&f.UI, maskCSRF(real))
+	setCSRF(&f.UI, csrf.Mask(real))
 	fj := s.flowJSON(r, f, nil)
 
 	p := &uiPage{Messages: uiMessages(fj.UI.Messages)}
@@ -187,7 +188,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
 		return
 	}
-	setCSRF(&f.UI, maskCSRF(s.ensureCSRF(w, r)))
+	setCSRF(&f.UI, csrf.Mask(s.ensureCSRF(w, r)))
 	logoutURL, _ := s.logoutURL(r, "")
 	fj := s.flowJSON(r, f, id)
 
@@ -235,7 +236,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 			Href: s.site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
 		return
 	}
-	setCSRF(&f.UI, maskCSRF(s.ensureCSRF(w, r)))
+	setCSRF(&f.UI, csrf.Mask(s.ensureCSRF(w, r)))
 	lj := s.legacyJSON(r, f, id)
 
 	p := &uiPage{Title: "Your profile", Heading: "Your profile"}

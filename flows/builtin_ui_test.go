@@ -16,6 +16,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
@@ -326,7 +327,7 @@ func checkPage(t *testing.T, b *uiBrowser, rec *httptest.ResponseRecorder, statu
 	real := b.csrfReal()
 	for _, tag := range uiInputRe.FindAllString(page, -1) {
 		if a := tagAttrs(tag); a["name"] == "csrf_token" {
-			if got := unmaskCSRF(a["value"]); real == nil || !bytes.Equal(got, real) {
+			if got := csrf.Unmask(a["value"]); real == nil || !bytes.Equal(got, real) {
 				t.Errorf("csrf_token %q does not verify against the cookie", a["value"])
 			}
 		}

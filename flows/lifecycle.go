@@ -11,6 +11,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -121,14 +122,14 @@ func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, b *body.Body
 // protected by refusing cookies instead.
 func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *identity.Flow) {
 	if f.Type != identity.TypeBrowser {
-		unbound := make([]byte, csrfTokenLen)
+		unbound := make([]byte, csrf.TokenLen)
 		_, _ = rand.Read(unbound)
-		setCSRF(&f.UI, maskCSRF(unbound))
+		setCSRF(&f.UI, csrf.Mask(unbound))
 		return
 	}
 	real := s.ensureCSRF(w, r)
-	f.CSRFTokenHash = hashCSRF(real)
-	setCSRF(&f.UI, maskCSRF(real))
+	f.CSRFTokenHash = csrf.Hash(real)
+	setCSRF(&f.UI, csrf.Mask(real))
 }
 
 // expiredMessage is the message a replacement flow carries.

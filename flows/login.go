@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
@@ -100,15 +101,15 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 	}
 	if f.Type == identity.TypeBrowser {
 		real := s.csrfFromCookie(r)
-		if real == nil || hashCSRF(real) != f.CSRFTokenHash {
-			reason := csrfMismatch
+		if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
+			reason := csrf.Mismatch
 			if real == nil {
-				reason = csrfNoCookie
+				reason = csrf.NoCookie
 			}
-			s.writeError(w, r, errCSRF(reason))
+			s.writeError(w, r, csrf.Violation(reason))
 			return
 		}
-		setCSRF(&f.UI, maskCSRF(real))
+		setCSRF(&f.UI, csrf.Mask(real))
 	}
 	if f.Expired(s.cfg.Now()) {
 		e := apierror.FlowExpired(f, s.cfg.Now(), "")

@@ -10,6 +10,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -210,7 +211,7 @@ func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin boo
 		s.writeError(w, r, errProfileAccess)
 		return
 	}
-	setCSRF(&f.UI, maskCSRF(real))
+	setCSRF(&f.UI, csrf.Mask(real))
 	reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
 }
 

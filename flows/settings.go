@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -128,7 +129,7 @@ func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if real := s.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
-		setCSRF(&f.UI, maskCSRF(real))
+		setCSRF(&f.UI, csrf.Mask(real))
 	}
 	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, id))
 }
