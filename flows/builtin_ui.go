@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
@@ -21,9 +22,6 @@ import (
 // no JavaScript. The pages never change a flow; they only show it with a
 // freshly masked CSRF token, and send the browser back to the flow's init
 // endpoint when there is nothing (valid) to show.
-
-// uiStylePath is the built-in stylesheet, under the public prefix.
-const uiStylePath = "/ui/style.css"
 
 // cookieLoopWindow: a login or registration flow this young whose page is
 // opened without the CSRF cookie was created a moment ago by a browser that
@@ -146,7 +144,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 		p.Links = []uiLink{{Prefix: "No account yet?", Text: "Create an account",
 			Href: s.site.PublicURL(r, "/self-service/registration/browser", back)}}
 	}
-	s.renderPage(w, r, http.StatusOK, p)
+	s.pages.renderPage(w, r, http.StatusOK, p)
 }
 
 // uiSettingsPage answers GET <prefix>/ui/settings?flow=. It reads the
@@ -202,7 +200,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Forms = nodeForms(fj.UI, "settings")
 	p.Links = []uiLink{{Text: "Back to the site", Href: s.afterURL(r, f.ReturnTo)}}
-	s.renderPage(w, r, http.StatusOK, p)
+	s.pages.renderPage(w, r, http.StatusOK, p)
 }
 
 // uiProfilePage answers GET <prefix>/ui/profile?request=: the legacy (seed
@@ -251,7 +249,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Forms = []uiForm{legacyUIForm(lj.Form, f.UI.Nodes)}
 	p.Links = []uiLink{{Text: "Back to the site", Href: s.site.DefaultReturn(r)}}
-	s.renderPage(w, r, http.StatusOK, p)
+	s.pages.renderPage(w, r, http.StatusOK, p)
 }
 
 // uiErrorPage answers GET <prefix>/ui/error?id=: a stored error.
@@ -269,7 +267,7 @@ func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 		body = apierror.Body{Code: http.StatusInternalServerError, Status: http.StatusText(http.StatusInternalServerError),
 			Message: apierror.DefaultMessages[http.StatusInternalServerError]}
 	}
-	s.renderPage(w, r, http.StatusOK, s.errorPage(r, body))
+	s.pages.renderPage(w, r, http.StatusOK, s.errorPage(r, body))
 }
 
 // renderError answers a UI page with an error page of the error's status.
@@ -278,7 +276,7 @@ func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error,
 	body := e.Envelope(r.Header.Get("X-Request-ID")).Error
 	p := s.errorPage(r, body)
 	p.Links = append(links, p.Links...)
-	s.renderPage(w, r, e.Code, p)
+	s.pages.renderPage(w, r, e.Code, p)
 }
 
 func (s *Service) errorPage(r *http.Request, body apierror.Body) *uiPage {
@@ -313,4 +311,45 @@ func (s *Service) uiStylesheet(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", `"`+uiCSSVersion+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(uiCSS))
+}
+
+// legacyUIForm is the legacy request's form: its fields in the order of the
+// flow's nodes (schema order; the JSON object has none), labelled and typed
+// from the nodes, valued, disabled and with errors as the legacy JSON says.
+func legacyUIForm(lf legacyForm, nodes []identity.Node) uiForm {
+	form := uiForm{ID: "profile", Action: lf.Action, Method: formMethod(lf.Method)}
+	seen := map[string]bool{}
+	add := func(n identity.Node, f legacyField) {
+		seen[f.Name] = true
+		n.Attributes.Name = f.Name
+		if n.Attributes.Type == "" {
+			n.Attributes.Type = f.Type
+		}
+		var ms []uiMessage
+		for _, e := range f.Errors {
+			ms = append(ms, uiMessage{Type: identity.MessageError, Text: e.Message})
+		}
+		field := form.add(n, nodeLabel(n), f.Value, f.Disabled, ms)
+		if field != nil && f.Disabled {
+			field.Hint = "This can't be changed here."
+		}
+	}
+	for _, n := range nodes {
+		if f, ok := lf.Fields[n.Attributes.Name]; ok && !seen[f.Name] {
+			add(n, f)
+		}
+	}
+	rest := make([]string, 0, len(lf.Fields))
+	for name := range lf.Fields {
+		if !seen[name] {
+			rest = append(rest, name)
+		}
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		f := lf.Fields[name]
+		add(identity.Node{Type: "input", Attributes: identity.InputAttributes{Name: f.Name, Type: f.Type}}, f)
+	}
+	form.Buttons = append(form.Buttons, uiButton{Label: "Save"})
+	return form
 }

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -22,7 +21,20 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
+
+// uiStylePath is the built-in stylesheet, under the public prefix.
+const uiStylePath = "/ui/style.css"
+
+// Renderer renders the built-in pages of one site.
+type Renderer struct {
+	Site *siteurl.Site
+	// Stylesheet is the configured stylesheet's URL or site path; "" is
+	// the built-in one.
+	Stylesheet string
+	Logger     *zap.Logger
+}
 
 // The built-in UI's view model and rendering. Every value reaches the HTML
 // through html/template's contextual escaping; nothing here builds markup.
@@ -174,7 +186,7 @@ func hasMessageID(ms []identity.Message, id int) bool {
 }
 
 // groupHeadings name the forms of a page with several methods.
-var groupHeadings = map[string]string{GroupProfile: "Profile", GroupPassword: "Change password"}
+var groupHeadings = map[string]string{identity.GroupProfile: "Profile", identity.GroupPassword: "Change password"}
 
 // nodeForms turns a flow's UI into forms: one per method group, in the order
 // the groups first appear, each with the default group's nodes (the CSRF
@@ -182,12 +194,12 @@ var groupHeadings = map[string]string{GroupProfile: "Profile", GroupPassword: "C
 func nodeForms(ui identity.UI, idPrefix string) []uiForm {
 	var groups []string
 	for _, n := range ui.Nodes {
-		if n.Type == "input" && n.Group != GroupDefault && !slices.Contains(groups, n.Group) {
+		if n.Type == "input" && n.Group != identity.GroupDefault && !slices.Contains(groups, n.Group) {
 			groups = append(groups, n.Group)
 		}
 	}
 	if len(groups) == 0 {
-		groups = []string{GroupDefault}
+		groups = []string{identity.GroupDefault}
 	}
 	forms := make([]uiForm, 0, len(groups))
 	for _, g := range groups {
@@ -200,7 +212,7 @@ func nodeForms(ui identity.UI, idPrefix string) []uiForm {
 			}
 		}
 		for _, n := range ui.Nodes {
-			if n.Type != "input" || (n.Group != g && n.Group != GroupDefault) {
+			if n.Type != "input" || (n.Group != g && n.Group != identity.GroupDefault) {
 				continue
 			}
 			form.add(n, nodeLabel(n), n.Attributes.Value, n.Attributes.Disabled, uiMessages(n.Messages))
@@ -208,47 +220,6 @@ func nodeForms(ui identity.UI, idPrefix string) []uiForm {
 		forms = append(forms, form)
 	}
 	return forms
-}
-
-// legacyUIForm is the legacy request's form: its fields in the order of the
-// flow's nodes (schema order; the JSON object has none), labelled and typed
-// from the nodes, valued, disabled and with errors as the legacy JSON says.
-func legacyUIForm(lf legacyForm, nodes []identity.Node) uiForm {
-	form := uiForm{ID: "profile", Action: lf.Action, Method: formMethod(lf.Method)}
-	seen := map[string]bool{}
-	add := func(n identity.Node, f legacyField) {
-		seen[f.Name] = true
-		n.Attributes.Name = f.Name
-		if n.Attributes.Type == "" {
-			n.Attributes.Type = f.Type
-		}
-		var ms []uiMessage
-		for _, e := range f.Errors {
-			ms = append(ms, uiMessage{Type: identity.MessageError, Text: e.Message})
-		}
-		field := form.add(n, nodeLabel(n), f.Value, f.Disabled, ms)
-		if field != nil && f.Disabled {
-			field.Hint = "This can't be changed here."
-		}
-	}
-	for _, n := range nodes {
-		if f, ok := lf.Fields[n.Attributes.Name]; ok && !seen[f.Name] {
-			add(n, f)
-		}
-	}
-	rest := make([]string, 0, len(lf.Fields))
-	for name := range lf.Fields {
-		if !seen[name] {
-			rest = append(rest, name)
-		}
-	}
-	sort.Strings(rest)
-	for _, name := range rest {
-		f := lf.Fields[name]
-		add(identity.Node{Type: "input", Attributes: identity.InputAttributes{Name: f.Name, Type: f.Type}}, f)
-	}
-	form.Buttons = append(form.Buttons, uiButton{Label: "Save"})
-	return form
 }
 
 // add puts one input node into the form: a hidden input, a button or a
@@ -375,11 +346,11 @@ func safeID(name string) string {
 }
 
 // stylesheetURL is the page's stylesheet: the configured one, else ours.
-func (s *Service) stylesheetURL() string {
-	if s.cfg.UIStylesheet != "" {
-		return s.cfg.UIStylesheet
+func (s *Renderer) stylesheetURL() string {
+	if s.Stylesheet != "" {
+		return s.Stylesheet
 	}
-	return s.cfg.PublicPrefix + uiStylePath + "?v=" + uiCSSVersion
+	return s.Site.PublicPrefix + uiStylePath + "?v=" + uiCSSVersion
 }
 
 var cspHost = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
@@ -397,8 +368,8 @@ func origin(raw string) string {
 // forms post to this site. A form's action and the redirects after the post
 // are checked against form-action, so the site's configured public URL, UI
 // pages and return URLs (all set by the site owner) are allowed too.
-func (s *Service) uiCSP(r *http.Request) string {
-	self := origin(s.site.Base(r).String())
+func (s *Renderer) uiCSP(r *http.Request) string {
+	self := origin(s.Site.Base(r).String())
 	sources := func(refs ...string) string {
 		out := []string{"'self'"}
 		for _, ref := range refs {
@@ -408,21 +379,21 @@ func (s *Service) uiCSP(r *http.Request) string {
 		}
 		return strings.Join(out, " ")
 	}
-	ui := s.cfg.UI
-	targets := []string{s.site.Base(r).String(), ui.Login, ui.Registration, ui.Settings, ui.Profile, ui.Error, s.cfg.DefaultReturnURL}
-	targets = append(targets, s.cfg.AllowedReturnURLs...)
-	return "default-src 'none'; style-src " + sources(s.cfg.UIStylesheet) +
+	ui := s.Site.UI
+	targets := []string{s.Site.Base(r).String(), ui.Login, ui.Registration, ui.Settings, ui.Profile, ui.Error, s.Site.DefaultReturnURL}
+	targets = append(targets, s.Site.AllowedReturnURLs...)
+	return "default-src 'none'; style-src " + sources(s.Stylesheet) +
 		"; form-action " + sources(targets...) +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
 
 // renderPage answers with a page.
-func (s *Service) renderPage(w http.ResponseWriter, r *http.Request, status int, p *uiPage) {
+func (s *Renderer) renderPage(w http.ResponseWriter, r *http.Request, status int, p *uiPage) {
 	p.Stylesheet = s.stylesheetURL()
 	var buf bytes.Buffer
 	if err := uiTemplates.Execute(&buf, p); err != nil {
-		s.cfg.Logger.Error("built-in UI page failed to render", zap.Error(err))
-		s.writeError(w, r, apierror.New(http.StatusInternalServerError, "The page could not be rendered."))
+		s.Logger.Error("built-in UI page failed to render", zap.Error(err))
+		apierror.Write(w, r, apierror.New(http.StatusInternalServerError, "The page could not be rendered."))
 		return
 	}
 	h := w.Header()

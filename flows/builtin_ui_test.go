@@ -841,14 +841,14 @@ func TestUIHumanise(t *testing.T) {
 func TestUICheckboxAndArrayFields(t *testing.T) {
 	var buf bytes.Buffer
 	ui := identity.UI{Action: "https://example.com/x", Method: "POST", Nodes: []identity.Node{
-		inputNode(GroupProfile, "traits.on", "checkbox", true),
+		inputNode(identity.GroupProfile, "traits.on", "checkbox", true),
 		func() identity.Node {
-			n := inputNode(GroupProfile, "traits.locked", "checkbox", false)
+			n := inputNode(identity.GroupProfile, "traits.locked", "checkbox", false)
 			n.Attributes.Disabled = true
 			return n
 		}(),
-		inputNode(GroupProfile, "traits.tags", "text", []any{"a", "b"}),
-		inputNode(GroupProfile, "traits.odd", "javascript", "v"),
+		inputNode(identity.GroupProfile, "traits.tags", "text", []any{"a", "b"}),
+		inputNode(identity.GroupProfile, "traits.odd", "javascript", "v"),
 	}}
 	p := &uiPage{Title: "t", Heading: "t", Forms: nodeForms(ui, "f")}
 	if err := uiTemplates.Execute(&buf, p); err != nil {

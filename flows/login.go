@@ -61,7 +61,7 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 // loginNodes are the password method's nodes; a refresh login fixes the
 // identifier to the signed-in identity's.
 func (s *Service) loginNodes(id *identity.Identity, refresh bool) []identity.Node {
-	identifier := inputNode(GroupDefault, "identifier", "text", nil)
+	identifier := inputNode(identity.GroupDefault, "identifier", "text", nil)
 	identifier.Attributes.Required = true
 	identifier.Attributes.Autocomplete = "username"
 	identifier.Meta.Label = &labelID
@@ -71,7 +71,7 @@ func (s *Service) loginNodes(id *identity.Identity, refresh bool) []identity.Nod
 			identifier.Attributes.Value = ids[0]
 		}
 	}
-	return []identity.Node{identifier, passwordNode("current-password"), submitNode(GroupPassword, "password", labelSignIn)}
+	return []identity.Node{identifier, passwordNode("current-password"), submitNode(identity.GroupPassword, "password", labelSignIn)}
 }
 
 // afterURL is where a browser goes after a completed flow.

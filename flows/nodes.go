@@ -5,13 +5,6 @@ import (
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
-// Node groups.
-const (
-	GroupDefault  = "default"
-	GroupProfile  = "profile"
-	GroupPassword = "password"
-)
-
 // Labels and info messages (Kratos text ids).
 var (
 	labelPassword = identity.Message{ID: 1070001, Text: "Password", Type: identity.MessageInfo}
@@ -29,7 +22,7 @@ func inputNode(group, name, typ string, value any) identity.Node {
 }
 
 func csrfNode(masked string) identity.Node {
-	n := inputNode(GroupDefault, "csrf_token", "hidden", masked)
+	n := inputNode(identity.GroupDefault, "csrf_token", "hidden", masked)
 	n.Attributes.Required = true
 	return n
 }
@@ -41,7 +34,7 @@ func submitNode(group, method string, label identity.Message) identity.Node {
 }
 
 func passwordNode(autocomplete string) identity.Node {
-	n := inputNode(GroupPassword, "password", "password", nil)
+	n := inputNode(identity.GroupPassword, "password", "password", nil)
 	n.Attributes.Required = true
 	n.Attributes.Autocomplete = autocomplete
 	n.Meta.Label = &labelPassword

@@ -142,7 +142,7 @@ func legacyFieldErrors(errs []schema.FieldError) []schema.FieldError {
 // profileNodes is the legacy form: the CSRF field and the traits, protected
 // ones disabled.
 func (s *Service) profileNodes(traits map[string]any) []identity.Node {
-	nodes := append([]identity.Node{csrfNode("")}, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
+	nodes := append([]identity.Node{csrfNode("")}, traitNodes(s.cfg.Schema, identity.GroupProfile, traits)...)
 	for _, f := range s.cfg.Schema.Fields() {
 		if i := nodeIndex(nodes, f.Name); i >= 0 && locked(f, true) {
 			nodes[i].Attributes.Disabled = true

@@ -17,8 +17,8 @@ var msgDuplicate = identity.Message{ID: 4000007, Type: identity.MessageError,
 // registrationNodes are the password method's registration form.
 func (s *Service) registrationNodes(traits map[string]any) []identity.Node {
 	nodes := []identity.Node{csrfNode("")}
-	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupPassword, traits)...)
-	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSignUp))
+	nodes = append(nodes, traitNodes(s.cfg.Schema, identity.GroupPassword, traits)...)
+	return append(nodes, passwordNode("new-password"), submitNode(identity.GroupPassword, "password", labelSignUp))
 }
 
 // registrationInit answers GET /self-service/registration/{browser,api}.
@@ -97,11 +97,11 @@ func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	f.UI.Nodes = s.registrationNodes(traits)
 	f.UI.Messages = nil
 	s.renewCSRF(w, r, f)
-	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupPassword, s.cfg.Schema.Validate(traits))
+	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupPassword, s.cfg.Schema.Validate(traits))
 	// Read-only traits are set only through the admin API, their first value
 	// too (decisions.md): a value sent for one gets the error the settings
 	// flow gives a changed read-only trait.
-	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupPassword, lockedChangeErrors(s.cfg.Schema, nil, traits, false))
+	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupPassword, lockedChangeErrors(s.cfg.Schema, nil, traits, false))
 	id := s.NewIdentity(traits)
 	if password == "" {
 		i := nodeIndex(f.UI.Nodes, "password")

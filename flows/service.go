@@ -71,6 +71,7 @@ const (
 type Service struct {
 	cfg      Config
 	site     *siteurl.Site
+	pages    *Renderer
 	storeLog *zap.Logger // cfg.Logger, once per interval (StoreFailureLogger)
 }
 
@@ -110,7 +111,8 @@ func New(cfg Config) (*Service, error) {
 		PublicPrefix: cfg.PublicPrefix, Origin: cfg.PublicURL, FromTrustedProxy: cfg.FromTrustedProxy,
 		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
 	}
-	return &Service{cfg: cfg, site: site, storeLog: storelog.Sampled(cfg.Logger)}, nil
+	pages := &Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger}
+	return &Service{cfg: cfg, site: site, pages: pages, storeLog: storelog.Sampled(cfg.Logger)}, nil
 }
 
 // Config returns the service's configuration, its defaults filled in.

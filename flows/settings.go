@@ -35,9 +35,9 @@ var (
 // password method.
 func (s *Service) settingsNodes(traits map[string]any) []identity.Node {
 	nodes := []identity.Node{csrfNode("")}
-	nodes = append(nodes, traitNodes(s.cfg.Schema, GroupProfile, traits)...)
-	nodes = append(nodes, submitNode(GroupProfile, "profile", labelSave))
-	return append(nodes, passwordNode("new-password"), submitNode(GroupPassword, "password", labelSave))
+	nodes = append(nodes, traitNodes(s.cfg.Schema, identity.GroupProfile, traits)...)
+	nodes = append(nodes, submitNode(identity.GroupProfile, "profile", labelSave))
+	return append(nodes, passwordNode("new-password"), submitNode(identity.GroupPassword, "password", labelSave))
 }
 
 // refreshURL is where a session too old for a protected change is sent: a

@@ -169,8 +169,8 @@ func (s *Service) changeTraits(f *identity.Flow, stored, updated *identity.Ident
 	if ch.legacy {
 		errs = legacyFieldErrors(errs)
 	}
-	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, errs)
-	f.UI.Nodes = attachErrors(f.UI.Nodes, GroupProfile, lockedChangeErrors(sch, stored.Traits, ch.traits, ch.legacy))
+	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupProfile, errs)
+	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupProfile, lockedChangeErrors(sch, stored.Traits, ch.traits, ch.legacy))
 	s.ApplyTraits(updated, ch.traits)
 	return sch.Compare(stored.Traits, ch.traits).Protected()
 }

@@ -49,3 +49,10 @@ const (
 	MessageError   = "error"
 	MessageSuccess = "success"
 )
+
+// Node groups.
+const (
+	GroupDefault  = "default"
+	GroupProfile  = "profile"
+	GroupPassword = "password"
+)
