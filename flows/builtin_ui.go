@@ -14,6 +14,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/pages"
 )
 
 // The built-in UI: server-rendered pages for every UI URL the site owner did
@@ -42,7 +43,7 @@ func (s *Service) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
 		s.uiProfilePage(w, r)
 	case siteurl.ErrorPath:
 		s.uiErrorPage(w, r)
-	case uiStylePath:
+	case pages.StylePath:
 		s.uiStylesheet(w, r)
 	default:
 		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
@@ -117,7 +118,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 	setCSRF(&f.UI, csrf.Mask(real))
 	fj := s.flowJSON(r, f, nil)
 
-	p := &uiPage{Messages: uiMessages(fj.UI.Messages)}
+	p := &pages.Page{Messages: pages.Messages(fj.UI.Messages)}
 	back := url.Values{}
 	if f.ReturnTo != "" {
 		back.Set("return_to", f.ReturnTo)
@@ -125,26 +126,26 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 	switch {
 	case kind == identity.KindRegistration:
 		p.Title, p.Heading = "Create an account", "Create an account"
-		p.Forms = nodeForms(fj.UI, "registration")
-		p.Links = []uiLink{{Prefix: "Already have an account?", Text: "Sign in",
+		p.Forms = pages.NodeForms(fj.UI, "registration")
+		p.Links = []pages.Link{{Prefix: "Already have an account?", Text: "Sign in",
 			Href: s.site.PublicURL(r, "/self-service/login/browser", back)}}
 	case f.Refresh:
 		p.Title, p.Heading = "Confirm it's you", "Confirm it's you"
 		if ids := id.Identifiers(); len(ids) > 0 {
 			p.Intro = "Signed in as " + ids[0]
 		}
-		if !hasMessageID(fj.UI.Messages, msgRefresh.ID) {
-			p.Messages = append([]uiMessage{uiMessageOf(msgRefresh)}, p.Messages...)
+		if !pages.HasMessageID(fj.UI.Messages, msgRefresh.ID) {
+			p.Messages = append([]pages.Message{pages.MessageOf(msgRefresh)}, p.Messages...)
 		}
-		p.Forms = nodeForms(fj.UI, "login")
-		p.Links = []uiLink{{Text: "Cancel", Href: s.afterURL(r, f.ReturnTo)}}
+		p.Forms = pages.NodeForms(fj.UI, "login")
+		p.Links = []pages.Link{{Text: "Cancel", Href: s.afterURL(r, f.ReturnTo)}}
 	default:
 		p.Title, p.Heading = "Sign in", "Sign in"
-		p.Forms = nodeForms(fj.UI, "login")
-		p.Links = []uiLink{{Prefix: "No account yet?", Text: "Create an account",
+		p.Forms = pages.NodeForms(fj.UI, "login")
+		p.Links = []pages.Link{{Prefix: "No account yet?", Text: "Create an account",
 			Href: s.site.PublicURL(r, "/self-service/registration/browser", back)}}
 	}
-	s.pages.renderPage(w, r, http.StatusOK, p)
+	s.pages.Render(w, r, http.StatusOK, p)
 }
 
 // uiSettingsPage answers GET <prefix>/ui/settings?flow=. It reads the
@@ -190,17 +191,17 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 	logoutURL, _ := s.logoutURL(r, "")
 	fj := s.flowJSON(r, f, id)
 
-	p := &uiPage{Title: "Account settings", Heading: "Account settings", SignOut: logoutURL}
+	p := &pages.Page{Title: "Account settings", Heading: "Account settings", SignOut: logoutURL}
 	if ids := id.Identifiers(); len(ids) > 0 {
 		p.Intro = "Signed in as " + ids[0]
 	}
-	p.Messages = uiMessages(fj.UI.Messages)
-	if fj.State == identity.StateSuccess && !hasMessageID(fj.UI.Messages, msgSaved.ID) {
-		p.Messages = append([]uiMessage{uiMessageOf(msgSaved)}, p.Messages...)
+	p.Messages = pages.Messages(fj.UI.Messages)
+	if fj.State == identity.StateSuccess && !pages.HasMessageID(fj.UI.Messages, msgSaved.ID) {
+		p.Messages = append([]pages.Message{pages.MessageOf(msgSaved)}, p.Messages...)
 	}
-	p.Forms = nodeForms(fj.UI, "settings")
-	p.Links = []uiLink{{Text: "Back to the site", Href: s.afterURL(r, f.ReturnTo)}}
-	s.pages.renderPage(w, r, http.StatusOK, p)
+	p.Forms = pages.NodeForms(fj.UI, "settings")
+	p.Links = []pages.Link{{Text: "Back to the site", Href: s.afterURL(r, f.ReturnTo)}}
+	s.pages.Render(w, r, http.StatusOK, p)
 }
 
 // uiProfilePage answers GET <prefix>/ui/profile?request=: the legacy (seed
@@ -230,26 +231,26 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 	// As the public fetch: an unknown request and another identity's look
 	// the same, so request ids cannot be probed.
 	if err != nil || f.Kind != identity.KindProfile || f.IdentityID != id.ID {
-		s.renderError(w, r, errProfileAccess, uiLink{Text: "Open your profile again",
+		s.renderError(w, r, errProfileAccess, pages.Link{Text: "Open your profile again",
 			Href: s.site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
 		return
 	}
 	setCSRF(&f.UI, csrf.Mask(s.ensureCSRF(w, r)))
 	lj := s.legacyJSON(r, f, id)
 
-	p := &uiPage{Title: "Your profile", Heading: "Your profile"}
+	p := &pages.Page{Title: "Your profile", Heading: "Your profile"}
 	if ids := id.Identifiers(); len(ids) > 0 {
 		p.Intro = "Signed in as " + ids[0]
 	}
 	for _, e := range lj.Form.Errors {
-		p.Messages = append(p.Messages, uiMessage{Type: identity.MessageError, Text: e.Message})
+		p.Messages = append(p.Messages, pages.Message{Type: identity.MessageError, Text: e.Message})
 	}
 	if lj.UpdateSuccessful && len(lj.Form.Errors) == 0 {
-		p.Messages = append(p.Messages, uiMessageOf(msgSaved))
+		p.Messages = append(p.Messages, pages.MessageOf(msgSaved))
 	}
-	p.Forms = []uiForm{legacyUIForm(lj.Form, f.UI.Nodes)}
-	p.Links = []uiLink{{Text: "Back to the site", Href: s.site.DefaultReturn(r)}}
-	s.pages.renderPage(w, r, http.StatusOK, p)
+	p.Forms = []pages.Form{legacyUIForm(lj.Form, f.UI.Nodes)}
+	p.Links = []pages.Link{{Text: "Back to the site", Href: s.site.DefaultReturn(r)}}
+	s.pages.Render(w, r, http.StatusOK, p)
 }
 
 // uiErrorPage answers GET <prefix>/ui/error?id=: a stored error.
@@ -267,19 +268,19 @@ func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 		body = apierror.Body{Code: http.StatusInternalServerError, Status: http.StatusText(http.StatusInternalServerError),
 			Message: apierror.DefaultMessages[http.StatusInternalServerError]}
 	}
-	s.pages.renderPage(w, r, http.StatusOK, s.errorPage(r, body))
+	s.pages.Render(w, r, http.StatusOK, s.errorPage(r, body))
 }
 
 // renderError answers a UI page with an error page of the error's status.
-func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error, links ...uiLink) {
+func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error, links ...pages.Link) {
 	e := apierror.From(err, s.storeLog)
 	body := e.Envelope(r.Header.Get("X-Request-ID")).Error
 	p := s.errorPage(r, body)
 	p.Links = append(links, p.Links...)
-	s.pages.renderPage(w, r, e.Code, p)
+	s.pages.Render(w, r, e.Code, p)
 }
 
-func (s *Service) errorPage(r *http.Request, body apierror.Body) *uiPage {
+func (s *Service) errorPage(r *http.Request, body apierror.Body) *pages.Page {
 	status := body.Status
 	if status == "" {
 		status = http.StatusText(body.Code)
@@ -288,10 +289,10 @@ func (s *Service) errorPage(r *http.Request, body apierror.Body) *uiPage {
 	if message == apierror.DefaultMessages[body.Code] {
 		message = "" // says no more than the status
 	}
-	return &uiPage{
+	return &pages.Page{
 		Title: "Something went wrong", Heading: "Something went wrong",
-		Error: &uiError{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
-		Links: []uiLink{{Text: "Back to the site", Href: s.site.Absolute(r, "/")}},
+		Error: &pages.Error{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
+		Links: []pages.Link{{Text: "Back to the site", Href: s.site.Absolute(r, "/")}},
 	}
 }
 
@@ -308,16 +309,16 @@ func (s *Service) uiStylesheet(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=86400")
-	h.Set("ETag", `"`+uiCSSVersion+`"`)
+	h.Set("ETag", `"`+pages.CSSVersion+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(uiCSS))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(pages.CSS))
 }
 
 // legacyUIForm is the legacy request's form: its fields in the order of the
 // flow's nodes (schema order; the JSON object has none), labelled and typed
 // from the nodes, valued, disabled and with errors as the legacy JSON says.
-func legacyUIForm(lf legacyForm, nodes []identity.Node) uiForm {
-	form := uiForm{ID: "profile", Action: lf.Action, Method: formMethod(lf.Method)}
+func legacyUIForm(lf legacyForm, nodes []identity.Node) pages.Form {
+	form := pages.Form{ID: "profile", Action: lf.Action, Method: pages.FormMethod(lf.Method)}
 	seen := map[string]bool{}
 	add := func(n identity.Node, f legacyField) {
 		seen[f.Name] = true
@@ -325,11 +326,11 @@ func legacyUIForm(lf legacyForm, nodes []identity.Node) uiForm {
 		if n.Attributes.Type == "" {
 			n.Attributes.Type = f.Type
 		}
-		var ms []uiMessage
+		var ms []pages.Message
 		for _, e := range f.Errors {
-			ms = append(ms, uiMessage{Type: identity.MessageError, Text: e.Message})
+			ms = append(ms, pages.Message{Type: identity.MessageError, Text: e.Message})
 		}
-		field := form.add(n, nodeLabel(n), f.Value, f.Disabled, ms)
+		field := form.Add(n, pages.NodeLabel(n), f.Value, f.Disabled, ms)
 		if field != nil && f.Disabled {
 			field.Hint = "This can't be changed here."
 		}
@@ -350,6 +351,6 @@ func legacyUIForm(lf legacyForm, nodes []identity.Node) uiForm {
 		f := lf.Fields[name]
 		add(identity.Node{Type: "input", Attributes: identity.InputAttributes{Name: f.Name, Type: f.Type}}, f)
 	}
-	form.Buttons = append(form.Buttons, uiButton{Label: "Save"})
+	form.Buttons = append(form.Buttons, pages.Button{Label: "Save"})
 	return form
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/memstore"
+	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -387,7 +388,7 @@ func TestUILoginPage(t *testing.T) {
 		`autocomplete="current-password"`,
 		`<button type="submit" name="method" value="password">Sign in</button>`,
 		`No account yet? <a href="`+uiHost+uiPrefix+`/self-service/registration/browser?return_to=http%3A%2F%2Fexample.com%2Fafter">Create an account</a>`,
-		`<link rel="stylesheet" href="`+uiPrefix+`/ui/style.css?v=`+uiCSSVersion+`">`,
+		`<link rel="stylesheet" href="`+uiPrefix+`/ui/style.css?v=`+pages.CSSVersion+`">`,
 	)
 	if a := inputTag(t, page, "csrf_token"); a["type"] != "hidden" {
 		t.Errorf("csrf_token input: %v", a)
@@ -775,9 +776,9 @@ func TestUIErrorPage(t *testing.T) {
 func TestUIStylesheet(t *testing.T) {
 	env := newUIEnv(t)
 	b := env.browser()
-	rec := b.do(http.MethodGet, uiPrefix+"/ui/style.css?v="+uiCSSVersion, nil)
+	rec := b.do(http.MethodGet, uiPrefix+"/ui/style.css?v="+pages.CSSVersion, nil)
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/css; charset=utf-8" ||
-		!strings.Contains(rec.Header().Get("Cache-Control"), "public") || !bytes.Equal(rec.Body.Bytes(), uiCSS) {
+		!strings.Contains(rec.Header().Get("Cache-Control"), "public") || !bytes.Equal(rec.Body.Bytes(), pages.CSS) {
 		t.Fatalf("style.css: %d %v", rec.Code, rec.Header())
 	}
 	etag := rec.Header().Get("ETag")
@@ -830,7 +831,7 @@ func TestUIHumanise(t *testing.T) {
 		"password":               "Password",
 		"":                       "Value",
 	} {
-		if got := humanise(in); got != want {
+		if got := pages.Humanise(in); got != want {
 			t.Errorf("humanise(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -850,8 +851,8 @@ func TestUICheckboxAndArrayFields(t *testing.T) {
 		inputNode(identity.GroupProfile, "traits.tags", "text", []any{"a", "b"}),
 		inputNode(identity.GroupProfile, "traits.odd", "javascript", "v"),
 	}}
-	p := &uiPage{Title: "t", Heading: "t", Forms: nodeForms(ui, "f")}
-	if err := uiTemplates.Execute(&buf, p); err != nil {
+	p := &pages.Page{Title: "t", Heading: "t", Forms: pages.NodeForms(ui, "f")}
+	if err := pages.UiTemplates.Execute(&buf, p); err != nil {
 		t.Fatal(err)
 	}
 	page := buf.String()

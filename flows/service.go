@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
+	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
@@ -71,7 +72,7 @@ const (
 type Service struct {
 	cfg      Config
 	site     *siteurl.Site
-	pages    *Renderer
+	pages    *pages.Renderer
 	storeLog *zap.Logger // cfg.Logger, once per interval (StoreFailureLogger)
 }
 
@@ -111,7 +112,7 @@ func New(cfg Config) (*Service, error) {
 		PublicPrefix: cfg.PublicPrefix, Origin: cfg.PublicURL, FromTrustedProxy: cfg.FromTrustedProxy,
 		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
 	}
-	pages := &Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger}
+	pages := &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger}
 	return &Service{cfg: cfg, site: site, pages: pages, storeLog: storelog.Sampled(cfg.Logger)}, nil
 }
 

@@ -1,4 +1,8 @@
-package flows
+// Package pages renders the built-in UI: server-rendered HTML pages for
+// every flow, built from the same form (identity.UI) that the JSON API
+// returns, through html/template, with a strict Content-Security-Policy and
+// no JavaScript. It knows HTML; the flows package decides what to show.
+package pages
 
 import (
 	"bytes"
@@ -25,7 +29,7 @@ import (
 )
 
 // uiStylePath is the built-in stylesheet, under the public prefix.
-const uiStylePath = "/ui/style.css"
+const StylePath = "/ui/style.css"
 
 // Renderer renders the built-in pages of one site.
 type Renderer struct {
@@ -39,15 +43,15 @@ type Renderer struct {
 // The built-in UI's view model and rendering. Every value reaches the HTML
 // through html/template's contextual escaping; nothing here builds markup.
 
-//go:embed uitemplates/page.html uitemplates/style.css
+//go:embed templates/page.html templates/style.css
 var uiFiles embed.FS
 
 var (
-	uiTemplates = template.Must(template.New("page.html").ParseFS(uiFiles, "uitemplates/page.html"))
-	uiCSS       = mustReadUIFile("uitemplates/style.css")
+	UiTemplates = template.Must(template.New("page.html").ParseFS(uiFiles, "templates/page.html"))
+	CSS         = mustReadUIFile("templates/style.css")
 	// uiCSSVersion names this build's stylesheet (its ETag, and ?v= in the
 	// pages' link so a new build is fetched at once).
-	uiCSSVersion = func() string { sum := sha256.Sum256(uiCSS); return hex.EncodeToString(sum[:8]) }()
+	CSSVersion = func() string { sum := sha256.Sum256(CSS); return hex.EncodeToString(sum[:8]) }()
 )
 
 func mustReadUIFile(name string) []byte {
@@ -59,25 +63,25 @@ func mustReadUIFile(name string) []byte {
 }
 
 // uiPage is everything page.html shows.
-type uiPage struct {
+type Page struct {
 	Title      string
 	Heading    string
 	Intro      string
 	Stylesheet string
-	Messages   []uiMessage
-	Error      *uiError
-	Forms      []uiForm
+	Messages   []Message
+	Error      *Error
+	Forms      []Form
 	SignOut    string
-	Links      []uiLink
+	Links      []Link
 }
 
-type uiMessage struct {
+type Message struct {
 	ID   int
 	Type string // error, info or success
 	Text string
 }
 
-type uiError struct {
+type Error struct {
 	Code    int
 	Status  string
 	Message string
@@ -85,25 +89,25 @@ type uiError struct {
 	ID      string
 }
 
-type uiLink struct {
+type Link struct {
 	Prefix string // text before the link ("No account yet?")
 	Text   string
 	Href   string
 }
 
 // uiForm is one <form>: a flow method's nodes with the shared ones (CSRF).
-type uiForm struct {
+type Form struct {
 	ID       string // also the prefix of its inputs' ids
 	Heading  string // set when a page has several forms
 	Action   string
 	Method   string
-	Messages []uiMessage // messages of hidden inputs and buttons
-	Hidden   []uiField
-	Fields   []uiField
-	Buttons  []uiButton
+	Messages []Message // messages of hidden inputs and buttons
+	Hidden   []Field
+	Fields   []Field
+	Buttons  []Button
 }
 
-type uiField struct {
+type Field struct {
 	ID           string
 	Name         string
 	Type         string // a safe HTML input type
@@ -116,17 +120,17 @@ type uiField struct {
 	Autocomplete string
 	MaxLength    int
 	Hint         string
-	Messages     []uiMessage
+	Messages     []Message
 }
 
-type uiButton struct {
+type Button struct {
 	Name  string
 	Value string
 	Label string
 }
 
 // Invalid reports whether the field has an error message.
-func (f uiField) Invalid() bool {
+func (f Field) Invalid() bool {
 	for _, m := range f.Messages {
 		if m.Type == identity.MessageError {
 			return true
@@ -136,10 +140,10 @@ func (f uiField) Invalid() bool {
 }
 
 // Checkbox reports whether the field is a checkbox.
-func (f uiField) Checkbox() bool { return f.Type == "checkbox" }
+func (f Field) Checkbox() bool { return f.Type == "checkbox" }
 
 // DescribedBy is the field's aria-describedby: its hint and messages.
-func (f uiField) DescribedBy() string {
+func (f Field) DescribedBy() string {
 	var ids []string
 	if f.Hint != "" {
 		ids = append(ids, f.ID+"-hint")
@@ -152,7 +156,7 @@ func (f uiField) DescribedBy() string {
 
 // MoreItems are the inputs of an array trait after the first, plus an empty
 // one to add an item.
-func (f uiField) MoreItems() []string {
+func (f Field) MoreItems() []string {
 	if len(f.Items) == 0 {
 		return nil
 	}
@@ -165,23 +169,23 @@ var uiInputTypes = map[string]bool{
 	"date": true, "datetime-local": true, "checkbox": true, "hidden": true, "submit": true,
 }
 
-func uiMessageOf(m identity.Message) uiMessage {
+func MessageOf(m identity.Message) Message {
 	t := m.Type
 	if t != identity.MessageError && t != identity.MessageSuccess {
 		t = identity.MessageInfo
 	}
-	return uiMessage{ID: m.ID, Type: t, Text: m.Text}
+	return Message{ID: m.ID, Type: t, Text: m.Text}
 }
 
-func uiMessages(ms []identity.Message) []uiMessage {
-	var out []uiMessage
+func Messages(ms []identity.Message) []Message {
+	var out []Message
 	for _, m := range ms {
-		out = append(out, uiMessageOf(m))
+		out = append(out, MessageOf(m))
 	}
 	return out
 }
 
-func hasMessageID(ms []identity.Message, id int) bool {
+func HasMessageID(ms []identity.Message, id int) bool {
 	return slices.ContainsFunc(ms, func(m identity.Message) bool { return m.ID == id })
 }
 
@@ -191,7 +195,7 @@ var groupHeadings = map[string]string{identity.GroupProfile: "Profile", identity
 // nodeForms turns a flow's UI into forms: one per method group, in the order
 // the groups first appear, each with the default group's nodes (the CSRF
 // token, the login identifier) in their place among its own.
-func nodeForms(ui identity.UI, idPrefix string) []uiForm {
+func NodeForms(ui identity.UI, idPrefix string) []Form {
 	var groups []string
 	for _, n := range ui.Nodes {
 		if n.Type == "input" && n.Group != identity.GroupDefault && !slices.Contains(groups, n.Group) {
@@ -201,21 +205,21 @@ func nodeForms(ui identity.UI, idPrefix string) []uiForm {
 	if len(groups) == 0 {
 		groups = []string{identity.GroupDefault}
 	}
-	forms := make([]uiForm, 0, len(groups))
+	forms := make([]Form, 0, len(groups))
 	for _, g := range groups {
-		form := uiForm{ID: idPrefix, Action: ui.Action, Method: formMethod(ui.Method)}
+		form := Form{ID: idPrefix, Action: ui.Action, Method: FormMethod(ui.Method)}
 		if len(groups) > 1 {
 			form.ID = idPrefix + "-" + safeID(g)
 			form.Heading = groupHeadings[g]
 			if form.Heading == "" {
-				form.Heading = humanise(g)
+				form.Heading = Humanise(g)
 			}
 		}
 		for _, n := range ui.Nodes {
 			if n.Type != "input" || (n.Group != g && n.Group != identity.GroupDefault) {
 				continue
 			}
-			form.add(n, nodeLabel(n), n.Attributes.Value, n.Attributes.Disabled, uiMessages(n.Messages))
+			form.Add(n, NodeLabel(n), n.Attributes.Value, n.Attributes.Disabled, Messages(n.Messages))
 		}
 		forms = append(forms, form)
 	}
@@ -224,7 +228,7 @@ func nodeForms(ui identity.UI, idPrefix string) []uiForm {
 
 // add puts one input node into the form: a hidden input, a button or a
 // field (returned so the caller can add to it).
-func (form *uiForm) add(n identity.Node, label string, value any, disabled bool, ms []uiMessage) *uiField {
+func (form *Form) Add(n identity.Node, label string, value any, disabled bool, ms []Message) *Field {
 	a := n.Attributes
 	typ := a.Type
 	if !uiInputTypes[typ] {
@@ -232,15 +236,15 @@ func (form *uiForm) add(n identity.Node, label string, value any, disabled bool,
 	}
 	switch typ {
 	case "hidden":
-		form.Hidden = append(form.Hidden, uiField{Name: a.Name, Type: typ, Value: valueString(value)})
+		form.Hidden = append(form.Hidden, Field{Name: a.Name, Type: typ, Value: valueString(value)})
 		form.Messages = append(form.Messages, ms...)
 		return nil
 	case "submit":
-		form.Buttons = append(form.Buttons, uiButton{Name: a.Name, Value: valueString(value), Label: label})
+		form.Buttons = append(form.Buttons, Button{Name: a.Name, Value: valueString(value), Label: label})
 		form.Messages = append(form.Messages, ms...)
 		return nil
 	}
-	f := uiField{
+	f := Field{
 		ID: form.ID + "-" + safeID(a.Name), Name: a.Name, Type: typ, Label: label,
 		Required: a.Required, Disabled: disabled, Autocomplete: a.Autocomplete, MaxLength: a.MaxLength,
 		Messages: ms,
@@ -271,7 +275,7 @@ func (form *uiForm) add(n identity.Node, label string, value any, disabled bool,
 	return &form.Fields[len(form.Fields)-1]
 }
 
-func formMethod(m string) string {
+func FormMethod(m string) string {
 	if strings.EqualFold(m, http.MethodGet) {
 		return http.MethodGet
 	}
@@ -303,16 +307,16 @@ func valueString(v any) string {
 
 // nodeLabel is a node's label: meta.label, else its name (or, for a
 // button, its value) made readable.
-func nodeLabel(n identity.Node) string {
+func NodeLabel(n identity.Node) string {
 	if l := n.Meta.Label; l != nil && strings.TrimSpace(l.Text) != "" {
 		return l.Text
 	}
 	if n.Attributes.Type == "submit" {
 		if v, ok := n.Attributes.Value.(string); ok && v != "" {
-			return humanise(v)
+			return Humanise(v)
 		}
 	}
-	return humanise(n.Attributes.Name)
+	return Humanise(n.Attributes.Name)
 }
 
 var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
@@ -320,7 +324,7 @@ var camelBoundary = regexp.MustCompile(`([a-z0-9])([A-Z])`)
 // humanise makes a field name readable: "traits.name.first" is "First name",
 // "traits.phoneNumber" is "Phone number". Nested names read innermost first,
 // as English puts the qualifier before the noun.
-func humanise(name string) string {
+func Humanise(name string) string {
 	name = strings.TrimPrefix(name, "traits.")
 	parts := strings.Split(name, ".")
 	slices.Reverse(parts)
@@ -350,7 +354,7 @@ func (s *Renderer) stylesheetURL() string {
 	if s.Stylesheet != "" {
 		return s.Stylesheet
 	}
-	return s.Site.PublicPrefix + uiStylePath + "?v=" + uiCSSVersion
+	return s.Site.PublicPrefix + StylePath + "?v=" + CSSVersion
 }
 
 var cspHost = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$`)
@@ -388,10 +392,10 @@ func (s *Renderer) uiCSP(r *http.Request) string {
 }
 
 // renderPage answers with a page.
-func (s *Renderer) renderPage(w http.ResponseWriter, r *http.Request, status int, p *uiPage) {
+func (s *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, p *Page) {
 	p.Stylesheet = s.stylesheetURL()
 	var buf bytes.Buffer
-	if err := uiTemplates.Execute(&buf, p); err != nil {
+	if err := UiTemplates.Execute(&buf, p); err != nil {
 		s.Logger.Error("built-in UI page failed to render", zap.Error(err))
 		apierror.Write(w, r, apierror.New(http.StatusInternalServerError, "The page could not be rendered."))
 		return
