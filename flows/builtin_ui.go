@@ -17,6 +17,10 @@ import (
 	"github.com/seed06f30684/caddy-kratos/pages"
 )
 
+// builtinPages answers the built-in UI pages: it reads the flow a page shows and
+// renders it with the pages package.
+type builtinPages struct{ *Service }
+
 // The built-in UI: server-rendered pages for every UI URL the site owner did
 // not configure, under <prefix>/ui/. Each page renders a flow from the same
 // JSON the API returns (flowJSON, legacyJSON) with html/template, so it needs
@@ -31,7 +35,7 @@ import (
 const cookieLoopWindow = 10 * time.Second
 
 // serveUI answers the built-in UI pages under <prefix>/ui/ (GET and HEAD).
-func (s *Service) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
+func (s builtinPages) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
 	switch rel {
 	case siteurl.LoginPath:
 		s.uiAuthPage(w, r, identity.KindLogin)
@@ -58,12 +62,12 @@ func isProtocolError(err error) bool {
 }
 
 // restartFlow sends the browser to a flow's init endpoint.
-func (s *Service) restartFlow(w http.ResponseWriter, r *http.Request, initPath string, q url.Values) {
+func (s builtinPages) restartFlow(w http.ResponseWriter, r *http.Request, initPath string, q url.Values) {
 	reply.Redirect(w, s.site.PublicURL(r, initPath, q), http.StatusSeeOther)
 }
 
 // uiAuthPage answers GET <prefix>/ui/login?flow= and /ui/registration?flow=.
-func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string) {
+func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string) {
 	q := r.URL.Query()
 	initPath := "/self-service/" + kind + "/browser"
 	restart := url.Values{}
@@ -150,7 +154,7 @@ func (s *Service) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string
 
 // uiSettingsPage answers GET <prefix>/ui/settings?flow=. It reads the
 // session and the flow in one store round trip, as a submit does.
-func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	restart := url.Values{}
 	if v := q.Get("return_to"); v != "" {
@@ -206,7 +210,7 @@ func (s *Service) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 
 // uiProfilePage answers GET <prefix>/ui/profile?request=: the legacy (seed
 // 000) profile-management page, rendered from the legacy request JSON.
-func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sess, id, err := s.Current(r)
 	if err != nil {
@@ -254,7 +258,7 @@ func (s *Service) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // uiErrorPage answers GET <prefix>/ui/error?id=: a stored error.
-func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
 		if isProtocolError(err) {
@@ -272,7 +276,7 @@ func (s *Service) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // renderError answers a UI page with an error page of the error's status.
-func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error, links ...pages.Link) {
+func (s builtinPages) renderError(w http.ResponseWriter, r *http.Request, err error, links ...pages.Link) {
 	e := apierror.From(err, s.storeLog)
 	body := e.Envelope(r.Header.Get("X-Request-ID")).Error
 	p := s.errorPage(r, body)
@@ -280,7 +284,7 @@ func (s *Service) renderError(w http.ResponseWriter, r *http.Request, err error,
 	s.pages.Render(w, r, e.Code, p)
 }
 
-func (s *Service) errorPage(r *http.Request, body apierror.Body) *pages.Page {
+func (s builtinPages) errorPage(r *http.Request, body apierror.Body) *pages.Page {
 	status := body.Status
 	if status == "" {
 		status = http.StatusText(body.Code)
@@ -305,7 +309,7 @@ func errCookiesNeeded() *apierror.Error {
 }
 
 // uiStylesheet answers GET <prefix>/ui/style.css: the built-in CSS.
-func (s *Service) uiStylesheet(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiStylesheet(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=86400")

@@ -17,11 +17,14 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
+// loginFlow answers the login flow (Kratos v1): init, fetch and submit, refresh logins included.
+type loginFlow struct{ *Service }
+
 var msgInvalidCredentials = identity.Message{ID: 4000006, Type: identity.MessageError,
 	Text: "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number."}
 
 // loginInit answers GET /self-service/login/{browser,api}.
-func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) {
+func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string) {
 	fail := s.failer(typ)
 	sess, id, err := s.Current(r)
 	if err != nil {
@@ -60,7 +63,7 @@ func (s *Service) loginInit(w http.ResponseWriter, r *http.Request, typ string) 
 
 // loginNodes are the password method's nodes; a refresh login fixes the
 // identifier to the signed-in identity's.
-func (s *Service) loginNodes(id *identity.Identity, refresh bool) []identity.Node {
+func (s loginFlow) loginNodes(id *identity.Identity, refresh bool) []identity.Node {
 	identifier := inputNode(identity.GroupDefault, "identifier", "text", nil)
 	identifier.Attributes.Required = true
 	identifier.Attributes.Autocomplete = "username"
@@ -145,7 +148,7 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 }
 
 // loginSubmit answers POST /self-service/login?flow=.
-func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f, b, ok := s.openSubmit(w, r, identity.KindLogin, "method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload")
 	if !ok {
@@ -239,7 +242,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Type == identity.TypeBrowser && !negotiate.WantsJSON(r) {
-		id = s.resumePaused(w, r, sess, id)
+		id = settingsFlow{s.Service}.resumePaused(w, r, sess, id)
 	}
 	// After the paused change, whose flow was made for the identity's
 	// version before this login: the upgrade makes a new version.
@@ -259,7 +262,7 @@ func (s *Service) loginSubmit(w http.ResponseWriter, r *http.Request) {
 // The write is checked against the identity's version; when the identity
 // changed meanwhile, or anything fails, the hash stays as it is and the
 // login succeeds all the same. It returns the identity as now stored.
-func (s *Service) upgradeHash(ctx context.Context, id *identity.Identity, checked, password string) *identity.Identity {
+func (s loginFlow) upgradeHash(ctx context.Context, id *identity.Identity, checked, password string) *identity.Identity {
 	if id == nil || id.Password == nil || id.Password.HashedPassword != checked ||
 		passwords.UpToDate(checked, s.cfg.PasswordCost) {
 		return id
@@ -278,7 +281,7 @@ func (s *Service) upgradeHash(ctx context.Context, id *identity.Identity, checke
 
 // completeLogin makes the session of a successful login: a refresh login of
 // the signed-in identity renews the same session; otherwise a new one.
-func (s *Service) completeLogin(w http.ResponseWriter, r *http.Request, f *identity.Flow, current *identity.Session, currentID, id *identity.Identity) (*identity.Session, string, error) {
+func (s loginFlow) completeLogin(w http.ResponseWriter, r *http.Request, f *identity.Flow, current *identity.Session, currentID, id *identity.Identity) (*identity.Session, string, error) {
 	now := s.cfg.Now()
 	if current != nil && currentID.ID == id.ID {
 		current.AuthenticatedAt, current.IssuedAt = now, now

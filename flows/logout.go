@@ -12,9 +12,12 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
+// logoutFlow answers the browser and API logouts.
+type logoutFlow struct{ *Service }
+
 // logoutInit answers GET /self-service/logout/browser: a logout URL that
 // ends the caller's session.
-func (s *Service) logoutInit(w http.ResponseWriter, r *http.Request) {
+func (s logoutFlow) logoutInit(w http.ResponseWriter, r *http.Request) {
 	sess, _, err := s.Current(r)
 	if err != nil {
 		s.browserError(w, r, err)
@@ -46,7 +49,7 @@ func (s *Service) logoutURL(r *http.Request, returnTo string) (string, string) {
 
 // logout answers GET /self-service/logout?token=: it revokes the session,
 // clears the cookie and rotates the CSRF token.
-func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
+func (s logoutFlow) logout(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	if token == "" {
 		s.browserError(w, r, apierror.BadRequest("Please include a token in the URL query."))
@@ -82,7 +85,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // logoutAPI answers DELETE /self-service/logout/api with {session_token}.
-func (s *Service) logoutAPI(w http.ResponseWriter, r *http.Request) {
+func (s logoutFlow) logoutAPI(w http.ResponseWriter, r *http.Request) {
 	b, err := body.Read(w, r)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -17,6 +17,9 @@ import (
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
+// profileFlow answers the legacy profile-management API (seed 000).
+type profileFlow struct{ *Service }
+
 // The legacy profile-management API of seed 000 (Kratos v0.1), with the
 // decisions.md changes. It runs on the same flow records and state machine
 // as the settings flow; only the wire form and the rules for protected
@@ -141,7 +144,7 @@ func legacyFieldErrors(errs []schema.FieldError) []schema.FieldError {
 
 // profileNodes is the legacy form: the CSRF field and the traits, protected
 // ones disabled.
-func (s *Service) profileNodes(traits map[string]any) []identity.Node {
+func (s profileFlow) profileNodes(traits map[string]any) []identity.Node {
 	nodes := append([]identity.Node{csrfNode("")}, traitNodes(s.cfg.Schema, identity.GroupProfile, traits)...)
 	for _, f := range s.cfg.Schema.Fields() {
 		if i := nodeIndex(nodes, f.Name); i >= 0 && locked(f, true) {
@@ -152,7 +155,7 @@ func (s *Service) profileNodes(traits map[string]any) []identity.Node {
 }
 
 // profileInit answers GET /self-service/browser/flows/profile.
-func (s *Service) profileInit(w http.ResponseWriter, r *http.Request) {
+func (s profileFlow) profileInit(w http.ResponseWriter, r *http.Request) {
 	sess, id, err := s.Current(r)
 	if err != nil {
 		s.browserError(w, r, err)
@@ -181,7 +184,7 @@ var errProfileAccess = apierror.Forbidden("Access privileges are missing, invali
 // fetch needs nothing and says 404 for an unknown id; the public fetch needs
 // the session and CSRF cookies of the request's owner and answers every
 // failure with 403, so ids cannot be probed.
-func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin bool) {
+func (s profileFlow) profileFetch(w http.ResponseWriter, r *http.Request, admin bool) {
 	reqID := r.URL.Query().Get("request")
 	if admin {
 		f, err := s.loadFlow(r.Context(), reqID, identity.KindProfile)
@@ -216,7 +219,7 @@ func (s *Service) profileFetch(w http.ResponseWriter, r *http.Request, admin boo
 }
 
 // profileUpdate answers POST .../flows/profile/update?request=.
-func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
+func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) {
 	b, err := body.Read(w, r)
 	if err != nil {
 		s.browserError(w, r, err)
@@ -301,7 +304,7 @@ func (s *Service) profileUpdate(w http.ResponseWriter, r *http.Request) {
 
 // sendProfile answers with a stored request: JSON callers get the request
 // itself, browsers go back to the profile UI.
-func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int) {
+func (s profileFlow) sendProfile(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, code int) {
 	if negotiate.WantsJSON(r) {
 		reply.JSON(w, code, s.legacyJSON(r, f, id))
 		return
@@ -312,7 +315,7 @@ func (s *Service) sendProfile(w http.ResponseWriter, r *http.Request, f *identit
 // legacySessionAndRequest reads the caller's session and a request in one
 // round trip; without a well-formed session token it is ErrNotFound at no
 // cost.
-func (s *Service) legacySessionAndRequest(r *http.Request, reqID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
+func (s profileFlow) legacySessionAndRequest(r *http.Request, reqID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	token := sessionToken(r)
 	if !identity.WellFormedSessionToken(token) {
 		return nil, nil, nil, identity.ErrNotFound
@@ -324,5 +327,5 @@ func (s *Service) legacySessionAndRequest(r *http.Request, reqID string) (*ident
 // request (GET /self-service/browser/flows/requests/profile?request=),
 // which needs no session.
 func (s *Service) ServeLegacyAdminProfile(w http.ResponseWriter, r *http.Request) {
-	s.profileFetch(w, r, true)
+	profileFlow{s}.profileFetch(w, r, true)
 }

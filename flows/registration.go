@@ -11,18 +11,21 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 )
 
+// registrationFlow answers the registration flow (Kratos v1).
+type registrationFlow struct{ *Service }
+
 var msgDuplicate = identity.Message{ID: 4000007, Type: identity.MessageError,
 	Text: "An account with the same identifier (email, phone, username, ...) exists already."}
 
 // registrationNodes are the password method's registration form.
-func (s *Service) registrationNodes(traits map[string]any) []identity.Node {
+func (s registrationFlow) registrationNodes(traits map[string]any) []identity.Node {
 	nodes := []identity.Node{csrfNode("")}
 	nodes = append(nodes, traitNodes(s.cfg.Schema, identity.GroupPassword, traits)...)
 	return append(nodes, passwordNode("new-password"), submitNode(identity.GroupPassword, "password", labelSignUp))
 }
 
 // registrationInit answers GET /self-service/registration/{browser,api}.
-func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ string) {
+func (s registrationFlow) registrationInit(w http.ResponseWriter, r *http.Request, typ string) {
 	fail := s.failer(typ)
 	sess, _, err := s.Current(r)
 	if err != nil {
@@ -54,7 +57,7 @@ func (s *Service) registrationInit(w http.ResponseWriter, r *http.Request, typ s
 }
 
 // registrationSubmit answers POST /self-service/registration?flow=.
-func (s *Service) registrationSubmit(w http.ResponseWriter, r *http.Request) {
+func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f, b, ok := s.openSubmit(w, r, identity.KindRegistration, "method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload")
 	if !ok {

@@ -21,45 +21,45 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 		s.whoami(w, r)
 
 	case rel == "/self-service/login/browser" && get:
-		s.loginInit(w, r, identity.TypeBrowser)
+		loginFlow{s}.loginInit(w, r, identity.TypeBrowser)
 	case rel == "/self-service/login/api" && get:
-		s.loginInit(w, r, identity.TypeAPI)
+		loginFlow{s}.loginInit(w, r, identity.TypeAPI)
 	case rel == "/self-service/login/flows" && get:
 		s.getFlowHandler(w, r, identity.KindLogin)
 	case rel == "/self-service/login" && post:
-		s.loginSubmit(w, r)
+		loginFlow{s}.loginSubmit(w, r)
 
 	case rel == "/self-service/registration/browser" && get:
-		s.registrationInit(w, r, identity.TypeBrowser)
+		registrationFlow{s}.registrationInit(w, r, identity.TypeBrowser)
 	case rel == "/self-service/registration/api" && get:
-		s.registrationInit(w, r, identity.TypeAPI)
+		registrationFlow{s}.registrationInit(w, r, identity.TypeAPI)
 	case rel == "/self-service/registration/flows" && get:
 		s.getFlowHandler(w, r, identity.KindRegistration)
 	case rel == "/self-service/registration" && post:
-		s.registrationSubmit(w, r)
+		registrationFlow{s}.registrationSubmit(w, r)
 
 	case rel == "/self-service/logout/browser" && get:
-		s.logoutInit(w, r)
+		logoutFlow{s}.logoutInit(w, r)
 	case rel == "/self-service/logout" && get:
-		s.logout(w, r)
+		logoutFlow{s}.logout(w, r)
 	case rel == "/self-service/logout/api" && r.Method == http.MethodDelete:
-		s.logoutAPI(w, r)
+		logoutFlow{s}.logoutAPI(w, r)
 
 	case rel == "/self-service/settings/browser" && get:
-		s.settingsInit(w, r, identity.TypeBrowser)
+		settingsFlow{s}.settingsInit(w, r, identity.TypeBrowser)
 	case rel == "/self-service/settings/api" && get:
-		s.settingsInit(w, r, identity.TypeAPI)
+		settingsFlow{s}.settingsInit(w, r, identity.TypeAPI)
 	case rel == "/self-service/settings/flows" && get:
-		s.settingsFetch(w, r)
+		settingsFlow{s}.settingsFetch(w, r)
 	case rel == "/self-service/settings" && (post || get):
-		s.settingsSubmit(w, r)
+		settingsFlow{s}.settingsSubmit(w, r)
 
 	case rel == "/self-service/browser/flows/profile" && get:
-		s.profileInit(w, r)
+		profileFlow{s}.profileInit(w, r)
 	case rel == "/self-service/browser/flows/requests/profile" && get:
-		s.profileFetch(w, r, false)
+		profileFlow{s}.profileFetch(w, r, false)
 	case rel == "/self-service/browser/flows/profile/update" && post:
-		s.profileUpdate(w, r)
+		profileFlow{s}.profileUpdate(w, r)
 
 	case rel == "/self-service/errors" && get:
 		s.errorFetch(w, r)
@@ -67,7 +67,7 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 		s.ServeSchemas(w, r, rel)
 
 	case strings.HasPrefix(rel, "/ui/") && get:
-		s.serveUI(w, r, rel)
+		builtinPages{s}.serveUI(w, r, rel)
 
 	default:
 		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))

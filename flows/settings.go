@@ -19,6 +19,9 @@ import (
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
+// settingsFlow answers the settings flow (Kratos v1), paused changes and their resumption included.
+type settingsFlow struct{ *Service }
+
 // continuityTTL is how long a paused browser submission waits for the
 // refresh login.
 const continuityTTL = 15 * time.Minute
@@ -33,7 +36,7 @@ var (
 
 // settingsNodes is the settings form: the profile method (traits) and the
 // password method.
-func (s *Service) settingsNodes(traits map[string]any) []identity.Node {
+func (s settingsFlow) settingsNodes(traits map[string]any) []identity.Node {
 	nodes := []identity.Node{csrfNode("")}
 	nodes = append(nodes, traitNodes(s.cfg.Schema, identity.GroupProfile, traits)...)
 	nodes = append(nodes, submitNode(identity.GroupProfile, "profile", labelSave))
@@ -42,13 +45,13 @@ func (s *Service) settingsNodes(traits map[string]any) []identity.Node {
 
 // refreshURL is where a session too old for a protected change is sent: a
 // refresh login that comes back to the settings UI showing this flow.
-func (s *Service) refreshURL(r *http.Request, f *identity.Flow) string {
+func (s settingsFlow) refreshURL(r *http.Request, f *identity.Flow) string {
 	back := siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
 	return s.site.PublicURL(r, "/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
 }
 
 // settingsInit answers GET /self-service/settings/{browser,api}.
-func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ string) {
+func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ string) {
 	fail := s.failer(typ)
 	sess, id, err := s.Current(r)
 	if err != nil {
@@ -82,7 +85,7 @@ func (s *Service) settingsInit(w http.ResponseWriter, r *http.Request, typ strin
 	s.sendNewFlow(w, r, f, id, s.site.SettingsUI(r))
 }
 
-func (s *Service) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, returnTo string, id *identity.Identity) *identity.Flow {
+func (s settingsFlow) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, returnTo string, id *identity.Identity) *identity.Flow {
 	f := s.newFlow(r, identity.KindSettings, typ, returnTo)
 	f.ID = identity.NewIDFor(id.ID)
 	f.IdentityID, f.IdentityVersion = id.ID, id.Version
@@ -101,7 +104,7 @@ func errNoSessionForFlow() *apierror.Error {
 }
 
 // settingsFetch answers GET /self-service/settings/flows?id=.
-func (s *Service) settingsFetch(w http.ResponseWriter, r *http.Request) {
+func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) {
 	sess, id, f, err := s.sessionAndFlow(r, r.URL.Query().Get("id"))
 	switch {
 	case err != nil:
@@ -198,7 +201,7 @@ func (p pausedSubmission) change(sch *schema.Schema) (change, error) {
 
 // settingsSubmit answers POST /self-service/settings?flow= (and GET, which
 // resumes a paused submission).
-func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
+func (s settingsFlow) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 	sess, id, f, err := s.sessionAndFlow(r, r.URL.Query().Get("flow"))
 	switch {
 	case err != nil:
@@ -230,7 +233,7 @@ func (s *Service) settingsSubmit(w http.ResponseWriter, r *http.Request) {
 
 // submitSettings decodes one settings submission, runs it through the
 // state machine (statemachine.go) and answers with its outcome.
-func (s *Service) submitSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow, b *body.Body) {
+func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow, b *body.Body) {
 	fail := s.failer(f.Type)
 	// Expiry comes first, as in Kratos: an expired flow is replaced
 	// (submit's expired outcome) whatever the body and CSRF token.
@@ -319,7 +322,7 @@ func setAt(m map[string]any, path []string, v any) {
 // they sent, so the same flow can be submitted again after re-authenticating.
 // updated is the identity as the change would save it: a paused password
 // change keeps its hash from there, never the password itself.
-func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body.Body) {
+func (s settingsFlow) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body.Body) {
 	to := s.refreshURL(r, f)
 	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) || b.Form == nil {
 		s.writeError(w, r, apierror.RefreshRequired(to))
@@ -358,7 +361,7 @@ func (s *Service) pauseSettings(w http.ResponseWriter, r *http.Request, f *ident
 // refresh login. Nothing happens unless the session is privileged now and
 // the paused submission belongs to its identity. It returns the identity as
 // stored afterwards: the updated one when the change was saved, else id.
-func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity) *identity.Identity {
+func (s settingsFlow) resumePaused(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity) *identity.Identity {
 	c, err := r.Cookie(ContinuityCookie)
 	if err != nil || c.Value == "" || !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge) {
 		return id
@@ -391,7 +394,7 @@ func (s *Service) resumePaused(w http.ResponseWriter, r *http.Request, sess *ide
 
 // resumeSettings answers GET /self-service/settings?flow=: the browser
 // lands on the settings UI showing the flow.
-func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
+func (s settingsFlow) resumeSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
 	_ = s.resumePaused(w, r, sess, id)
 	reply.Redirect(w, siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID), http.StatusSeeOther)
 }
@@ -399,7 +402,7 @@ func (s *Service) resumeSettings(w http.ResponseWriter, r *http.Request, sess *i
 // sendSettingsSuccess answers a saved settings change. A browser flow's
 // answer re-issues the session cookie, same token and expiry, as Kratos
 // does (kratos-api.md §3.5 step 11, §3.6).
-func (s *Service) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity) {
+func (s settingsFlow) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity) {
 	out := s.flowJSON(r, f, id)
 	if f.Type == identity.TypeBrowser {
 		if token := sessionToken(r); token != "" {

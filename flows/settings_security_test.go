@@ -345,7 +345,7 @@ func TestUpgradeHashSkipsOnConflict(t *testing.T) {
 	if err := env.s.cfg.Store.UpdateIdentity(context.Background(), newer); err != nil {
 		t.Fatal(err)
 	}
-	got := env.s.upgradeHash(context.Background(), stale, stale.Password.HashedPassword, pw)
+	got := loginFlow{env.s}.upgradeHash(context.Background(), stale, stale.Password.HashedPassword, pw)
 	if got != stale {
 		t.Error("upgradeHash did not return the identity it was given")
 	}
@@ -355,7 +355,7 @@ func TestUpgradeHashSkipsOnConflict(t *testing.T) {
 	}
 	// A hash other than the one the password was checked against is never
 	// replaced.
-	if got := env.s.upgradeHash(context.Background(), stored, passwords.Dummy(secTestCost), pw); got != stored {
+	if got := (loginFlow{env.s}).upgradeHash(context.Background(), stored, passwords.Dummy(secTestCost), pw); got != stored {
 		t.Error("upgradeHash replaced a hash the password was not checked against")
 	}
 }
