@@ -110,7 +110,7 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 		s.restartFlow(w, r, initPath, restart)
 		return
 	}
-	real := s.csrfFromCookie(r)
+	real := s.cookies.csrfFromCookie(r)
 	if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
 		if real == nil && now.Sub(f.IssuedAt) < cookieLoopWindow {
 			s.renderError(w, r, errCookiesNeeded())
@@ -191,7 +191,7 @@ func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
 		return
 	}
-	setCSRF(&f.UI, csrf.Mask(s.ensureCSRF(w, r)))
+	setCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
 	logoutURL, _ := s.logoutURL(r, "")
 	fj := s.flowJSON(r, f, id)
 
@@ -239,7 +239,7 @@ func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 			Href: s.site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
 		return
 	}
-	setCSRF(&f.UI, csrf.Mask(s.ensureCSRF(w, r)))
+	setCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
 	lj := s.legacyJSON(r, f, id)
 
 	p := &pages.Page{Title: "Your profile", Heading: "Your profile"}

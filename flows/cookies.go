@@ -3,6 +3,8 @@ package flows
 import (
 	"net/http"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
 // Cookie names (decisions.md).
@@ -12,14 +14,22 @@ const (
 	csrfCookiePrefix = "csrf_token_"
 )
 
+// cookieJar sets and reads the cookies of one site: the session, CSRF and
+// continuity cookies, all with the same attributes.
+type cookieJar struct {
+	site   *siteurl.Site
+	domain string
+	now    func() time.Time
+}
+
 // cookie returns a cookie with the attributes every cookie of ours has:
 // HttpOnly, SameSite=Lax, Path=/, Secure on https, the configured domain.
-func (s *Service) cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Cookie {
+func (s *cookieJar) cookie(r *http.Request, name, value string, maxAge time.Duration) *http.Cookie {
 	c := &http.Cookie{
 		Name:     name,
 		Value:    value,
 		Path:     "/",
-		Domain:   s.cfg.CookieDomain,
+		Domain:   s.domain,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,
 		Secure:   s.site.Base(r).Scheme == "https",
@@ -27,7 +37,7 @@ func (s *Service) cookie(r *http.Request, name, value string, maxAge time.Durati
 	switch {
 	case maxAge > 0:
 		c.MaxAge = int(maxAge / time.Second)
-		c.Expires = s.cfg.Now().Add(maxAge).UTC()
+		c.Expires = s.now().Add(maxAge).UTC()
 	case maxAge < 0:
 		c.MaxAge = -1
 		c.Expires = time.Unix(0, 0)
@@ -35,10 +45,10 @@ func (s *Service) cookie(r *http.Request, name, value string, maxAge time.Durati
 	return c
 }
 
-func (s *Service) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expiresAt time.Time) {
-	http.SetCookie(w, s.cookie(r, SessionCookie, token, expiresAt.Sub(s.cfg.Now())))
+func (s *cookieJar) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expiresAt time.Time) {
+	http.SetCookie(w, s.cookie(r, SessionCookie, token, expiresAt.Sub(s.now())))
 }
 
-func (s *Service) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+func (s *cookieJar) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, s.cookie(r, SessionCookie, "", -1))
 }

@@ -20,14 +20,14 @@ const (
 	csrfCookieMaxAge = 365 * 24 * time.Hour
 )
 
-func (s *Service) csrfCookieName(r *http.Request) string {
+func (s *cookieJar) csrfCookieName(r *http.Request) string {
 	sum := sha256.Sum256([]byte(s.site.PublicBase(r)))
 	return csrfCookiePrefix + hex.EncodeToString(sum[:])
 }
 
 // csrfFromCookie returns the real token from the request's CSRF cookie, or
 // nil when there is none or it is malformed.
-func (s *Service) csrfFromCookie(r *http.Request) []byte {
+func (s *cookieJar) csrfFromCookie(r *http.Request) []byte {
 	c, err := r.Cookie(s.csrfCookieName(r))
 	if err != nil {
 		return nil
@@ -41,7 +41,7 @@ func (s *Service) csrfFromCookie(r *http.Request) []byte {
 
 // ensureCSRF returns the caller's real CSRF token, setting a new cookie when
 // the request has none.
-func (s *Service) ensureCSRF(w http.ResponseWriter, r *http.Request) []byte {
+func (s *cookieJar) ensureCSRF(w http.ResponseWriter, r *http.Request) []byte {
 	if real := s.csrfFromCookie(r); real != nil {
 		return real
 	}
@@ -50,7 +50,7 @@ func (s *Service) ensureCSRF(w http.ResponseWriter, r *http.Request) []byte {
 
 // rotateCSRF sets a new CSRF cookie (after login as another identity and
 // after logout) and returns its token.
-func (s *Service) rotateCSRF(w http.ResponseWriter, r *http.Request) []byte {
+func (s *cookieJar) rotateCSRF(w http.ResponseWriter, r *http.Request) []byte {
 	real := make([]byte, csrf.TokenLen)
 	_, _ = rand.Read(real)
 	http.SetCookie(w, s.cookie(r, s.csrfCookieName(r), base64.StdEncoding.EncodeToString(real), csrfCookieMaxAge))
@@ -59,7 +59,7 @@ func (s *Service) rotateCSRF(w http.ResponseWriter, r *http.Request) []byte {
 
 // checkCSRF verifies a submitted token (the X-CSRF-Token header, else the
 // body's csrf_token) against the request's CSRF cookie.
-func (s *Service) checkCSRF(r *http.Request, fromBody string) error {
+func (s *cookieJar) checkCSRF(r *http.Request, fromBody string) error {
 	sent := r.Header.Get("X-CSRF-Token")
 	if sent == "" {
 		sent = fromBody

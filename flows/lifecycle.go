@@ -113,7 +113,7 @@ func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, b *body.Body
 	if err != nil {
 		return err
 	}
-	return s.checkCSRF(r, token)
+	return s.cookies.checkCSRF(r, token)
 }
 
 // renewCSRF puts a freshly masked CSRF token into a browser flow's form
@@ -127,7 +127,7 @@ func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *identity.
 		setCSRF(&f.UI, csrf.Mask(unbound))
 		return
 	}
-	real := s.ensureCSRF(w, r)
+	real := s.cookies.ensureCSRF(w, r)
 	f.CSRFTokenHash = csrf.Hash(real)
 	setCSRF(&f.UI, csrf.Mask(real))
 }

@@ -103,7 +103,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 		return
 	}
 	if f.Type == identity.TypeBrowser {
-		real := s.csrfFromCookie(r)
+		real := s.cookies.csrfFromCookie(r)
 		if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
 			reason := csrf.Mismatch
 			if real == nil {
@@ -292,7 +292,7 @@ func (s loginFlow) completeLogin(w http.ResponseWriter, r *http.Request, f *iden
 		}
 		token := sessionToken(r)
 		if f.Type == identity.TypeBrowser {
-			s.setSessionCookie(w, r, token, current.ExpiresAt)
+			s.cookies.setSessionCookie(w, r, token, current.ExpiresAt)
 		}
 		return current, token, nil
 	}
@@ -301,9 +301,9 @@ func (s loginFlow) completeLogin(w http.ResponseWriter, r *http.Request, f *iden
 		return nil, "", err
 	}
 	if f.Type == identity.TypeBrowser {
-		s.setSessionCookie(w, r, token, sess.ExpiresAt)
+		s.cookies.setSessionCookie(w, r, token, sess.ExpiresAt)
 		if current == nil || currentID.ID != id.ID {
-			s.rotateCSRF(w, r)
+			s.cookies.rotateCSRF(w, r)
 		}
 	}
 	return sess, token, nil

@@ -74,8 +74,8 @@ func (s logoutFlow) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.cfg.Metrics.SessionRevoked()
-	s.clearSessionCookie(w, r)
-	s.rotateCSRF(w, r)
+	s.cookies.clearSessionCookie(w, r)
+	s.cookies.rotateCSRF(w, r)
 	if negotiate.WantsJSON(r) {
 		reply.NoCache(w)
 		w.WriteHeader(http.StatusNoContent)

@@ -200,7 +200,7 @@ func (s profileFlow) profileFetch(w http.ResponseWriter, r *http.Request, admin 
 		reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
 		return
 	}
-	real := s.csrfFromCookie(r)
+	real := s.cookies.csrfFromCookie(r)
 	if real == nil || !identity.WellFormedID(reqID) {
 		s.writeError(w, r, errProfileAccess)
 		return
@@ -230,7 +230,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		s.browserError(w, r, err)
 		return
 	}
-	if err := s.checkCSRF(r, token); err != nil {
+	if err := s.cookies.checkCSRF(r, token); err != nil {
 		s.browserError(w, r, err)
 		return
 	}

@@ -145,8 +145,8 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	if f.Type == identity.TypeBrowser {
-		s.setSessionCookie(w, r, token, sess.ExpiresAt)
-		s.rotateCSRF(w, r)
+		s.cookies.setSessionCookie(w, r, token, sess.ExpiresAt)
+		s.cookies.rotateCSRF(w, r)
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
 	f.State, f.Active = identity.StateSuccess, "password"

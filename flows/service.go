@@ -73,7 +73,8 @@ type Service struct {
 	cfg      Config
 	site     *siteurl.Site
 	pages    *pages.Renderer
-	storeLog *zap.Logger // cfg.Logger, once per interval (StoreFailureLogger)
+	cookies  *cookieJar
+	storeLog *zap.Logger // cfg.Logger, once per interval (storelog.Sampled)
 }
 
 // New checks cfg, fills in its defaults and returns the Service.
@@ -113,7 +114,8 @@ func New(cfg Config) (*Service, error) {
 		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
 	}
 	pages := &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger}
-	return &Service{cfg: cfg, site: site, pages: pages, storeLog: storelog.Sampled(cfg.Logger)}, nil
+	cookies := &cookieJar{site: site, domain: cfg.CookieDomain, now: cfg.Now}
+	return &Service{cfg: cfg, site: site, pages: pages, cookies: cookies, storeLog: storelog.Sampled(cfg.Logger)}, nil
 }
 
 // Config returns the service's configuration, its defaults filled in.

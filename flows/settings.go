@@ -131,7 +131,7 @@ func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, e)
 		return
 	}
-	if real := s.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
+	if real := s.cookies.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
 		setCSRF(&f.UI, csrf.Mask(real))
 	}
 	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, id))
@@ -353,7 +353,7 @@ func (s settingsFlow) pauseSettings(w http.ResponseWriter, r *http.Request, f *i
 		s.browserError(w, r, err)
 		return
 	}
-	http.SetCookie(w, s.cookie(r, ContinuityCookie, cid, continuityTTL))
+	http.SetCookie(w, s.cookies.cookie(r, ContinuityCookie, cid, continuityTTL))
 	reply.Redirect(w, to, http.StatusSeeOther)
 }
 
@@ -366,7 +366,7 @@ func (s settingsFlow) resumePaused(w http.ResponseWriter, r *http.Request, sess 
 	if err != nil || c.Value == "" || !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge) {
 		return id
 	}
-	http.SetCookie(w, s.cookie(r, ContinuityCookie, "", -1))
+	http.SetCookie(w, s.cookies.cookie(r, ContinuityCookie, "", -1))
 	raw, err := s.cfg.Store.TakeContinuity(r.Context(), c.Value)
 	if err != nil {
 		return id
@@ -406,7 +406,7 @@ func (s settingsFlow) sendSettingsSuccess(w http.ResponseWriter, r *http.Request
 	out := s.flowJSON(r, f, id)
 	if f.Type == identity.TypeBrowser {
 		if token := sessionToken(r); token != "" {
-			s.setSessionCookie(w, r, token, sess.ExpiresAt)
+			s.cookies.setSessionCookie(w, r, token, sess.ExpiresAt)
 		}
 	}
 	switch {
