@@ -275,7 +275,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.renewCSRF(w, r, f)
-	o, updated, err := s.submit(r.Context(), f, sess, id, change{method: "profile", traits: traits, legacy: true})
+	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, change{method: "profile", traits: traits, legacy: true})
 	if err != nil {
 		s.browserError(w, r, err)
 		return

@@ -249,7 +249,7 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 		return
 	}
 	s.renewCSRF(w, r, f)
-	o, updated, err := s.submit(r.Context(), f, sess, id, ch)
+	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, ch)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -384,7 +384,7 @@ func (s settingsFlow) resumePaused(w http.ResponseWriter, r *http.Request, sess 
 		s.cfg.Logger.Info("paused settings change dropped", zap.Error(err))
 		return id
 	}
-	o, updated, err := s.submit(r.Context(), f, sess, id, ch)
+	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, ch)
 	if err != nil || o != saved {
 		s.cfg.Logger.Info("paused settings change not applied", zap.String("outcome", o.result()), zap.Error(err))
 		return id

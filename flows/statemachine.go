@@ -9,6 +9,10 @@ import (
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
+// stateMachine moves settings flows and legacy profile requests from one
+// state to the next (see lifecycle.go for the diagram).
+type stateMachine struct{ *Service }
+
 // The state machine of settings flows and legacy profile requests: one
 // transition function, `submit`, for both API generations and for
 // browser, SPA and API callers. The HTTP handlers only decode the request
@@ -58,7 +62,7 @@ type change struct {
 // it returns. When the outcome is refreshRequired it returns the identity as
 // the change would save it (not stored), so a paused submission can keep
 // what it needs, such as the new password's hash, instead of the request.
-func (s *Service) submit(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
+func (s stateMachine) submit(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		return expired, nil, nil
@@ -77,7 +81,7 @@ func (s *Service) submit(ctx context.Context, f *identity.Flow, sess *identity.S
 	return saved, updated, nil
 }
 
-func (s *Service) transition(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
+func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
 	clearMessages(&f.UI)
 	f.Active, f.UpdatedAt, f.State = ch.method, s.cfg.Now(), identity.StateShowForm
 
@@ -157,7 +161,7 @@ func (s *Service) transition(ctx context.Context, f *identity.Flow, sess *identi
 // changeTraits puts the submitted traits on the form and into `updated`,
 // with every problem as a form message, and reports whether the change is
 // protected.
-func (s *Service) changeTraits(f *identity.Flow, stored, updated *identity.Identity, ch change) bool {
+func (s stateMachine) changeTraits(f *identity.Flow, stored, updated *identity.Identity, ch change) bool {
 	sch := s.cfg.Schema
 	if len(ch.traits) == 0 {
 		f.UI.Messages = []identity.Message{msgNoChanges}
@@ -222,7 +226,7 @@ func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legac
 
 // resetToStored shows the stored identity on the form after a conflict,
 // with a message; the next submit is checked against this version.
-func (s *Service) resetToStored(f *identity.Flow, id *identity.Identity) {
+func (s stateMachine) resetToStored(f *identity.Flow, id *identity.Identity) {
 	clearMessages(&f.UI)
 	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
 	f.UI.Messages = []identity.Message{msgConflict}
