@@ -34,26 +34,6 @@ type builtinPages struct{ *Service }
 // why instead.
 const cookieLoopWindow = 10 * time.Second
 
-// serveUI answers the built-in UI pages under <prefix>/ui/ (GET and HEAD).
-func (s builtinPages) serveUI(w http.ResponseWriter, r *http.Request, rel string) {
-	switch rel {
-	case siteurl.LoginPath:
-		s.uiAuthPage(w, r, identity.KindLogin)
-	case siteurl.RegistrationPath:
-		s.uiAuthPage(w, r, identity.KindRegistration)
-	case siteurl.SettingsPath:
-		s.uiSettingsPage(w, r)
-	case siteurl.ProfilePath:
-		s.uiProfilePage(w, r)
-	case siteurl.ErrorPath:
-		s.uiErrorPage(w, r)
-	case pages.StylePath:
-		s.uiStylesheet(w, r)
-	default:
-		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
-	}
-}
-
 // isProtocolError reports whether err is one of ours (a missing, malformed or
 // unknown flow id), as opposed to a store failure.
 func isProtocolError(err error) bool {
@@ -67,7 +47,7 @@ func (s builtinPages) restartFlow(w http.ResponseWriter, r *http.Request, initPa
 }
 
 // uiAuthPage answers GET <prefix>/ui/login?flow= and /ui/registration?flow=.
-func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string) {
+func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string) error {
 	q := r.URL.Query()
 	initPath := "/self-service/" + kind + "/browser"
 	restart := url.Values{}
@@ -82,10 +62,10 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 	switch {
 	case err != nil && isProtocolError(err):
 		s.restartFlow(w, r, initPath, restart)
-		return
+		return nil
 	case err != nil:
 		s.renderError(w, r, err)
-		return
+		return nil
 	}
 	// A restart keeps what the flow was started with.
 	if f.ReturnTo != "" {
@@ -97,27 +77,27 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 	now := s.cfg.Now()
 	if f.Type != identity.TypeBrowser || f.Expired(now) {
 		s.restartFlow(w, r, initPath, restart)
-		return
+		return nil
 	}
 	sess, id, err := s.Current(r)
 	if err != nil {
 		s.renderError(w, r, err)
-		return
+		return nil
 	}
 	// Signed in already (and not re-authenticating), or a refresh login
 	// without a session: the init endpoint knows where to go.
 	if (sess != nil && !f.Refresh) || (sess == nil && f.Refresh) {
 		s.restartFlow(w, r, initPath, restart)
-		return
+		return nil
 	}
 	real := s.cookies.csrfFromCookie(r)
 	if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
 		if real == nil && now.Sub(f.IssuedAt) < cookieLoopWindow {
 			s.renderError(w, r, errCookiesNeeded())
-			return
+			return nil
 		}
 		s.restartFlow(w, r, initPath, restart)
-		return
+		return nil
 	}
 	setCSRF(&f.UI, csrf.Mask(real))
 	fj := s.flowJSON(r, f, nil)
@@ -150,11 +130,12 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 			Href: s.site.PublicURL(r, "/self-service/registration/browser", back)}}
 	}
 	s.pages.Render(w, r, http.StatusOK, p)
+	return nil
 }
 
 // uiSettingsPage answers GET <prefix>/ui/settings?flow=. It reads the
 // session and the flow in one store round trip, as a submit does.
-func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	restart := url.Values{}
 	if v := q.Get("return_to"); v != "" {
@@ -170,26 +151,26 @@ func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 		// No such flow: a new one, once the browser is signed in.
 		if sess, _, err := s.Current(r); err == nil && sess == nil {
 			signIn()
-			return
+			return nil
 		}
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
-		return
+		return nil
 	case err != nil:
 		s.renderError(w, r, err)
-		return
+		return nil
 	case sess == nil:
 		signIn()
-		return
+		return nil
 	case f.IdentityID != id.ID:
 		s.renderError(w, r, apierror.IdentityMismatch())
-		return
+		return nil
 	}
 	if f.ReturnTo != "" {
 		restart.Set("return_to", f.ReturnTo)
 	}
 	if f.Type != identity.TypeBrowser || f.Expired(s.cfg.Now()) {
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
-		return
+		return nil
 	}
 	setCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
 	logoutURL, _ := s.logoutURL(r, "")
@@ -206,38 +187,39 @@ func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) {
 	p.Forms = pages.NodeForms(fj.UI, "settings")
 	p.Links = []pages.Link{{Text: "Back to the site", Href: s.afterURL(r, f.ReturnTo)}}
 	s.pages.Render(w, r, http.StatusOK, p)
+	return nil
 }
 
 // uiProfilePage answers GET <prefix>/ui/profile?request=: the legacy (seed
 // 000) profile-management page, rendered from the legacy request JSON.
-func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	sess, id, err := s.Current(r)
 	if err != nil {
 		s.renderError(w, r, err)
-		return
+		return nil
 	}
 	if sess == nil {
 		here := s.site.PublicURL(r, siteurl.ProfilePath, q)
 		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
-		return
+		return nil
 	}
 	reqID := q.Get("request")
 	if !identity.WellFormedID(reqID) {
 		s.restartFlow(w, r, "/self-service/browser/flows/profile", nil)
-		return
+		return nil
 	}
 	f, err := s.cfg.Store.GetFlow(r.Context(), reqID)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		s.renderError(w, r, err)
-		return
+		return nil
 	}
 	// As the public fetch: an unknown request and another identity's look
 	// the same, so request ids cannot be probed.
 	if err != nil || f.Kind != identity.KindProfile || f.IdentityID != id.ID {
 		s.renderError(w, r, errProfileAccess, pages.Link{Text: "Open your profile again",
 			Href: s.site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
-		return
+		return nil
 	}
 	setCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
 	lj := s.legacyJSON(r, f, id)
@@ -255,17 +237,18 @@ func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) {
 	p.Forms = []pages.Form{legacyUIForm(lj.Form, f.UI.Nodes)}
 	p.Links = []pages.Link{{Text: "Back to the site", Href: s.site.DefaultReturn(r)}}
 	s.pages.Render(w, r, http.StatusOK, p)
+	return nil
 }
 
 // uiErrorPage answers GET <prefix>/ui/error?id=: a stored error.
-func (s builtinPages) uiErrorPage(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiErrorPage(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
 		if isProtocolError(err) {
 			err = apierror.NotFound("This error could not be found. It may have expired.")
 		}
 		s.renderError(w, r, err)
-		return
+		return nil
 	}
 	var body apierror.Body
 	if json.Unmarshal(f.Error, &body) != nil || body.Code == 0 {
@@ -273,6 +256,7 @@ func (s builtinPages) uiErrorPage(w http.ResponseWriter, r *http.Request) {
 			Message: apierror.DefaultMessages[http.StatusInternalServerError]}
 	}
 	s.pages.Render(w, r, http.StatusOK, s.errorPage(r, body))
+	return nil
 }
 
 // renderError answers a UI page with an error page of the error's status.
@@ -309,13 +293,14 @@ func errCookiesNeeded() *apierror.Error {
 }
 
 // uiStylesheet answers GET <prefix>/ui/style.css: the built-in CSS.
-func (s builtinPages) uiStylesheet(w http.ResponseWriter, r *http.Request) {
+func (s builtinPages) uiStylesheet(w http.ResponseWriter, r *http.Request) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=86400")
 	h.Set("ETag", `"`+pages.CSSVersion+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(pages.CSS))
+	return nil
 }
 
 // legacyUIForm is the legacy request's form: its fields in the order of the

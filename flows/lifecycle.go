@@ -49,7 +49,7 @@ func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *identity
 // requestURL is the absolute URL of the request as the public sees it.
 func (s *Service) requestURL(r *http.Request) string {
 	u := s.site.Base(r)
-	u.Path = r.URL.Path
+	u.Path = s.cfg.PublicPrefix + r.URL.Path // the handlers see the path without the prefix
 	u.RawQuery = r.URL.RawQuery
 	return u.String()
 }
@@ -164,18 +164,17 @@ func (s *Service) restartURL(r *http.Request, f *identity.Flow, typ string) stri
 
 // openSubmit starts the submit of a login or registration flow: it loads
 // the flow named by ?flow=, reads the body, refuses fields other than
-// `fields` and checks the submitter (CSRF or API rules). On failure it has
-// answered and returns ok false. An expired flow is returned at once, with
+// `fields` and checks the submitter (CSRF or API rules), and returns the
+// error to answer with when any of that fails. An expired flow is returned at once, with
 // an empty body: as in Kratos, expiry is decided before the body and CSRF,
 // so the caller answers with a replacement flow whatever was sent.
-func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*identity.Flow, *body.Body, bool) {
+func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string, fields ...string) (*identity.Flow, *body.Body, error) {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("flow"), kind)
 	if err != nil {
-		s.browserError(w, r, err)
-		return nil, nil, false
+		return nil, nil, err
 	}
 	if f.Expired(s.cfg.Now()) {
-		return f, &body.Body{}, true
+		return f, &body.Body{}, nil
 	}
 	fail := s.failer(f.Type)
 	b, err := body.Read(w, r)
@@ -183,13 +182,11 @@ func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string
 		err = b.CheckFields(fields...)
 	}
 	if err != nil {
-		fail(w, r, err)
-		return nil, nil, false
+		return nil, nil, fail(err)
 	}
 	if err := s.checkSubmitter(r, f, b); err != nil {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
-		fail(w, r, err)
-		return nil, nil, false
+		return nil, nil, fail(err)
 	}
-	return f, b, true
+	return f, b, nil
 }

@@ -24,26 +24,23 @@ var msgInvalidCredentials = identity.Message{ID: 4000006, Type: identity.Message
 	Text: "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number."}
 
 // loginInit answers GET /self-service/login/{browser,api}.
-func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string) {
+func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string) error {
 	fail := s.failer(typ)
 	sess, id, err := s.Current(r)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	refresh := r.URL.Query().Get("refresh") == "true" && sess != nil
 	if sess != nil && !refresh {
 		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
 			reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
-			return
+			return nil
 		}
-		s.writeError(w, r, apierror.SessionAlreadyAvailable())
-		return
+		return asJSON(apierror.SessionAlreadyAvailable())
 	}
 	f := s.newFlow(r, identity.KindLogin, typ, returnTo)
 	f.Refresh = refresh
@@ -55,10 +52,10 @@ func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string)
 	f.UI.Nodes = append([]identity.Node{csrfNode("")}, f.UI.Nodes...)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	s.sendNewFlow(w, r, f, nil, s.site.LoginUI(r))
+	return nil
 }
 
 // loginNodes are the password method's nodes; a refresh login fixes the
@@ -87,20 +84,19 @@ func (s *Service) afterURL(r *http.Request, returnTo string) string {
 
 // failer picks how errors are answered before a flow exists: API callers
 // always get JSON, browsers may be sent to the error UI.
-func (s *Service) failer(typ string) func(http.ResponseWriter, *http.Request, error) {
+func (s *Service) failer(typ string) func(error) error {
 	if typ == identity.TypeAPI {
-		return s.writeError
+		return asJSON
 	}
-	return s.browserError
+	return func(err error) error { return err }
 }
 
 // getFlowHandler answers GET /self-service/{kind}/flows?id=. Browser login
 // and registration flows are bound to the CSRF cookie that created them.
-func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind string) {
+func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind string) error {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), kind)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	if f.Type == identity.TypeBrowser {
 		real := s.cookies.csrfFromCookie(r)
@@ -109,18 +105,17 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 			if real == nil {
 				reason = csrf.NoCookie
 			}
-			s.writeError(w, r, csrf.Violation(reason))
-			return
+			return asJSON(csrf.Violation(reason))
 		}
 		setCSRF(&f.UI, csrf.Mask(real))
 	}
 	if f.Expired(s.cfg.Now()) {
 		e := apierror.FlowExpired(f, s.cfg.Now(), "")
 		e.Details = map[string]any{"redirect_to": s.restartURL(r, f, f.Type)}
-		s.writeError(w, r, e)
-		return
+		return asJSON(e)
 	}
 	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, nil))
+	return nil
 }
 
 // replaceExpired answers a submit to an expired flow: a new flow of the same
@@ -148,59 +143,51 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 }
 
 // loginSubmit answers POST /self-service/login?flow=.
-func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) {
+func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	f, b, ok := s.openSubmit(w, r, identity.KindLogin, "method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload")
-	if !ok {
-		return
+	f, b, err := s.openSubmit(w, r, identity.KindLogin, "method", "identifier", "password_identifier", "password", "csrf_token", "flow", "transient_payload")
+	if err != nil {
+		return err
 	}
 	fail := s.failer(f.Type)
 	current, currentID, err := s.Current(r)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.UI.Nodes = append([]identity.Node{csrfNode("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
 		}, s.site.LoginUI(r))
-		return
+		return nil
 	}
 	method, err := b.Str("method")
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	identifier, err := b.Str("identifier")
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if identifier == "" {
 		if identifier, err = b.Str("password_identifier"); err != nil {
-			fail(w, r, err)
-			return
+			return fail(err)
 		}
 	}
 	password, err := b.Str("password")
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if method != "password" {
-		fail(w, r, apierror.BadRequest("Could not find a strategy to log you in with. Did you fill out the form correctly?"))
-		return
+		return fail(apierror.BadRequest("Could not find a strategy to log you in with. Did you fill out the form correctly?"))
 	}
 	if current != nil && !f.Refresh {
-		s.writeError(w, r, apierror.SessionAlreadyAvailable())
-		return
+		return asJSON(apierror.SessionAlreadyAvailable())
 	}
 
 	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(strings.TrimSpace(identifier)))
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	hash := passwords.Dummy(s.cfg.PasswordCost)
 	if id != nil && id.Password != nil {
@@ -218,17 +205,15 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Metrics.Login("invalid_credentials")
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
 		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
-			fail(w, r, err)
-			return
+			return fail(err)
 		}
 		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.site.LoginUI(r))
-		return
+		return nil
 	}
 
 	sess, token, err := s.completeLogin(w, r, f, current, currentID, id)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if current != nil && currentID.ID == id.ID {
 		s.cfg.Metrics.Login("refresh")
@@ -238,8 +223,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
 	f.State, f.Active, f.UpdatedAt = identity.StateSuccess, "password", s.cfg.Now()
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if f.Type == identity.TypeBrowser && !negotiate.WantsJSON(r) {
 		id = settingsFlow{s.Service}.resumePaused(w, r, sess, id)
@@ -248,6 +232,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	// version before this login: the upgrade makes a new version.
 	id = s.upgradeHash(r.Context(), id, hash, password)
 	s.sendSession(w, r, f, sess, id, token)
+	return nil
 }
 
 // upgradeHash rehashes the password of a successful login (refresh logins

@@ -17,23 +17,21 @@ type logoutFlow struct{ *Service }
 
 // logoutInit answers GET /self-service/logout/browser: a logout URL that
 // ends the caller's session.
-func (s logoutFlow) logoutInit(w http.ResponseWriter, r *http.Request) {
+func (s logoutFlow) logoutInit(w http.ResponseWriter, r *http.Request) error {
 	sess, _, err := s.Current(r)
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	if sess == nil {
-		s.browserError(w, r, apierror.SessionInactive())
-		return
+		return apierror.SessionInactive()
 	}
 	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	logoutURL, token := s.logoutURL(r, returnTo)
 	reply.JSON(w, http.StatusOK, map[string]string{"logout_url": logoutURL, "logout_token": token})
+	return nil
 }
 
 // logoutURL returns the URL that ends the caller's session, and its logout
@@ -49,29 +47,24 @@ func (s *Service) logoutURL(r *http.Request, returnTo string) (string, string) {
 
 // logout answers GET /self-service/logout?token=: it revokes the session,
 // clears the cookie and rotates the CSRF token.
-func (s logoutFlow) logout(w http.ResponseWriter, r *http.Request) {
+func (s logoutFlow) logout(w http.ResponseWriter, r *http.Request) error {
 	token := r.URL.Query().Get("token")
 	if token == "" {
-		s.browserError(w, r, apierror.BadRequest("Please include a token in the URL query."))
-		return
+		return apierror.BadRequest("Please include a token in the URL query.")
 	}
 	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	sess, _, err := s.Current(r)
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	if sess == nil || subtle.ConstantTimeCompare([]byte(token), []byte(identity.LogoutToken(sessionToken(r)))) != 1 {
-		s.browserError(w, r, apierror.Forbidden("Unable to log out because the logout token in the URL query does not match the session cookie."))
-		return
+		return apierror.Forbidden("Unable to log out because the logout token in the URL query does not match the session cookie.")
 	}
 	if err := s.cfg.Store.DeleteSession(r.Context(), sess.ID); err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	s.cfg.Metrics.SessionRevoked()
 	s.cookies.clearSessionCookie(w, r)
@@ -79,45 +72,41 @@ func (s logoutFlow) logout(w http.ResponseWriter, r *http.Request) {
 	if negotiate.WantsJSON(r) {
 		reply.NoCache(w)
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
+	return nil
 }
 
 // logoutAPI answers DELETE /self-service/logout/api with {session_token}.
-func (s logoutFlow) logoutAPI(w http.ResponseWriter, r *http.Request) {
+func (s logoutFlow) logoutAPI(w http.ResponseWriter, r *http.Request) error {
 	b, err := body.Read(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	if err := b.CheckFields("session_token"); err != nil {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	token, err := b.Str("session_token")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	notFound := apierror.Forbidden("The provided Ory Session Token could not be found, is invalid, or otherwise malformed.")
 	if !identity.WellFormedSessionToken(token) {
-		s.writeError(w, r, notFound)
-		return
+		return asJSON(notFound)
 	}
 	sess, _, err := s.cfg.Store.GetSession(r.Context(), token)
 	if err != nil {
 		if identity.IsNotFound(err) {
 			err = notFound
 		}
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	if err := s.cfg.Store.DeleteSession(r.Context(), sess.ID); err != nil {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	s.cfg.Metrics.SessionRevoked()
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

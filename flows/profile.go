@@ -155,15 +155,14 @@ func (s profileFlow) profileNodes(traits map[string]any) []identity.Node {
 }
 
 // profileInit answers GET /self-service/browser/flows/profile.
-func (s profileFlow) profileInit(w http.ResponseWriter, r *http.Request) {
+func (s profileFlow) profileInit(w http.ResponseWriter, r *http.Request) error {
 	sess, id, err := s.Current(r)
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	if sess == nil {
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
-		return
+		return nil
 	}
 	f := s.newFlow(r, identity.KindProfile, identity.TypeBrowser, "")
 	f.ID = identity.NewIDFor(id.ID)
@@ -172,10 +171,10 @@ func (s profileFlow) profileInit(w http.ResponseWriter, r *http.Request) {
 	f.UI.Nodes = s.profileNodes(id.Traits)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	reply.Redirect(w, siteurl.WithQuery(s.site.ProfileUI(r), "request", f.ID), http.StatusFound)
+	return nil
 }
 
 var errProfileAccess = apierror.Forbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")
@@ -184,101 +183,85 @@ var errProfileAccess = apierror.Forbidden("Access privileges are missing, invali
 // fetch needs nothing and says 404 for an unknown id; the public fetch needs
 // the session and CSRF cookies of the request's owner and answers every
 // failure with 403, so ids cannot be probed.
-func (s profileFlow) profileFetch(w http.ResponseWriter, r *http.Request, admin bool) {
+func (s profileFlow) profileFetch(w http.ResponseWriter, r *http.Request, admin bool) error {
 	reqID := r.URL.Query().Get("request")
 	if admin {
 		f, err := s.loadFlow(r.Context(), reqID, identity.KindProfile)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return asJSON(err)
 		}
 		id, err := s.cfg.Store.GetIdentity(r.Context(), f.IdentityID)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
-			s.writeError(w, r, err)
-			return
+			return asJSON(err)
 		}
 		reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
-		return
+		return nil
 	}
 	real := s.cookies.csrfFromCookie(r)
 	if real == nil || !identity.WellFormedID(reqID) {
-		s.writeError(w, r, errProfileAccess)
-		return
+		return asJSON(errProfileAccess)
 	}
 	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	if err != nil || f == nil || f.Kind != identity.KindProfile || !s.usable(sess, id) || f.IdentityID != id.ID {
-		s.writeError(w, r, errProfileAccess)
-		return
+		return asJSON(errProfileAccess)
 	}
 	setCSRF(&f.UI, csrf.Mask(real))
 	reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
+	return nil
 }
 
 // profileUpdate answers POST .../flows/profile/update?request=.
-func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) {
+func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error {
 	b, err := body.Read(w, r)
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	token, err := b.Str("csrf_token")
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	if err := s.cookies.checkCSRF(r, token); err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	reqID := r.URL.Query().Get("request")
 	if reqID == "" {
-		s.browserError(w, r, apierror.BadRequest("The request query parameter is missing."))
-		return
+		return apierror.BadRequest("The request query parameter is missing.")
 	}
 	if !identity.WellFormedID(reqID) {
-		s.browserError(w, r, apierror.NotFound("The profile request could not be found. Please restart the flow."))
-		return
+		return apierror.NotFound("The profile request could not be found. Please restart the flow.")
 	}
 	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	if err != nil || !s.usable(sess, id) {
 		if negotiate.WantsJSON(r) {
-			s.writeError(w, r, apierror.SessionInactive())
-			return
+			return asJSON(apierror.SessionInactive())
 		}
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
-		return
+		return nil
 	}
 	if f == nil || f.Kind != identity.KindProfile {
-		s.browserError(w, r, apierror.NotFound("The profile request could not be found. Please restart the flow."))
-		return
+		return apierror.NotFound("The profile request could not be found. Please restart the flow.")
 	}
 	if f.IdentityID != id.ID {
-		s.browserError(w, r, errProfileAccess)
-		return
+		return errProfileAccess
 	}
 	if err := b.CheckFields("csrf_token", "traits", "traits."); err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	traits, err := b.Traits(s.cfg.Schema)
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 
 	s.renewCSRF(w, r, f)
 	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, change{method: "profile", traits: traits, legacy: true})
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	switch o {
 	case saved:
@@ -295,11 +278,11 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) {
 		f.UI.Messages = []identity.Message{{ID: 4050001, Type: identity.MessageError,
 			Text: fmt.Sprintf("The profile request expired %s minutes ago, please try again.", apierror.FormatMinutes(now.Sub(f.ExpiresAt).Minutes()))}}
 		if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-			s.browserError(w, r, err)
-			return
+			return err
 		}
 		s.sendProfile(w, r, f, id, http.StatusGone)
 	}
+	return nil
 }
 
 // sendProfile answers with a stored request: JSON callers get the request
@@ -326,6 +309,6 @@ func (s profileFlow) legacySessionAndRequest(r *http.Request, reqID string) (*id
 // ServeLegacyAdminProfile answers the legacy admin fetch of a profile
 // request (GET /self-service/browser/flows/requests/profile?request=),
 // which needs no session.
-func (s *Service) ServeLegacyAdminProfile(w http.ResponseWriter, r *http.Request) {
-	profileFlow{s}.profileFetch(w, r, true)
+func (s *Service) ServeLegacyAdminProfile(w http.ResponseWriter, r *http.Request) error {
+	return profileFlow{s}.profileFetch(w, r, true)
 }

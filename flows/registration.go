@@ -25,75 +25,67 @@ func (s registrationFlow) registrationNodes(traits map[string]any) []identity.No
 }
 
 // registrationInit answers GET /self-service/registration/{browser,api}.
-func (s registrationFlow) registrationInit(w http.ResponseWriter, r *http.Request, typ string) {
+func (s registrationFlow) registrationInit(w http.ResponseWriter, r *http.Request, typ string) error {
 	fail := s.failer(typ)
 	sess, _, err := s.Current(r)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if sess != nil {
 		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
 			reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
-			return
+			return nil
 		}
-		s.writeError(w, r, apierror.SessionAlreadyAvailable())
-		return
+		return asJSON(apierror.SessionAlreadyAvailable())
 	}
 	f := s.newFlow(r, identity.KindRegistration, typ, returnTo)
 	f.UI.Action = s.flowAction(r, identity.KindRegistration, f.ID)
 	f.UI.Nodes = s.registrationNodes(nil)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	s.sendNewFlow(w, r, f, nil, s.site.RegistrationUI(r))
+	return nil
 }
 
 // registrationSubmit answers POST /self-service/registration?flow=.
-func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Request) {
+func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	f, b, ok := s.openSubmit(w, r, identity.KindRegistration, "method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload")
-	if !ok {
-		return
+	f, b, err := s.openSubmit(w, r, identity.KindRegistration, "method", "password", "traits", "traits.", "csrf_token", "flow", "transient_payload")
+	if err != nil {
+		return err
 	}
 	fail := s.failer(f.Type)
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.site.RegistrationUI(r))
-		return
+		return nil
 	}
 	if sess, _, err := s.Current(r); err != nil || sess != nil {
 		if err == nil {
 			err = apierror.SessionAlreadyAvailable()
 		}
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	method, err := b.Str("method")
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if method != "password" {
-		fail(w, r, apierror.BadRequest("Could not find a strategy to sign you up with. Did you fill out the form correctly?"))
-		return
+		return fail(apierror.BadRequest("Could not find a strategy to sign you up with. Did you fill out the form correctly?"))
 	}
 	password, err := b.Str("password")
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	traits, err := b.Traits(s.cfg.Schema)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 
 	// Rebuild the form from what was sent, then collect every problem.
@@ -116,33 +108,29 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	}
 	if !hasMessages(f.UI) {
 		if err := s.SetPassword(id, password); err != nil {
-			fail(w, r, err)
-			return
+			return fail(err)
 		}
 		err := s.cfg.Store.CreateIdentity(ctx, id)
 		switch {
 		case errors.Is(err, identity.ErrDuplicateIdentifier):
 			f.UI.Messages = []identity.Message{msgDuplicate}
 		case err != nil:
-			fail(w, r, err)
-			return
+			return fail(err)
 		}
 	}
 	f.UpdatedAt = s.cfg.Now()
 	if hasMessages(f.UI) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
 		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
-			fail(w, r, err)
-			return
+			return fail(err)
 		}
 		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.site.RegistrationUI(r))
-		return
+		return nil
 	}
 
 	sess, token, err := s.IssueSession(r, id)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if f.Type == identity.TypeBrowser {
 		s.cookies.setSessionCookie(w, r, token, sess.ExpiresAt)
@@ -151,10 +139,10 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
 	f.State, f.Active = identity.StateSuccess, "password"
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	s.sendSession(w, r, f, sess, id, token)
+	return nil
 }
 
 // hasMessages reports whether a form carries any error message.

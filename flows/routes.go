@@ -4,104 +4,145 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
+	"net/url"
+	"path"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/pages"
 )
 
 // ServePublic answers a request for the public API; rel is the request path
-// with the public prefix removed ("/sessions/whoami"). Paths of the admin API
-// are unknown here, whatever their form, and answer 404.
+// with the public prefix removed ("/sessions/whoami"). Paths of the admin
+// API are unknown here, whatever their form, and answer 404; a known path
+// asked with another method answers 405 with Allow.
+//
+// The handlers see the request with its path relative to the prefix, as
+// http.StripPrefix would pass it; requestURL puts the prefix back.
 func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string) {
-	get, post := r.Method == http.MethodGet || r.Method == http.MethodHead, r.Method == http.MethodPost
-	switch {
-	case rel == "/sessions/whoami":
-		s.whoami(w, r)
-
-	case rel == "/self-service/login/browser" && get:
-		loginFlow{s}.loginInit(w, r, identity.TypeBrowser)
-	case rel == "/self-service/login/api" && get:
-		loginFlow{s}.loginInit(w, r, identity.TypeAPI)
-	case rel == "/self-service/login/flows" && get:
-		s.getFlowHandler(w, r, identity.KindLogin)
-	case rel == "/self-service/login" && post:
-		loginFlow{s}.loginSubmit(w, r)
-
-	case rel == "/self-service/registration/browser" && get:
-		registrationFlow{s}.registrationInit(w, r, identity.TypeBrowser)
-	case rel == "/self-service/registration/api" && get:
-		registrationFlow{s}.registrationInit(w, r, identity.TypeAPI)
-	case rel == "/self-service/registration/flows" && get:
-		s.getFlowHandler(w, r, identity.KindRegistration)
-	case rel == "/self-service/registration" && post:
-		registrationFlow{s}.registrationSubmit(w, r)
-
-	case rel == "/self-service/logout/browser" && get:
-		logoutFlow{s}.logoutInit(w, r)
-	case rel == "/self-service/logout" && get:
-		logoutFlow{s}.logout(w, r)
-	case rel == "/self-service/logout/api" && r.Method == http.MethodDelete:
-		logoutFlow{s}.logoutAPI(w, r)
-
-	case rel == "/self-service/settings/browser" && get:
-		settingsFlow{s}.settingsInit(w, r, identity.TypeBrowser)
-	case rel == "/self-service/settings/api" && get:
-		settingsFlow{s}.settingsInit(w, r, identity.TypeAPI)
-	case rel == "/self-service/settings/flows" && get:
-		settingsFlow{s}.settingsFetch(w, r)
-	case rel == "/self-service/settings" && (post || get):
-		settingsFlow{s}.settingsSubmit(w, r)
-
-	case rel == "/self-service/browser/flows/profile" && get:
-		profileFlow{s}.profileInit(w, r)
-	case rel == "/self-service/browser/flows/requests/profile" && get:
-		profileFlow{s}.profileFetch(w, r, false)
-	case rel == "/self-service/browser/flows/profile/update" && post:
-		profileFlow{s}.profileUpdate(w, r)
-
-	case rel == "/self-service/errors" && get:
-		s.errorFetch(w, r)
-	case (rel == "/schemas" || strings.HasPrefix(rel, "/schemas/")) && get:
-		s.ServeSchemas(w, r, rel)
-
-	case strings.HasPrefix(rel, "/ui/") && get:
-		builtinPages{s}.serveUI(w, r, rel)
-
-	default:
-		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
-	}
-}
-
-// schemas answers GET /schemas and /schemas/{id} (the id plain or base64url).
-func (s *Service) ServeSchemas(w http.ResponseWriter, r *http.Request, rel string) {
-	sch := s.cfg.Schema
-	if rel == "/schemas" {
-		reply.JSON(w, http.StatusOK, []map[string]any{{"id": sch.ID(), "schema": json.RawMessage(sch.Raw())}})
+	if path.Clean(rel) != rel {
+		// ServeMux would redirect to the cleaned path; nothing of ours lives
+		// at an unclean one.
+		s.writeError(w, r, notFound())
 		return
 	}
-	id := strings.TrimPrefix(rel, "/schemas/")
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path, r2.URL.RawPath = rel, ""
+	s.mux.ServeHTTP(w, r2)
+}
+
+func notFound() *apierror.Error {
+	return apierror.NotFound("The requested resource could not be found")
+}
+
+// publicRoutes is the route table of the public API. Each handler answers,
+// or returns the error that answerError turns into the answer. A GET route
+// answers HEAD too.
+func (s *Service) publicRoutes() *http.ServeMux {
+	rt := newRouter("", s.answerError)
+	login, registration, settings := loginFlow{s}, registrationFlow{s}, settingsFlow{s}
+	profile, logout, ui := profileFlow{s}, logoutFlow{s}, builtinPages{s}
+
+	rt.get("/sessions/whoami", s.whoami)
+
+	rt.get("/self-service/login/browser", func(w http.ResponseWriter, r *http.Request) error {
+		return login.loginInit(w, r, identity.TypeBrowser)
+	})
+	rt.get("/self-service/login/api", func(w http.ResponseWriter, r *http.Request) error {
+		return login.loginInit(w, r, identity.TypeAPI)
+	})
+	rt.get("/self-service/login/flows", func(w http.ResponseWriter, r *http.Request) error {
+		return s.getFlowHandler(w, r, identity.KindLogin)
+	})
+	rt.post("/self-service/login", login.loginSubmit)
+
+	rt.get("/self-service/registration/browser", func(w http.ResponseWriter, r *http.Request) error {
+		return registration.registrationInit(w, r, identity.TypeBrowser)
+	})
+	rt.get("/self-service/registration/api", func(w http.ResponseWriter, r *http.Request) error {
+		return registration.registrationInit(w, r, identity.TypeAPI)
+	})
+	rt.get("/self-service/registration/flows", func(w http.ResponseWriter, r *http.Request) error {
+		return s.getFlowHandler(w, r, identity.KindRegistration)
+	})
+	rt.post("/self-service/registration", registration.registrationSubmit)
+
+	rt.get("/self-service/logout/browser", logout.logoutInit)
+	rt.get("/self-service/logout", logout.logout)
+	rt.handle("/self-service/logout/api", map[string]handlerFunc{http.MethodDelete: logout.logoutAPI})
+
+	rt.get("/self-service/settings/browser", func(w http.ResponseWriter, r *http.Request) error {
+		return settings.settingsInit(w, r, identity.TypeBrowser)
+	})
+	rt.get("/self-service/settings/api", func(w http.ResponseWriter, r *http.Request) error {
+		return settings.settingsInit(w, r, identity.TypeAPI)
+	})
+	rt.get("/self-service/settings/flows", settings.settingsFetch)
+	// GET resumes a paused submission after its refresh login.
+	rt.handle("/self-service/settings", map[string]handlerFunc{
+		http.MethodGet: settings.settingsSubmit, http.MethodPost: settings.settingsSubmit,
+	})
+
+	rt.get("/self-service/browser/flows/profile", profile.profileInit)
+	rt.get("/self-service/browser/flows/requests/profile", func(w http.ResponseWriter, r *http.Request) error {
+		return profile.profileFetch(w, r, false)
+	})
+	rt.post("/self-service/browser/flows/profile/update", profile.profileUpdate)
+
+	rt.get("/self-service/errors", s.errorFetch)
+	rt.get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.ServeSchemas(w, r, "") })
+	rt.get("/schemas/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		return s.ServeSchemas(w, r, r.PathValue("id"))
+	})
+
+	rt.get(siteurl.LoginPath, func(w http.ResponseWriter, r *http.Request) error {
+		return ui.uiAuthPage(w, r, identity.KindLogin)
+	})
+	rt.get(siteurl.RegistrationPath, func(w http.ResponseWriter, r *http.Request) error {
+		return ui.uiAuthPage(w, r, identity.KindRegistration)
+	})
+	rt.get(siteurl.SettingsPath, ui.uiSettingsPage)
+	rt.get(siteurl.ProfilePath, ui.uiProfilePage)
+	rt.get(siteurl.ErrorPath, ui.uiErrorPage)
+	rt.get(pages.StylePath, ui.uiStylesheet)
+
+	rt.notFound(func(http.ResponseWriter, *http.Request) error { return asJSON(notFound()) })
+	return rt.mux
+}
+
+// ServeSchemas answers GET /schemas (id "") and /schemas/{id} (the id plain
+// or base64url).
+func (s *Service) ServeSchemas(w http.ResponseWriter, r *http.Request, id string) error {
+	sch := s.cfg.Schema
+	if id == "" {
+		reply.JSON(w, http.StatusOK, []map[string]any{{"id": sch.ID(), "schema": json.RawMessage(sch.Raw())}})
+		return nil
+	}
 	if dec, err := base64.RawURLEncoding.DecodeString(id); err == nil && string(dec) == sch.ID() {
 		id = sch.ID()
 	}
 	if id != sch.ID() {
-		s.writeError(w, r, apierror.NotFound("The requested schema could not be found."))
-		return
+		return asJSON(apierror.NotFound("The requested schema could not be found."))
 	}
 	reply.NoCache(w)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(sch.Raw())
+	return nil
 }
 
 // errorFetch answers GET /self-service/errors?id= for the error UI.
-func (s *Service) errorFetch(w http.ResponseWriter, r *http.Request) {
+func (s *Service) errorFetch(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	reply.JSON(w, http.StatusOK, map[string]any{
 		"id": f.ID, "error": json.RawMessage(f.Error), "created_at": f.IssuedAt, "updated_at": f.UpdatedAt,
 	})
+	return nil
 }

@@ -74,7 +74,8 @@ type Service struct {
 	site     *siteurl.Site
 	pages    *pages.Renderer
 	cookies  *cookieJar
-	storeLog *zap.Logger // cfg.Logger, once per interval (storelog.Sampled)
+	mux      *http.ServeMux // the public API (publicRoutes)
+	storeLog *zap.Logger    // cfg.Logger, once per interval (storelog.Sampled)
 }
 
 // New checks cfg, fills in its defaults and returns the Service.
@@ -115,7 +116,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	pages := &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger}
 	cookies := &cookieJar{site: site, domain: cfg.CookieDomain, now: cfg.Now}
-	return &Service{cfg: cfg, site: site, pages: pages, cookies: cookies, storeLog: storelog.Sampled(cfg.Logger)}, nil
+	s := &Service{cfg: cfg, site: site, pages: pages, cookies: cookies, storeLog: storelog.Sampled(cfg.Logger)}
+	s.mux = s.publicRoutes()
+	return s, nil
 }
 
 // Config returns the service's configuration, its defaults filled in.

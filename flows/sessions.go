@@ -80,16 +80,15 @@ func clientIP(r *http.Request) string {
 }
 
 // whoami answers GET /sessions/whoami.
-func (s *Service) whoami(w http.ResponseWriter, r *http.Request) {
+func (s *Service) whoami(w http.ResponseWriter, r *http.Request) error {
 	sess, id, err := s.Current(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	}
 	if sess == nil {
-		s.writeError(w, r, apierror.SessionInactive())
-		return
+		return asJSON(apierror.SessionInactive())
 	}
 	w.Header().Set("X-Kratos-Authenticated-Identity-Id", id.ID)
 	reply.JSON(w, http.StatusOK, s.SessionJSON(r, sess, id, false))
+	return nil
 }

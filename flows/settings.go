@@ -51,17 +51,15 @@ func (s settingsFlow) refreshURL(r *http.Request, f *identity.Flow) string {
 }
 
 // settingsInit answers GET /self-service/settings/{browser,api}.
-func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ string) {
+func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ string) error {
 	fail := s.failer(typ)
 	sess, id, err := s.Current(r)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	returnTo, err := s.site.CheckReturnTo(r, r.URL.Query().Get("return_to"))
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	if sess == nil {
 		if typ == identity.TypeBrowser && !negotiate.WantsJSON(r) {
@@ -70,19 +68,18 @@ func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ s
 				q.Set("return_to", returnTo)
 			}
 			reply.Redirect(w, s.site.PublicURL(r, "/self-service/login/browser", q), http.StatusSeeOther)
-			return
+			return nil
 		}
 		e := apierror.SessionInactive()
 		e.Reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
-		s.writeError(w, r, e)
-		return
+		return asJSON(e)
 	}
 	f := s.newSettingsFlow(w, r, typ, returnTo, id)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	s.sendNewFlow(w, r, f, id, s.site.SettingsUI(r))
+	return nil
 }
 
 func (s settingsFlow) newSettingsFlow(w http.ResponseWriter, r *http.Request, typ, returnTo string, id *identity.Identity) *identity.Flow {
@@ -104,21 +101,18 @@ func errNoSessionForFlow() *apierror.Error {
 }
 
 // settingsFetch answers GET /self-service/settings/flows?id=.
-func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) {
+func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) error {
 	sess, id, f, err := s.sessionAndFlow(r, r.URL.Query().Get("id"))
 	switch {
 	case err != nil:
-		s.writeError(w, r, err)
-		return
+		return asJSON(err)
 	case sess == nil && !negotiate.WantsJSON(r):
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
-		return
+		return nil
 	case sess == nil:
-		s.writeError(w, r, errNoSessionForFlow())
-		return
+		return asJSON(errNoSessionForFlow())
 	case f.IdentityID != id.ID:
-		s.writeError(w, r, apierror.IdentityMismatch())
-		return
+		return asJSON(apierror.IdentityMismatch())
 	}
 	if now := s.cfg.Now(); f.Expired(now) {
 		e := apierror.FlowExpired(f, now, "")
@@ -128,13 +122,13 @@ func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) {
 		} else {
 			e.Details = map[string]any{"redirect_to": s.restartURL(r, f, identity.TypeBrowser)}
 		}
-		s.writeError(w, r, e)
-		return
+		return asJSON(e)
 	}
 	if real := s.cookies.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
 		setCSRF(&f.UI, csrf.Mask(real))
 	}
 	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, id))
+	return nil
 }
 
 // sessionAndFlow reads the caller's session, its identity and a settings
@@ -201,58 +195,51 @@ func (p pausedSubmission) change(sch *schema.Schema) (change, error) {
 
 // settingsSubmit answers POST /self-service/settings?flow= (and GET, which
 // resumes a paused submission).
-func (s settingsFlow) settingsSubmit(w http.ResponseWriter, r *http.Request) {
+func (s settingsFlow) settingsSubmit(w http.ResponseWriter, r *http.Request) error {
 	sess, id, f, err := s.sessionAndFlow(r, r.URL.Query().Get("flow"))
 	switch {
 	case err != nil:
-		s.browserError(w, r, err)
-		return
+		return err
 	case sess == nil && !negotiate.WantsJSON(r):
 		// Whatever the flow's type: only a request that counts as JSON gets
 		// the 401 (kratos-api.md §3.6).
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
-		return
+		return nil
 	case sess == nil:
-		s.writeError(w, r, errNoSessionForFlow())
-		return
+		return asJSON(errNoSessionForFlow())
 	case f.IdentityID != id.ID:
-		s.failer(f.Type)(w, r, apierror.IdentityMismatch())
-		return
+		return s.failer(f.Type)(apierror.IdentityMismatch())
 	}
 	if r.Method == http.MethodGet {
 		s.resumeSettings(w, r, sess, id, f)
-		return
+		return nil
 	}
 	b, err := body.Read(w, r)
 	if err != nil {
-		s.failer(f.Type)(w, r, err)
-		return
+		return s.failer(f.Type)(err)
 	}
-	s.submitSettings(w, r, sess, id, f, b)
+	return s.submitSettings(w, r, sess, id, f, b)
 }
 
 // submitSettings decodes one settings submission, runs it through the
 // state machine (statemachine.go) and answers with its outcome.
-func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow, b *body.Body) {
+func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow, b *body.Body) error {
 	fail := s.failer(f.Type)
 	// Expiry comes first, as in Kratos: an expired flow is replaced
 	// (submit's expired outcome) whatever the body and CSRF token.
 	isExpired := f.Expired(s.cfg.Now())
 	if err := s.checkSubmitter(r, f, b); err != nil && !isExpired {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	ch, err := settingsChange(s.cfg.Schema, b)
 	if err != nil && !isExpired {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	s.renewCSRF(w, r, f)
 	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, ch)
 	if err != nil {
-		fail(w, r, err)
-		return
+		return fail(err)
 	}
 	switch o {
 	case saved:
@@ -262,13 +249,14 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 	case conflict:
 		s.sendFormResult(w, r, f, id, http.StatusConflict, s.site.SettingsUI(r))
 	case refreshRequired:
-		s.pauseSettings(w, r, f, id, ch, updated, b)
+		return s.pauseSettings(w, r, f, id, ch, updated, b)
 	case expired:
 		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.IdentityVersion = id.Version
 			nf.UI.Nodes = s.settingsNodes(id.Traits)
 		}, s.site.SettingsUI(r))
 	}
+	return nil
 }
 
 // settingsChange decodes a settings submission of the profile or password
@@ -322,18 +310,16 @@ func setAt(m map[string]any, path []string, v any) {
 // they sent, so the same flow can be submitted again after re-authenticating.
 // updated is the identity as the change would save it: a paused password
 // change keeps its hash from there, never the password itself.
-func (s settingsFlow) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body.Body) {
+func (s settingsFlow) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body.Body) error {
 	to := s.refreshURL(r, f)
 	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) || b.Form == nil {
-		s.writeError(w, r, apierror.RefreshRequired(to))
-		return
+		return asJSON(apierror.RefreshRequired(to))
 	}
 	p := pausedSubmission{FlowID: f.ID, IdentityID: id.ID}
 	switch ch.method {
 	case "password":
 		if updated == nil || updated.Password == nil || updated.Password.HashedPassword == "" {
-			s.browserError(w, r, errors.New("flows: a paused password change without a hash"))
-			return
+			return errors.New("flows: a paused password change without a hash")
 		}
 		p.PasswordHash = updated.Password.HashedPassword
 	default:
@@ -350,11 +336,11 @@ func (s settingsFlow) pauseSettings(w http.ResponseWriter, r *http.Request, f *i
 		err = s.cfg.Store.SaveContinuity(r.Context(), cid, raw, continuityTTL)
 	}
 	if err != nil {
-		s.browserError(w, r, err)
-		return
+		return err
 	}
 	http.SetCookie(w, s.cookies.cookie(r, ContinuityCookie, cid, continuityTTL))
 	reply.Redirect(w, to, http.StatusSeeOther)
+	return nil
 }
 
 // resumePaused applies a browser's paused settings submission after its
