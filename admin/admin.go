@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/route"
 )
 
 // ServeAdmin answers a request for the admin API. Every route is served
@@ -32,74 +34,48 @@ import (
 //	GET    /schemas, /schemas/{id}                the identity schema
 //	GET    /self-service/browser/flows/requests/profile?request=  legacy admin fetch
 func (s *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	if rest, ok := strings.CutPrefix(p, "/admin"); ok && (rest == "" || rest[0] == '/') {
-		p = rest
-	}
-	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	m := r.Method
-	if m == http.MethodHead {
-		m = http.MethodGet
-	}
-	// allow answers with h when the method is one of methods, else 405.
-	allow := func(methods string, h func()) {
-		for _, a := range strings.Split(methods, ", ") {
-			if a == m {
-				h()
-				return
-			}
-		}
-		w.Header().Set("Allow", methods)
-		s.writeError(w, r, apierror.New(http.StatusMethodNotAllowed, "The method %s is not allowed for %s.", r.Method, r.URL.Path))
-	}
-
-	switch {
-	case p == "/identities":
-		allow("GET, POST", func() {
-			if m == http.MethodGet {
-				s.adminListIdentities(w, r)
-			} else {
-				s.adminCreateIdentity(w, r)
-			}
-		})
-	case len(seg) == 2 && seg[0] == "identities" && seg[1] != "":
-		allow("GET, PUT, PATCH, DELETE", func() {
-			switch m {
-			case http.MethodGet:
-				s.adminGetIdentity(w, r, seg[1])
-			case http.MethodPut:
-				s.adminPutIdentity(w, r, seg[1])
-			case http.MethodPatch:
-				s.adminPatchIdentity(w, r, seg[1])
-			case http.MethodDelete:
-				s.adminDeleteIdentity(w, r, seg[1])
-			}
-		})
-	case len(seg) == 3 && seg[0] == "identities" && seg[1] != "" && seg[2] == "sessions":
-		allow("GET, DELETE", func() {
-			if m == http.MethodGet {
-				s.adminListIdentitySessions(w, r, seg[1])
-			} else {
-				s.adminDeleteIdentitySessions(w, r, seg[1])
-			}
-		})
-	case len(seg) == 2 && seg[0] == "sessions" && seg[1] != "":
-		allow("GET, DELETE", func() {
-			if m == http.MethodGet {
-				s.adminGetSession(w, r, seg[1])
-			} else {
-				s.adminDeactivateSession(w, r, seg[1])
-			}
-		})
-	case len(seg) == 3 && seg[0] == "sessions" && seg[1] != "" && seg[2] == "extend":
-		allow("PATCH", func() { s.adminExtendSession(w, r, seg[1]) })
-	case p == "/schemas" || (len(seg) == 2 && seg[0] == "schemas"):
-		allow("GET", func() { s.svc.ServeSchemas(w, r, p) })
-	case p == "/self-service/browser/flows/requests/profile":
-		allow("GET", func() { s.svc.ServeLegacyAdminProfile(w, r) })
-	default:
+	if path.Clean(r.URL.Path) != r.URL.Path {
+		// ServeMux would redirect to the cleaned path; nothing of ours lives
+		// at an unclean one.
 		s.writeError(w, r, apierror.NotFound("The requested resource could not be found"))
+		return
 	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// routes is the admin API's route table, under /admin and without it.
+func (s *API) routes() *http.ServeMux {
+	rt := route.New("", s.writeError)
+	for _, rt := range []*route.Router{rt, rt.WithPrefix("/admin")} {
+		rt.Handle("/identities", map[string]route.HandlerFunc{
+			http.MethodGet: s.adminListIdentities, http.MethodPost: s.adminCreateIdentity,
+		})
+		rt.Handle("/identities/{id}", map[string]route.HandlerFunc{
+			http.MethodGet:    withID(s.adminGetIdentity),
+			http.MethodPut:    withID(s.adminPutIdentity),
+			http.MethodPatch:  withID(s.adminPatchIdentity),
+			http.MethodDelete: withID(s.adminDeleteIdentity),
+		})
+		rt.Handle("/identities/{id}/sessions", map[string]route.HandlerFunc{
+			http.MethodGet: withID(s.adminListIdentitySessions), http.MethodDelete: withID(s.adminDeleteIdentitySessions),
+		})
+		rt.Handle("/sessions/{id}", map[string]route.HandlerFunc{
+			http.MethodGet: withID(s.adminGetSession), http.MethodDelete: withID(s.adminDeactivateSession),
+		})
+		rt.Handle("/sessions/{id}/extend", map[string]route.HandlerFunc{http.MethodPatch: withID(s.adminExtendSession)})
+		rt.Get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.svc.ServeSchemas(w, r, "") })
+		rt.Get("/schemas/{id}", withID(s.svc.ServeSchemas))
+		rt.Get("/self-service/browser/flows/requests/profile", s.svc.ServeLegacyAdminProfile)
+	}
+	rt.NotFound(func(http.ResponseWriter, *http.Request) error {
+		return apierror.NotFound("The requested resource could not be found")
+	})
+	return rt.Mux
+}
+
+// withID passes a handler the {id} of its path.
+func withID(h func(http.ResponseWriter, *http.Request, string) error) route.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error { return h(w, r, r.PathValue("id")) }
 }
 
 // adminBase is the admin API's base URL: the request's own scheme and host.

@@ -19,12 +19,15 @@ type API struct {
 	svc      *flows.Service
 	cfg      flows.Config
 	storeLog *zap.Logger
+	mux      *http.ServeMux // routes
 }
 
 // New returns the admin API of svc.
 func New(svc *flows.Service) *API {
 	cfg := svc.Config()
-	return &API{svc: svc, cfg: cfg, storeLog: storelog.Sampled(cfg.Logger)}
+	s := &API{svc: svc, cfg: cfg, storeLog: storelog.Sampled(cfg.Logger)}
+	s.mux = s.routes()
+	return s
 }
 
 // writeError answers with the error envelope; a store failure is logged

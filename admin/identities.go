@@ -332,7 +332,7 @@ func (s *API) applyAdminInput(id *identity.Identity, in *adminIdentityInput) err
 }
 
 // adminListIdentities answers GET /admin/identities.
-func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) {
+func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	q := r.URL.Query()
 	if ident := q.Get("credentials_identifier"); ident != "" {
@@ -342,19 +342,17 @@ func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			out = append(out, s.svc.IdentityJSON(r, id, true))
 		case !errors.Is(err, identity.ErrNotFound):
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		reply.JSON(w, http.StatusOK, out)
-		return
+		return nil
 	}
 
 	size := adminDefaultPageSize
 	if v := q.Get("page_size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			s.writeError(w, r, apierror.BadRequest("The page_size %q is not a positive integer.", v))
-			return
+			return apierror.BadRequest("The page_size %q is not a positive integer.", v)
 		}
 		size = min(n, adminMaxPageSize)
 	}
@@ -362,15 +360,13 @@ func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 	if t := q.Get("page_token"); t != "" {
 		dec, err := base64.RawURLEncoding.DecodeString(t)
 		if err != nil || !identity.WellFormedID(string(dec)) {
-			s.writeError(w, r, apierror.BadRequest("The page_token %q is invalid; use the one from the Link header.", t))
-			return
+			return apierror.BadRequest("The page_token %q is invalid; use the one from the Link header.", t)
 		}
 		after = string(dec)
 	}
 	list, next, err := s.cfg.Store.ListIdentities(ctx, after, size)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// Like Kratos: one Link header, a comma-delimited list with rel="first"
 	// always and rel="next" unless this is the last page.
@@ -384,6 +380,7 @@ func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) {
 		out = append(out, s.svc.IdentityJSON(r, id, true))
 	}
 	reply.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 // adminPageLink is one value of the Link header of a list page.
@@ -401,33 +398,30 @@ func adminPageLink(r *http.Request, size int, token, rel string) string {
 }
 
 // adminCreateIdentity answers POST /admin/identities.
-func (s *API) adminCreateIdentity(w http.ResponseWriter, r *http.Request) {
+func (s *API) adminCreateIdentity(w http.ResponseWriter, r *http.Request) error {
 	obj, err := readAdminObject(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in, err := s.decodeAdminIdentity(obj, adminCreateFields)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	id := s.svc.NewIdentity(in.traits)
 	if err := s.applyAdminInput(id, in); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.cfg.Store.CreateIdentity(r.Context(), id); err != nil {
 		if errors.Is(err, identity.ErrDuplicateIdentifier) || errors.Is(err, identity.ErrExists) {
 			err = errAdminIdentityConflict()
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.cfg.Logger.Info("admin: identity created", zap.String("identity_id", id.ID))
 	w.Header().Set("Location", adminIdentityURL(r, id.ID))
 	w.Header().Set("ETag", adminETag(id.Version))
 	reply.JSON(w, http.StatusCreated, s.svc.IdentityJSON(r, id, true))
+	return nil
 }
 
 // adminLoadIdentity reads an identity for an admin request; a malformed or
@@ -444,74 +438,67 @@ func (s *API) adminLoadIdentity(r *http.Request, id string) (*identity.Identity,
 }
 
 // adminGetIdentity answers GET /admin/identities/{id}.
-func (s *API) adminGetIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminGetIdentity(w http.ResponseWriter, r *http.Request, idStr string) error {
 	id, err := s.adminLoadIdentity(r, idStr)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("ETag", adminETag(id.Version))
 	reply.JSON(w, http.StatusOK, s.svc.IdentityJSON(r, id, true))
+	return nil
 }
 
 // adminDeleteIdentity answers DELETE /admin/identities/{id}; the store
 // removes the identity's sessions with it.
-func (s *API) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, idStr string) error {
 	if _, err := s.adminLoadIdentity(r, idStr); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := s.cfg.Store.DeleteIdentity(r.Context(), idStr); err != nil {
 		if errors.Is(err, identity.ErrNotFound) {
 			err = apierror.ResourceNotFound()
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.cfg.Logger.Info("admin: identity deleted", zap.String("identity_id", idStr))
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // adminPutIdentity answers PUT /admin/identities/{id}: traits, state and
 // both metadata are replaced (absent metadata become null, an absent state
 // stays), credentials are optional.
-func (s *API) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminPutIdentity(w http.ResponseWriter, r *http.Request, idStr string) error {
 	if !identity.WellFormedID(idStr) {
-		s.writeError(w, r, apierror.ResourceNotFound())
-		return
+		return apierror.ResourceNotFound()
 	}
 	obj, err := readAdminObject(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	in, err := s.decodeAdminIdentity(obj, adminUpdateFields)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	s.adminUpdateIdentity(w, r, idStr, func(*identity.Identity) (*adminIdentityInput, error) { return in, nil })
+	return s.adminUpdateIdentity(w, r, idStr, func(*identity.Identity) (*adminIdentityInput, error) { return in, nil })
 }
 
 // adminPatchIdentity answers PATCH /admin/identities/{id} with an RFC 6902
 // JSON Patch on the identity's admin JSON. Only schema_id, state, traits and
 // the metadata (and what is below them) may be changed; `test` may read any
 // member. A failed `test` is 400, as in Kratos.
-func (s *API) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idStr string) error {
 	if !identity.WellFormedID(idStr) {
-		s.writeError(w, r, apierror.ResourceNotFound())
-		return
+		return apierror.ResourceNotFound()
 	}
 	v, _, err := readAdminJSON(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	ops, err := jsonpatch.FromValue(v)
 	if err != nil {
-		s.writeError(w, r, apierror.BadRequest("The JSON Patch is invalid: %v.", err))
-		return
+		return apierror.BadRequest("The JSON Patch is invalid: %v.", err)
 	}
 	for i, op := range ops {
 		if op.Op == "test" {
@@ -522,11 +509,10 @@ func (s *API) adminPatchIdentity(w http.ResponseWriter, r *http.Request, idStr s
 			if op.Op == "move" && adminPatchable(p) {
 				p = op.From
 			}
-			s.writeError(w, r, apierror.BadRequest("The JSON Patch operation %d (%s) may not change %q; only /schema_id, /state, /traits, /metadata_public and /metadata_admin can be patched.", i, op.Op, p))
-			return
+			return apierror.BadRequest("The JSON Patch operation %d (%s) may not change %q; only /schema_id, /state, /traits, /metadata_public and /metadata_admin can be patched.", i, op.Op, p)
 		}
 	}
-	s.adminUpdateIdentity(w, r, idStr, func(cur *identity.Identity) (*adminIdentityInput, error) {
+	return s.adminUpdateIdentity(w, r, idStr, func(cur *identity.Identity) (*adminIdentityInput, error) {
 		doc, err := adminGenericJSON(s.svc.IdentityJSON(r, cur, true))
 		if err != nil {
 			return nil, err
@@ -565,31 +551,26 @@ func adminPatchable(ptr string) bool {
 // When another write got in between: 412 if the caller sent If-Match (it
 // asked for exactly that version), else it starts over, and after
 // adminUpdateRetries attempts gives 409.
-func (s *API) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr string, input func(cur *identity.Identity) (*adminIdentityInput, error)) {
+func (s *API) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr string, input func(cur *identity.Identity) (*adminIdentityInput, error)) error {
 	for range adminUpdateRetries {
 		cur, err := s.adminLoadIdentity(r, idStr)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		present, ok := adminIfMatch(r, cur.Version)
 		if present && !ok {
-			s.writeError(w, r, errAdminPrecondition(r, cur.Version))
-			return
+			return errAdminPrecondition(r, cur.Version)
 		}
 		in, err := input(cur)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		next, err := adminCloneIdentity(cur)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		if err := s.applyAdminInput(next, in); err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		next.Version = cur.Version
 		err = s.cfg.Store.UpdateIdentity(r.Context(), next)
@@ -598,24 +579,22 @@ func (s *API) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr 
 			s.cfg.Logger.Info("admin: identity updated", zap.String("identity_id", next.ID))
 			w.Header().Set("ETag", adminETag(next.Version))
 			reply.JSON(w, http.StatusOK, s.svc.IdentityJSON(r, next, true))
-			return
+			return nil
 		case errors.Is(err, identity.ErrVersionConflict):
 			if present {
-				s.writeError(w, r, apierror.New(http.StatusPreconditionFailed,
-					"The identity was changed by another request since version %d was read.", cur.Version))
-				return
+				return apierror.New(http.StatusPreconditionFailed,
+					"The identity was changed by another request since version %d was read.", cur.Version)
 			}
 			continue
 		case errors.Is(err, identity.ErrDuplicateIdentifier):
-			s.writeError(w, r, errAdminIdentityConflict())
+			return errAdminIdentityConflict()
 		case errors.Is(err, identity.ErrNotFound):
-			s.writeError(w, r, apierror.ResourceNotFound())
+			return apierror.ResourceNotFound()
 		default:
-			s.writeError(w, r, err)
+			return err
 		}
-		return
 	}
-	s.writeError(w, r, apierror.New(http.StatusConflict, "The identity was changed by other requests at the same time; please try again."))
+	return apierror.New(http.StatusConflict, "The identity was changed by other requests at the same time; please try again.")
 }
 
 // adminCloneIdentity returns a deep copy of an identity, so that changing it

@@ -38,23 +38,22 @@ func (s *API) adminLoadSession(r *http.Request, idStr string) (*identity.Session
 
 // adminGetSession answers GET /admin/sessions/{id}. The identity is always
 // included, so ?expand=identity (or devices) is accepted and changes nothing.
-func (s *API) adminGetSession(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminGetSession(w http.ResponseWriter, r *http.Request, idStr string) error {
 	sess, id, err := s.adminLoadSession(r, idStr)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reply.JSON(w, http.StatusOK, s.svc.SessionJSON(r, sess, id, true))
+	return nil
 }
 
 // adminDeactivateSession answers DELETE /admin/sessions/{id}. As in Kratos
 // the session is deactivated, not deleted: it can no longer be used and is
 // listed with active false until it expires from the store.
-func (s *API) adminDeactivateSession(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminDeactivateSession(w http.ResponseWriter, r *http.Request, idStr string) error {
 	sess, _, err := s.adminLoadSession(r, idStr)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if sess.Active {
 		sess.Active = false
@@ -62,62 +61,57 @@ func (s *API) adminDeactivateSession(w http.ResponseWriter, r *http.Request, idS
 			if errors.Is(err, identity.ErrNotFound) {
 				err = apierror.ResourceNotFound()
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	s.cfg.Logger.Info("admin: session revoked", zap.String("session_id", sess.ID))
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // adminExtendSession answers PATCH /admin/sessions/{id}/extend: the session
 // now expires a session lifespan from now. A session that is no longer
 // active (revoked or expired) is not brought back: 404.
-func (s *API) adminExtendSession(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminExtendSession(w http.ResponseWriter, r *http.Request, idStr string) error {
 	sess, id, err := s.adminLoadSession(r, idStr)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	now := s.cfg.Now()
 	if !sess.IsActive(now) {
-		s.writeError(w, r, apierror.NotFound("The session is no longer active and cannot be extended."))
-		return
+		return apierror.NotFound("The session is no longer active and cannot be extended.")
 	}
 	sess.ExpiresAt = now.Add(s.cfg.SessionLifespan)
 	if err := s.cfg.Store.UpdateSession(r.Context(), sess); err != nil {
 		if errors.Is(err, identity.ErrNotFound) {
 			err = apierror.ResourceNotFound()
 		}
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	reply.JSON(w, http.StatusOK, s.svc.SessionJSON(r, sess, id, true))
+	return nil
 }
 
 // adminListIdentitySessions answers GET /admin/identities/{id}/sessions,
 // newest first; ?active=true|false keeps only sessions whose `active` is
 // that value.
-func (s *API) adminListIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminListIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) error {
 	var filter *bool
 	if v := r.URL.Query().Get("active"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			s.writeError(w, r, apierror.BadRequest("The active parameter %q must be true or false.", v))
-			return
+			return apierror.BadRequest("The active parameter %q must be true or false.", v)
 		}
 		filter = &b
 	}
 	id, err := s.adminLoadIdentity(r, idStr)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := s.cfg.Store.ListSessions(r.Context(), id.ID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]*flows.WireSession, 0, len(list))
 	for _, sess := range list {
@@ -128,22 +122,22 @@ func (s *API) adminListIdentitySessions(w http.ResponseWriter, r *http.Request, 
 		out = append(out, j)
 	}
 	reply.JSON(w, http.StatusOK, out)
+	return nil
 }
 
 // adminDeleteIdentitySessions answers DELETE /admin/identities/{id}/sessions:
 // every session of the identity is removed.
-func (s *API) adminDeleteIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) {
+func (s *API) adminDeleteIdentitySessions(w http.ResponseWriter, r *http.Request, idStr string) error {
 	id, err := s.adminLoadIdentity(r, idStr)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	n, err := s.cfg.Store.DeleteSessions(r.Context(), id.ID, "")
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.cfg.Logger.Info("admin: identity sessions deleted", zap.String("identity_id", id.ID), zap.Int("count", n))
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -40,7 +40,7 @@ func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string)
 			reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return nil
 		}
-		return asJSON(apierror.SessionAlreadyAvailable())
+		return apierror.AsJSON(apierror.SessionAlreadyAvailable())
 	}
 	f := s.newFlow(r, identity.KindLogin, typ, returnTo)
 	f.Refresh = refresh
@@ -86,7 +86,7 @@ func (s *Service) afterURL(r *http.Request, returnTo string) string {
 // always get JSON, browsers may be sent to the error UI.
 func (s *Service) failer(typ string) func(error) error {
 	if typ == identity.TypeAPI {
-		return asJSON
+		return apierror.AsJSON
 	}
 	return func(err error) error { return err }
 }
@@ -96,7 +96,7 @@ func (s *Service) failer(typ string) func(error) error {
 func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind string) error {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), kind)
 	if err != nil {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	if f.Type == identity.TypeBrowser {
 		real := s.cookies.csrfFromCookie(r)
@@ -105,14 +105,14 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 			if real == nil {
 				reason = csrf.NoCookie
 			}
-			return asJSON(csrf.Violation(reason))
+			return apierror.AsJSON(csrf.Violation(reason))
 		}
 		setCSRF(&f.UI, csrf.Mask(real))
 	}
 	if f.Expired(s.cfg.Now()) {
 		e := apierror.FlowExpired(f, s.cfg.Now(), "")
 		e.Details = map[string]any{"redirect_to": s.restartURL(r, f, f.Type)}
-		return asJSON(e)
+		return apierror.AsJSON(e)
 	}
 	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, nil))
 	return nil
@@ -182,7 +182,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return fail(apierror.BadRequest("Could not find a strategy to log you in with. Did you fill out the form correctly?"))
 	}
 	if current != nil && !f.Refresh {
-		return asJSON(apierror.SessionAlreadyAvailable())
+		return apierror.AsJSON(apierror.SessionAlreadyAvailable())
 	}
 
 	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(strings.TrimSpace(identifier)))

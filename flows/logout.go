@@ -82,28 +82,28 @@ func (s logoutFlow) logout(w http.ResponseWriter, r *http.Request) error {
 func (s logoutFlow) logoutAPI(w http.ResponseWriter, r *http.Request) error {
 	b, err := body.Read(w, r)
 	if err != nil {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	if err := b.CheckFields("session_token"); err != nil {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	token, err := b.Str("session_token")
 	if err != nil {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	notFound := apierror.Forbidden("The provided Ory Session Token could not be found, is invalid, or otherwise malformed.")
 	if !identity.WellFormedSessionToken(token) {
-		return asJSON(notFound)
+		return apierror.AsJSON(notFound)
 	}
 	sess, _, err := s.cfg.Store.GetSession(r.Context(), token)
 	if err != nil {
 		if identity.IsNotFound(err) {
 			err = notFound
 		}
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	if err := s.cfg.Store.DeleteSession(r.Context(), sess.ID); err != nil {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	s.cfg.Metrics.SessionRevoked()
 	reply.NoCache(w)

@@ -188,25 +188,25 @@ func (s profileFlow) profileFetch(w http.ResponseWriter, r *http.Request, admin 
 	if admin {
 		f, err := s.loadFlow(r.Context(), reqID, identity.KindProfile)
 		if err != nil {
-			return asJSON(err)
+			return apierror.AsJSON(err)
 		}
 		id, err := s.cfg.Store.GetIdentity(r.Context(), f.IdentityID)
 		if err != nil && !errors.Is(err, identity.ErrNotFound) {
-			return asJSON(err)
+			return apierror.AsJSON(err)
 		}
 		reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
 		return nil
 	}
 	real := s.cookies.csrfFromCookie(r)
 	if real == nil || !identity.WellFormedID(reqID) {
-		return asJSON(errProfileAccess)
+		return apierror.AsJSON(errProfileAccess)
 	}
 	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	if err != nil || f == nil || f.Kind != identity.KindProfile || !s.usable(sess, id) || f.IdentityID != id.ID {
-		return asJSON(errProfileAccess)
+		return apierror.AsJSON(errProfileAccess)
 	}
 	setCSRF(&f.UI, csrf.Mask(real))
 	reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
@@ -239,7 +239,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error
 	}
 	if err != nil || !s.usable(sess, id) {
 		if negotiate.WantsJSON(r) {
-			return asJSON(apierror.SessionInactive())
+			return apierror.AsJSON(apierror.SessionInactive())
 		}
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return nil

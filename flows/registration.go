@@ -40,7 +40,7 @@ func (s registrationFlow) registrationInit(w http.ResponseWriter, r *http.Reques
 			reply.Redirect(w, s.afterURL(r, returnTo), http.StatusSeeOther)
 			return nil
 		}
-		return asJSON(apierror.SessionAlreadyAvailable())
+		return apierror.AsJSON(apierror.SessionAlreadyAvailable())
 	}
 	f := s.newFlow(r, identity.KindRegistration, typ, returnTo)
 	f.UI.Action = s.flowAction(r, identity.KindRegistration, f.ID)

@@ -40,30 +40,11 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 	reply.Redirect(w, siteurl.WithQuery(s.site.ErrorUI(r), "id", f.ID), http.StatusSeeOther)
 }
 
-// jsonError is an error that is answered with the JSON envelope whatever
-// the caller: API flows and JSON-only endpoints.
-type jsonError struct{ error }
-
-func (e jsonError) Unwrap() error { return e.error }
-
-// asJSON marks err to be answered with the JSON envelope, never with the
-// error UI.
-func asJSON(err error) error {
-	if err == nil {
-		return nil
-	}
-	return jsonError{err}
-}
-
-// handlerFunc is a handler that answers the request, or returns the error
-// that answerError turns into the answer.
-type handlerFunc func(w http.ResponseWriter, r *http.Request) error
-
 // answerError answers with a handler's error: the JSON envelope for JSON
-// callers and errors marked asJSON, else the error UI (browserError).
+// callers and errors marked apierror.AsJSON, else the error UI (browserError).
 func (s *Service) answerError(w http.ResponseWriter, r *http.Request, err error) {
-	if j, ok := err.(jsonError); ok {
-		s.writeError(w, r, j.error)
+	if err, ok := apierror.IsJSON(err); ok {
+		s.writeError(w, r, err)
 		return
 	}
 	s.browserError(w, r, err)

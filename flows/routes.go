@@ -10,6 +10,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
+	"github.com/seed06f30684/caddy-kratos/internal/route"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/pages"
 )
@@ -44,75 +45,75 @@ func notFound() *apierror.Error {
 // or returns the error that answerError turns into the answer. A GET route
 // answers HEAD too.
 func (s *Service) publicRoutes() *http.ServeMux {
-	rt := newRouter("", s.answerError)
+	rt := route.New("", s.answerError)
 	login, registration, settings := loginFlow{s}, registrationFlow{s}, settingsFlow{s}
 	profile, logout, ui := profileFlow{s}, logoutFlow{s}, builtinPages{s}
 
-	rt.get("/sessions/whoami", s.whoami)
+	rt.Get("/sessions/whoami", s.whoami)
 
-	rt.get("/self-service/login/browser", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/login/browser", func(w http.ResponseWriter, r *http.Request) error {
 		return login.loginInit(w, r, identity.TypeBrowser)
 	})
-	rt.get("/self-service/login/api", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/login/api", func(w http.ResponseWriter, r *http.Request) error {
 		return login.loginInit(w, r, identity.TypeAPI)
 	})
-	rt.get("/self-service/login/flows", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/login/flows", func(w http.ResponseWriter, r *http.Request) error {
 		return s.getFlowHandler(w, r, identity.KindLogin)
 	})
-	rt.post("/self-service/login", login.loginSubmit)
+	rt.Post("/self-service/login", login.loginSubmit)
 
-	rt.get("/self-service/registration/browser", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/registration/browser", func(w http.ResponseWriter, r *http.Request) error {
 		return registration.registrationInit(w, r, identity.TypeBrowser)
 	})
-	rt.get("/self-service/registration/api", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/registration/api", func(w http.ResponseWriter, r *http.Request) error {
 		return registration.registrationInit(w, r, identity.TypeAPI)
 	})
-	rt.get("/self-service/registration/flows", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/registration/flows", func(w http.ResponseWriter, r *http.Request) error {
 		return s.getFlowHandler(w, r, identity.KindRegistration)
 	})
-	rt.post("/self-service/registration", registration.registrationSubmit)
+	rt.Post("/self-service/registration", registration.registrationSubmit)
 
-	rt.get("/self-service/logout/browser", logout.logoutInit)
-	rt.get("/self-service/logout", logout.logout)
-	rt.handle("/self-service/logout/api", map[string]handlerFunc{http.MethodDelete: logout.logoutAPI})
+	rt.Get("/self-service/logout/browser", logout.logoutInit)
+	rt.Get("/self-service/logout", logout.logout)
+	rt.Handle("/self-service/logout/api", map[string]route.HandlerFunc{http.MethodDelete: logout.logoutAPI})
 
-	rt.get("/self-service/settings/browser", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/settings/browser", func(w http.ResponseWriter, r *http.Request) error {
 		return settings.settingsInit(w, r, identity.TypeBrowser)
 	})
-	rt.get("/self-service/settings/api", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/settings/api", func(w http.ResponseWriter, r *http.Request) error {
 		return settings.settingsInit(w, r, identity.TypeAPI)
 	})
-	rt.get("/self-service/settings/flows", settings.settingsFetch)
+	rt.Get("/self-service/settings/flows", settings.settingsFetch)
 	// GET resumes a paused submission after its refresh login.
-	rt.handle("/self-service/settings", map[string]handlerFunc{
+	rt.Handle("/self-service/settings", map[string]route.HandlerFunc{
 		http.MethodGet: settings.settingsSubmit, http.MethodPost: settings.settingsSubmit,
 	})
 
-	rt.get("/self-service/browser/flows/profile", profile.profileInit)
-	rt.get("/self-service/browser/flows/requests/profile", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/browser/flows/profile", profile.profileInit)
+	rt.Get("/self-service/browser/flows/requests/profile", func(w http.ResponseWriter, r *http.Request) error {
 		return profile.profileFetch(w, r, false)
 	})
-	rt.post("/self-service/browser/flows/profile/update", profile.profileUpdate)
+	rt.Post("/self-service/browser/flows/profile/update", profile.profileUpdate)
 
-	rt.get("/self-service/errors", s.errorFetch)
-	rt.get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.ServeSchemas(w, r, "") })
-	rt.get("/schemas/{id}", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get("/self-service/errors", s.errorFetch)
+	rt.Get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.ServeSchemas(w, r, "") })
+	rt.Get("/schemas/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		return s.ServeSchemas(w, r, r.PathValue("id"))
 	})
 
-	rt.get(siteurl.LoginPath, func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get(siteurl.LoginPath, func(w http.ResponseWriter, r *http.Request) error {
 		return ui.uiAuthPage(w, r, identity.KindLogin)
 	})
-	rt.get(siteurl.RegistrationPath, func(w http.ResponseWriter, r *http.Request) error {
+	rt.Get(siteurl.RegistrationPath, func(w http.ResponseWriter, r *http.Request) error {
 		return ui.uiAuthPage(w, r, identity.KindRegistration)
 	})
-	rt.get(siteurl.SettingsPath, ui.uiSettingsPage)
-	rt.get(siteurl.ProfilePath, ui.uiProfilePage)
-	rt.get(siteurl.ErrorPath, ui.uiErrorPage)
-	rt.get(pages.StylePath, ui.uiStylesheet)
+	rt.Get(siteurl.SettingsPath, ui.uiSettingsPage)
+	rt.Get(siteurl.ProfilePath, ui.uiProfilePage)
+	rt.Get(siteurl.ErrorPath, ui.uiErrorPage)
+	rt.Get(pages.StylePath, ui.uiStylesheet)
 
-	rt.notFound(func(http.ResponseWriter, *http.Request) error { return asJSON(notFound()) })
-	return rt.mux
+	rt.NotFound(func(http.ResponseWriter, *http.Request) error { return apierror.AsJSON(notFound()) })
+	return rt.Mux
 }
 
 // ServeSchemas answers GET /schemas (id "") and /schemas/{id} (the id plain
@@ -127,7 +128,7 @@ func (s *Service) ServeSchemas(w http.ResponseWriter, r *http.Request, id string
 		id = sch.ID()
 	}
 	if id != sch.ID() {
-		return asJSON(apierror.NotFound("The requested schema could not be found."))
+		return apierror.AsJSON(apierror.NotFound("The requested schema could not be found."))
 	}
 	reply.NoCache(w)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -139,7 +140,7 @@ func (s *Service) ServeSchemas(w http.ResponseWriter, r *http.Request, id string
 func (s *Service) errorFetch(w http.ResponseWriter, r *http.Request) error {
 	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	reply.JSON(w, http.StatusOK, map[string]any{
 		"id": f.ID, "error": json.RawMessage(f.Error), "created_at": f.IssuedAt, "updated_at": f.UpdatedAt,

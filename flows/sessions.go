@@ -83,10 +83,10 @@ func clientIP(r *http.Request) string {
 func (s *Service) whoami(w http.ResponseWriter, r *http.Request) error {
 	sess, id, err := s.Current(r)
 	if err != nil {
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	}
 	if sess == nil {
-		return asJSON(apierror.SessionInactive())
+		return apierror.AsJSON(apierror.SessionInactive())
 	}
 	w.Header().Set("X-Kratos-Authenticated-Identity-Id", id.ID)
 	reply.JSON(w, http.StatusOK, s.SessionJSON(r, sess, id, false))

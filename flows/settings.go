@@ -72,7 +72,7 @@ func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ s
 		}
 		e := apierror.SessionInactive()
 		e.Reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
-		return asJSON(e)
+		return apierror.AsJSON(e)
 	}
 	f := s.newSettingsFlow(w, r, typ, returnTo, id)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
@@ -105,14 +105,14 @@ func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) erro
 	sess, id, f, err := s.sessionAndFlow(r, r.URL.Query().Get("id"))
 	switch {
 	case err != nil:
-		return asJSON(err)
+		return apierror.AsJSON(err)
 	case sess == nil && !negotiate.WantsJSON(r):
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return nil
 	case sess == nil:
-		return asJSON(errNoSessionForFlow())
+		return apierror.AsJSON(errNoSessionForFlow())
 	case f.IdentityID != id.ID:
-		return asJSON(apierror.IdentityMismatch())
+		return apierror.AsJSON(apierror.IdentityMismatch())
 	}
 	if now := s.cfg.Now(); f.Expired(now) {
 		e := apierror.FlowExpired(f, now, "")
@@ -122,7 +122,7 @@ func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) erro
 		} else {
 			e.Details = map[string]any{"redirect_to": s.restartURL(r, f, identity.TypeBrowser)}
 		}
-		return asJSON(e)
+		return apierror.AsJSON(e)
 	}
 	if real := s.cookies.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
 		setCSRF(&f.UI, csrf.Mask(real))
@@ -206,7 +206,7 @@ func (s settingsFlow) settingsSubmit(w http.ResponseWriter, r *http.Request) err
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return nil
 	case sess == nil:
-		return asJSON(errNoSessionForFlow())
+		return apierror.AsJSON(errNoSessionForFlow())
 	case f.IdentityID != id.ID:
 		return s.failer(f.Type)(apierror.IdentityMismatch())
 	}
@@ -313,7 +313,7 @@ func setAt(m map[string]any, path []string, v any) {
 func (s settingsFlow) pauseSettings(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity, ch change, updated *identity.Identity, b *body.Body) error {
 	to := s.refreshURL(r, f)
 	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) || b.Form == nil {
-		return asJSON(apierror.RefreshRequired(to))
+		return apierror.AsJSON(apierror.RefreshRequired(to))
 	}
 	p := pausedSubmission{FlowID: f.ID, IdentityID: id.ID}
 	switch ch.method {

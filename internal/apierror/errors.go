@@ -199,3 +199,27 @@ func Write(w http.ResponseWriter, r *http.Request, e *Error) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(e.Envelope(r.Header.Get("X-Request-ID")))
 }
+
+// jsonError is an error that is answered with the JSON envelope whatever
+// the caller: API flows and JSON-only endpoints.
+type jsonError struct{ error }
+
+func (e jsonError) Unwrap() error { return e.error }
+
+// AsJSON marks err to be answered with the JSON envelope, never with the
+// error UI. Nil stays nil.
+func AsJSON(err error) error {
+	if err == nil {
+		return nil
+	}
+	return jsonError{err}
+}
+
+// IsJSON reports whether err was marked by AsJSON, and returns the error
+// inside.
+func IsJSON(err error) (error, bool) {
+	if j, ok := err.(jsonError); ok {
+		return j.error, true
+	}
+	return err, false
+}
