@@ -15,6 +15,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/pages"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // builtinPages answers the built-in UI pages: it reads the flow a page shows and
@@ -229,7 +230,7 @@ func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) erro
 		p.Intro = "Signed in as " + ids[0]
 	}
 	for _, e := range lj.Form.Errors {
-		p.Messages = append(p.Messages, pages.Message{Type: identity.MessageError, Text: e.Message})
+		p.Messages = append(p.Messages, pages.Message{Type: text.Error, Text: e.Message})
 	}
 	if lj.UpdateSuccessful && len(lj.Form.Errors) == 0 {
 		p.Messages = append(p.Messages, pages.MessageOf(msgSaved))
@@ -317,7 +318,7 @@ func legacyUIForm(lf legacyForm, nodes []identity.Node) pages.Form {
 		}
 		var ms []pages.Message
 		for _, e := range f.Errors {
-			ms = append(ms, pages.Message{Type: identity.MessageError, Text: e.Message})
+			ms = append(ms, pages.Message{Type: text.Error, Text: e.Message})
 		}
 		field := form.Add(n, pages.NodeLabel(n), f.Value, f.Disabled, ms)
 		if field != nil && f.Disabled {

@@ -15,6 +15,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // The life of every flow, whatever its kind or API generation:
@@ -133,12 +134,8 @@ func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *identity.
 }
 
 // expiredMessage is the message a replacement flow carries.
-func expiredMessage(kind string, f *identity.Flow, s *Service) identity.Message {
-	ids := map[string]int{identity.KindLogin: 4010001, identity.KindRegistration: 4040001, identity.KindSettings: 4050001}
-	mins := s.cfg.Now().Sub(f.ExpiresAt).Minutes()
-	return identity.Message{ID: ids[kind], Type: identity.MessageError,
-		Text:    "The " + kind + " flow expired " + apierror.FormatMinutes(mins) + " minutes ago, please try again.",
-		Context: map[string]any{"expired_at": f.ExpiresAt.UTC(), "expired_at_unix": f.ExpiresAt.Unix()}}
+func expiredMessage(kind string, f *identity.Flow, s *Service) text.Message {
+	return text.FlowExpired(kind, f.ExpiresAt, s.cfg.Now())
 }
 
 // sendFormResult answers a submit that left the flow showing its form

@@ -15,13 +15,13 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // loginFlow answers the login flow (Kratos v1): init, fetch and submit, refresh logins included.
 type loginFlow struct{ *Service }
 
-var msgInvalidCredentials = identity.Message{ID: 4000006, Type: identity.MessageError,
-	Text: "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number."}
+var msgInvalidCredentials = text.InvalidCredentials()
 
 // loginInit answers GET /self-service/login/{browser,api}.
 func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string) error {
@@ -47,7 +47,7 @@ func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string)
 	f.UI.Action = s.flowAction(r, identity.KindLogin, f.ID)
 	f.UI.Nodes = s.loginNodes(id, refresh)
 	if refresh {
-		f.UI.Messages = []identity.Message{msgRefresh}
+		f.UI.Messages = []text.Message{msgRefresh}
 	}
 	f.UI.Nodes = append([]identity.Node{csrfNode("")}, f.UI.Nodes...)
 	s.renewCSRF(w, r, f)
@@ -129,7 +129,7 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 	}
 	f.UI.Action = s.flowAction(r, old.Kind, f.ID)
 	build(f)
-	f.UI.Messages = []identity.Message{expiredMessage(old.Kind, old, s)}
+	f.UI.Messages = []text.Message{expiredMessage(old.Kind, old, s)}
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		s.writeError(w, r, err)
@@ -200,7 +200,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		if i := nodeIndex(f.UI.Nodes, "identifier"); i >= 0 && !f.Refresh {
 			f.UI.Nodes[i].Attributes.Value = identifier
 		}
-		f.UI.Messages = []identity.Message{msgInvalidCredentials}
+		f.UI.Messages = []text.Message{msgInvalidCredentials}
 		f.UpdatedAt = s.cfg.Now()
 		s.cfg.Metrics.Login("invalid_credentials")
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())

@@ -3,21 +3,22 @@ package flows
 import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/schema"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // Labels and info messages (Kratos text ids).
 var (
-	labelPassword = identity.Message{ID: 1070001, Text: "Password", Type: identity.MessageInfo}
-	labelSave     = identity.Message{ID: 1070003, Text: "Save", Type: identity.MessageInfo}
-	labelID       = identity.Message{ID: 1070004, Text: "ID", Type: identity.MessageInfo}
-	labelSignIn   = identity.Message{ID: 1010001, Text: "Sign in", Type: identity.MessageInfo}
-	labelSignUp   = identity.Message{ID: 1040001, Text: "Sign up", Type: identity.MessageInfo}
-	msgRefresh    = identity.Message{ID: 1010003, Text: "Please confirm this action by verifying that it is you.", Type: identity.MessageInfo}
-	msgSaved      = identity.Message{ID: 1050001, Text: "Your changes have been saved!", Type: identity.MessageSuccess}
+	labelPassword = text.NodeLabelPassword()
+	labelSave     = text.NodeLabelSave()
+	labelID       = text.NodeLabelID()
+	labelSignIn   = text.SignIn()
+	labelSignUp   = text.SignUp()
+	msgRefresh    = text.LoginReAuth()
+	msgSaved      = text.SettingsSaved()
 )
 
 func inputNode(group, name, typ string, value any) identity.Node {
-	return identity.Node{Type: "input", Group: group, Messages: []identity.Message{},
+	return identity.Node{Type: "input", Group: group, Messages: []text.Message{},
 		Attributes: identity.InputAttributes{Name: name, Type: typ, Value: value, NodeType: "input"}}
 }
 
@@ -27,7 +28,7 @@ func csrfNode(masked string) identity.Node {
 	return n
 }
 
-func submitNode(group, method string, label identity.Message) identity.Node {
+func submitNode(group, method string, label text.Message) identity.Node {
 	n := inputNode(group, "method", "submit", method)
 	n.Meta.Label = &label
 	return n
@@ -59,7 +60,8 @@ func traitNodes(sch *schema.Schema, group string, traits map[string]any) []ident
 			n.Attributes.Autocomplete = "email"
 		}
 		if f.Title != "" {
-			n.Meta.Label = &identity.Message{ID: 1070002, Text: f.Title, Type: identity.MessageInfo, Context: map[string]any{"title": f.Title}}
+			label := text.NodeLabel(f.Title)
+			n.Meta.Label = &label
 		}
 		nodes = append(nodes, n)
 	}
@@ -95,13 +97,13 @@ func setTraitValues(nodes []identity.Node, sch *schema.Schema, traits map[string
 		}
 		v, _ := valueAt(traits, path)
 		nodes[i].Attributes.Value = v
-		nodes[i].Messages = []identity.Message{}
+		nodes[i].Messages = []text.Message{}
 	}
 }
 
 // fieldMessage turns a schema field error into a Kratos UI message.
-func fieldMessage(e schema.FieldError) identity.Message {
-	return identity.Message{ID: e.ID, Text: e.Text, Type: identity.MessageError, Context: e.Context}
+func fieldMessage(e schema.FieldError) text.Message {
+	return text.Message{ID: e.ID, Text: e.Text, Type: text.Error, Context: e.Context}
 }
 
 // attachErrors puts each field error on the node with its field name; an
@@ -131,7 +133,7 @@ func nodeIndex(nodes []identity.Node, name string) int {
 func clearMessages(ui *identity.UI) {
 	ui.Messages = nil
 	for i := range ui.Nodes {
-		ui.Nodes[i].Messages = []identity.Message{}
+		ui.Nodes[i].Messages = []text.Message{}
 	}
 }
 

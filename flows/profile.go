@@ -2,7 +2,6 @@ package flows
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/schema"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // profileFlow answers the legacy profile-management API (seed 000).
@@ -86,7 +86,7 @@ func (s *Service) legacyJSON(r *http.Request, f *identity.Flow, id *identity.Ide
 		UpdateSuccessful: f.State == identity.StateSuccess,
 	}
 	for _, m := range f.UI.Messages {
-		if m.Type == identity.MessageError {
+		if m.Type == text.Error {
 			out.Form.Errors = append(out.Form.Errors, legacyError{Message: legacyText(m)})
 		}
 	}
@@ -120,7 +120,7 @@ func legacyType(a identity.InputAttributes) string {
 	return a.Type
 }
 
-func legacyText(m identity.Message) string {
+func legacyText(m text.Message) string {
 	if t, ok := m.Context[legacyTextKey].(string); ok {
 		return t
 	}
@@ -275,8 +275,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error
 		now := s.cfg.Now()
 		clearMessages(&f.UI)
 		f.State, f.UpdatedAt = identity.StateShowForm, now
-		f.UI.Messages = []identity.Message{{ID: 4050001, Type: identity.MessageError,
-			Text: fmt.Sprintf("The profile request expired %s minutes ago, please try again.", apierror.FormatMinutes(now.Sub(f.ExpiresAt).Minutes()))}}
+		f.UI.Messages = []text.Message{text.ProfileRequestExpired(f.ExpiresAt, now)}
 		if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 			return err
 		}

@@ -9,13 +9,13 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // registrationFlow answers the registration flow (Kratos v1).
 type registrationFlow struct{ *Service }
 
-var msgDuplicate = identity.Message{ID: 4000007, Type: identity.MessageError,
-	Text: "An account with the same identifier (email, phone, username, ...) exists already."}
+var msgDuplicate = text.DuplicateCredentials()
 
 // registrationNodes are the password method's registration form.
 func (s registrationFlow) registrationNodes(traits map[string]any) []identity.Node {
@@ -100,8 +100,7 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	id := s.NewIdentity(traits)
 	if password == "" {
 		i := nodeIndex(f.UI.Nodes, "password")
-		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, identity.Message{ID: 4000002, Type: identity.MessageError,
-			Text: "Property password is missing.", Context: map[string]any{"property": "password"}})
+		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, text.Required("password"))
 	} else if m := passwords.Policy(password, id.Identifiers()); m != nil {
 		i := nodeIndex(f.UI.Nodes, "password")
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
@@ -113,7 +112,7 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 		err := s.cfg.Store.CreateIdentity(ctx, id)
 		switch {
 		case errors.Is(err, identity.ErrDuplicateIdentifier):
-			f.UI.Messages = []identity.Message{msgDuplicate}
+			f.UI.Messages = []text.Message{msgDuplicate}
 		case err != nil:
 			return fail(err)
 		}
@@ -148,13 +147,13 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 // hasMessages reports whether a form carries any error message.
 func hasMessages(ui identity.UI) bool {
 	for _, m := range ui.Messages {
-		if m.Type == identity.MessageError {
+		if m.Type == text.Error {
 			return true
 		}
 	}
 	for _, n := range ui.Nodes {
 		for _, m := range n.Messages {
-			if m.Type == identity.MessageError {
+			if m.Type == text.Error {
 				return true
 			}
 		}

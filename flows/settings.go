@@ -17,6 +17,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/schema"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // settingsFlow answers the settings flow (Kratos v1), paused changes and their resumption included.
@@ -27,11 +28,8 @@ type settingsFlow struct{ *Service }
 const continuityTTL = 15 * time.Minute
 
 var (
-	msgNoChanges = identity.Message{ID: 4000001, Type: identity.MessageError, Text: "Did not receive any value changes.",
-		Context: map[string]any{"reason": "Did not receive any value changes."}}
-	msgConflict = identity.Message{ID: 4000001, Type: identity.MessageError,
-		Text:    "Your profile was changed elsewhere after this form was loaded. The form now shows the current values; please review them and submit again.",
-		Context: map[string]any{"reason": "version conflict"}}
+	msgNoChanges = text.NoChanges()
+	msgConflict  = text.ProfileConflict()
 )
 
 // settingsNodes is the settings form: the profile method (traits) and the

@@ -7,6 +7,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/schema"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // stateMachine moves settings flows and legacy profile requests from one
@@ -122,7 +123,7 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 
 	f.State = identity.StateSuccess
 	if !ch.legacy {
-		f.UI.Messages = []identity.Message{msgSaved}
+		f.UI.Messages = []text.Message{msgSaved}
 	}
 	// The flow is written with the identity, already matching its next
 	// version (always one more): one read and one write for a submit.
@@ -133,7 +134,7 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 	}
 	switch {
 	case errors.Is(err, identity.ErrDuplicateIdentifier):
-		f.State, f.UI.Messages = identity.StateShowForm, []identity.Message{msgDuplicate}
+		f.State, f.UI.Messages = identity.StateShowForm, []text.Message{msgDuplicate}
 		return invalid, nil, nil
 	case errors.Is(err, identity.ErrVersionConflict):
 		latest, gerr := s.cfg.Store.GetIdentity(ctx, id.ID)
@@ -164,7 +165,7 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 func (s stateMachine) changeTraits(f *identity.Flow, stored, updated *identity.Identity, ch change) bool {
 	sch := s.cfg.Schema
 	if len(ch.traits) == 0 {
-		f.UI.Messages = []identity.Message{msgNoChanges}
+		f.UI.Messages = []text.Message{msgNoChanges}
 		return false
 	}
 	keepLocked(sch, ch.traits, stored.Traits, ch.legacy)
@@ -214,12 +215,12 @@ func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legac
 		if jsonEqual(old, cur) {
 			continue
 		}
-		text := "Can only be changed by an administrator"
+		reason := "Can only be changed by an administrator"
 		if !f.ReadOnly {
-			text = "Can only be changed through the settings flow after a recent login"
+			reason = "Can only be changed through the settings flow after a recent login"
 		}
-		errs = append(errs, schema.FieldError{Field: f.Name, Keyword: "readOnly", ID: 4000001, Text: text,
-			Context: map[string]any{"reason": text, legacyTextKey: f.Name + ": " + text}})
+		errs = append(errs, schema.FieldError{Field: f.Name, Keyword: "readOnly", ID: text.ErrorValidationGeneric, Text: reason,
+			Context: map[string]any{"reason": reason, legacyTextKey: f.Name + ": " + reason}})
 	}
 	return errs
 }
@@ -229,6 +230,6 @@ func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legac
 func (s stateMachine) resetToStored(f *identity.Flow, id *identity.Identity) {
 	clearMessages(&f.UI)
 	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
-	f.UI.Messages = []identity.Message{msgConflict}
+	f.UI.Messages = []text.Message{msgConflict}
 	f.IdentityVersion = id.Version
 }

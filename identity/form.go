@@ -1,11 +1,13 @@
 package identity
 
+import "github.com/seed06f30684/caddy-kratos/text"
+
 // UI is a flow's form: the Kratos v1 `ui` container.
 type UI struct {
-	Action   string    `json:"action"`
-	Method   string    `json:"method"`
-	Nodes    []Node    `json:"nodes"`
-	Messages []Message `json:"messages,omitempty"`
+	Action   string         `json:"action"`
+	Method   string         `json:"method"`
+	Nodes    []Node         `json:"nodes"`
+	Messages []text.Message `json:"messages,omitempty"`
 }
 
 // Node is one form element. The flows here only use input nodes.
@@ -13,7 +15,7 @@ type Node struct {
 	Type       string          `json:"type"`
 	Group      string          `json:"group"`
 	Attributes InputAttributes `json:"attributes"`
-	Messages   []Message       `json:"messages"`
+	Messages   []text.Message  `json:"messages"`
 	Meta       Meta            `json:"meta"`
 }
 
@@ -32,23 +34,8 @@ type InputAttributes struct {
 
 // Meta holds a node's label.
 type Meta struct {
-	Label *Message `json:"label,omitempty"`
+	Label *text.Message `json:"label,omitempty"`
 }
-
-// Message is a Kratos UI message: an id, a text and the values in the text.
-type Message struct {
-	ID      int            `json:"id"`
-	Text    string         `json:"text"`
-	Type    string         `json:"type"`
-	Context map[string]any `json:"context,omitempty"`
-}
-
-// Message types.
-const (
-	MessageInfo    = "info"
-	MessageError   = "error"
-	MessageSuccess = "success"
-)
 
 // Node groups.
 const (

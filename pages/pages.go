@@ -26,6 +26,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // uiStylePath is the built-in stylesheet, under the public prefix.
@@ -132,7 +133,7 @@ type Button struct {
 // Invalid reports whether the field has an error message.
 func (f Field) Invalid() bool {
 	for _, m := range f.Messages {
-		if m.Type == identity.MessageError {
+		if m.Type == text.Error {
 			return true
 		}
 	}
@@ -169,15 +170,15 @@ var uiInputTypes = map[string]bool{
 	"date": true, "datetime-local": true, "checkbox": true, "hidden": true, "submit": true,
 }
 
-func MessageOf(m identity.Message) Message {
+func MessageOf(m text.Message) Message {
 	t := m.Type
-	if t != identity.MessageError && t != identity.MessageSuccess {
-		t = identity.MessageInfo
+	if t != text.Error && t != text.Success {
+		t = text.Info
 	}
 	return Message{ID: m.ID, Type: t, Text: m.Text}
 }
 
-func Messages(ms []identity.Message) []Message {
+func Messages(ms []text.Message) []Message {
 	var out []Message
 	for _, m := range ms {
 		out = append(out, MessageOf(m))
@@ -185,8 +186,8 @@ func Messages(ms []identity.Message) []Message {
 	return out
 }
 
-func HasMessageID(ms []identity.Message, id int) bool {
-	return slices.ContainsFunc(ms, func(m identity.Message) bool { return m.ID == id })
+func HasMessageID(ms []text.Message, id int) bool {
+	return slices.ContainsFunc(ms, func(m text.Message) bool { return m.ID == id })
 }
 
 // groupHeadings name the forms of a page with several methods.

@@ -11,32 +11,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
-)
 
-// Kratos v1 message ids (kratos-api.md §1.4).
-const (
-	idGeneric          = 4000001
-	idRequired         = 4000002
-	idMinLength        = 4000003
-	idPattern          = 4000004
-	idMaxLength        = 4000017
-	idMinimum          = 4000018
-	idExclusiveMinimum = 4000019
-	idMaximum          = 4000020
-	idExclusiveMaximum = 4000021
-	idMultipleOf       = 4000022
-	idMaxItems         = 4000023
-	idMinItems         = 4000024
-	idUniqueItems      = 4000025
-	idWrongType        = 4000026
-	idConst            = 4000029
-	idConstGeneric     = 4000030
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // generic is a message without an id of its own: Kratos gives it 4000001
 // with the text repeated as the context's reason.
-func generic(path []string, keyword, text, legacy string) issue {
-	return issueAt(path, keyword, idGeneric, text, legacy, "reason", text)
+func generic(path []string, keyword, msg, legacy string) issue {
+	return issueAt(path, keyword, text.ErrorValidationGeneric, msg, legacy, "reason", msg)
 }
 
 // describe builds the messages for the failing keyword kw of the compiled
@@ -106,39 +88,39 @@ func describe(sc *jsonschema.Schema, kw string, path []string, value any) []issu
 	case "type":
 		allowed := slices.Clone(sc.Types)
 		actual := jsonType(value)
-		return one(issueAt(path, kw, idWrongType,
+		return one(issueAt(path, kw, text.ErrorValidationWrongType,
 			fmt.Sprintf("expected %s, but got %s", strings.Join(allowed, " or "), actual),
 			"Must be "+typeList(allowed),
 			"allowed_types", allowed, "actual_type", actual))
 
 	case "format":
-		var text string
+		var msg string
 		if str, ok := value.(string); ok {
-			text = fmt.Sprintf("%q is not valid %q", str, sc.Format)
+			msg = fmt.Sprintf("%q is not valid %q", str, sc.Format)
 		} else {
-			text = fmt.Sprintf("%s is not valid %q", plain(value), sc.Format)
+			msg = fmt.Sprintf("%s is not valid %q", plain(value), sc.Format)
 		}
 		legacy := "Must be a valid " + sc.Format
 		if sc.Format == "email" {
 			legacy = "Must be a valid email address"
 		}
-		return one(generic(path, kw, text, legacy))
+		return one(generic(path, kw, msg, legacy))
 
 	case "pattern":
 		re := sc.Pattern.String()
-		return one(issueAt(path, kw, idPattern, fmt.Sprintf("does not match pattern %q", re),
+		return one(issueAt(path, kw, text.ErrorValidationInvalidFormat, fmt.Sprintf("does not match pattern %q", re),
 			"Must match the pattern "+re, "pattern", re))
 
 	case "minLength", "maxLength":
 		str, _ := value.(string)
 		n := utf8.RuneCountInString(str)
 		if kw == "minLength" {
-			return one(issueAt(path, kw, idMinLength,
+			return one(issueAt(path, kw, text.ErrorValidationMinLength,
 				fmt.Sprintf("length must be >= %d, but got %d", sc.MinLength, n),
 				fmt.Sprintf("Must be at least %d characters long", sc.MinLength),
 				"min_length", sc.MinLength, "actual_length", n))
 		}
-		return one(issueAt(path, kw, idMaxLength,
+		return one(issueAt(path, kw, text.ErrorValidationMaxLength,
 			fmt.Sprintf("length must be <= %d, but got %d", sc.MaxLength, n),
 			fmt.Sprintf("Must be at most %d characters long", sc.MaxLength),
 			"max_length", sc.MaxLength, "actual_length", n))
@@ -152,13 +134,13 @@ func describe(sc *jsonschema.Schema, kw string, path []string, value any) []issu
 		)
 		switch kw {
 		case "minimum":
-			limit, id, op, key, say = ratFloat(sc.Minimum), idMinimum, ">=", "minimum", "Must be at least "
+			limit, id, op, key, say = ratFloat(sc.Minimum), text.ErrorValidationMinimum, ">=", "minimum", "Must be at least "
 		case "exclusiveMinimum":
-			limit, id, op, key, say = ratFloat(sc.ExclusiveMinimum), idExclusiveMinimum, ">", "minimum", "Must be greater than "
+			limit, id, op, key, say = ratFloat(sc.ExclusiveMinimum), text.ErrorValidationExclusiveMinimum, ">", "minimum", "Must be greater than "
 		case "maximum":
-			limit, id, op, key, say = ratFloat(sc.Maximum), idMaximum, "<=", "maximum", "Must be at most "
+			limit, id, op, key, say = ratFloat(sc.Maximum), text.ErrorValidationMaximum, "<=", "maximum", "Must be at most "
 		default:
-			limit, id, op, key, say = ratFloat(sc.ExclusiveMaximum), idExclusiveMaximum, "<", "maximum", "Must be less than "
+			limit, id, op, key, say = ratFloat(sc.ExclusiveMaximum), text.ErrorValidationExclusiveMaximum, "<", "maximum", "Must be less than "
 		}
 		return one(issueAt(path, kw, id, fmt.Sprintf("must be %s %v but found %v", op, limit, actual),
 			say+number(limit), key, limit, "actual", actual))
@@ -166,18 +148,18 @@ func describe(sc *jsonschema.Schema, kw string, path []string, value any) []issu
 	case "multipleOf":
 		actual, _ := toFloat(value)
 		base := ratFloat(sc.MultipleOf)
-		return one(issueAt(path, kw, idMultipleOf, fmt.Sprintf("%v not multipleOf %v", actual, base),
+		return one(issueAt(path, kw, text.ErrorValidationMultipleOf, fmt.Sprintf("%v not multipleOf %v", actual, base),
 			"Must be a multiple of "+number(base), "base", base, "actual", actual))
 
 	case "minItems", "maxItems":
 		arr, _ := value.([]any)
 		if kw == "minItems" {
-			return one(issueAt(path, kw, idMinItems,
+			return one(issueAt(path, kw, text.ErrorValidationMinItems,
 				fmt.Sprintf("minimum %d items allowed, but found %d items", sc.MinItems, len(arr)),
 				fmt.Sprintf("Must have at least %d %s", sc.MinItems, plural(sc.MinItems, "item", "items")),
 				"min_items", sc.MinItems, "actual_items", len(arr)))
 		}
-		return one(issueAt(path, kw, idMaxItems,
+		return one(issueAt(path, kw, text.ErrorValidationMaxItems,
 			fmt.Sprintf("maximum %d items allowed, but found %d items", sc.MaxItems, len(arr)),
 			fmt.Sprintf("Must have at most %d %s", sc.MaxItems, plural(sc.MaxItems, "item", "items")),
 			"max_items", sc.MaxItems, "actual_items", len(arr)))
@@ -185,7 +167,7 @@ func describe(sc *jsonschema.Schema, kw string, path []string, value any) []issu
 	case "uniqueItems":
 		arr, _ := value.([]any)
 		a, b := duplicate(arr)
-		return one(issueAt(path, kw, idUniqueItems, fmt.Sprintf("items at index %d and %d are equal", a, b),
+		return one(issueAt(path, kw, text.ErrorValidationUniqueItems, fmt.Sprintf("items at index %d and %d are equal", a, b),
 			"Must not contain duplicate items", "index_a", a, "index_b", b))
 
 	case "enum":
@@ -195,9 +177,9 @@ func describe(sc *jsonschema.Schema, kw string, path []string, value any) []issu
 		c := sc.Constant[0]
 		switch jsonType(c) {
 		case "object", "array":
-			return one(issueAt(path, kw, idConstGeneric, "const failed", "Must be equal to the expected value"))
+			return one(issueAt(path, kw, text.ErrorValidationConstGeneric, "const failed", "Must be equal to the expected value"))
 		}
-		return one(issueAt(path, kw, idConst, fmt.Sprintf("must be equal to constant %s", plain(c)),
+		return one(issueAt(path, kw, text.ErrorValidationConst, fmt.Sprintf("must be equal to constant %s", plain(c)),
 			"Must be equal to "+plain(c), "expected", c))
 
 	case "minProperties", "maxProperties":
@@ -249,7 +231,7 @@ func describe(sc *jsonschema.Schema, kw string, path []string, value any) []issu
 }
 
 func requiredIssue(path []string, keyword, name string) issue {
-	return issueAt(path, keyword, idRequired, fmt.Sprintf("Property %s is missing.", name), "Is required", "property", name)
+	return issueAt(path, keyword, text.ErrorValidationRequired, fmt.Sprintf("Property %s is missing.", name), "Is required", "property", name)
 }
 
 func notAllowedIssue(path []string, keyword, name string) issue {

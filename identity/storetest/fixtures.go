@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // The fixtures build records the way the Service does: session ids and
@@ -93,7 +94,7 @@ func (s *suite) flow(identityID string) *identity.Flow {
 			Nodes: []identity.Node{{
 				Type: "input", Group: "default",
 				Attributes: identity.InputAttributes{Name: "csrf_token", Type: "hidden", Value: "t0k3n", Required: true, NodeType: "input"},
-				Messages:   []identity.Message{},
+				Messages:   []text.Message{},
 			}},
 		},
 	}

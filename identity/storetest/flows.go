@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // fullFlow is a flow with every field set, as JSON (so that it has every
@@ -96,7 +97,7 @@ func (s *suite) testReplaceFlow(t *testing.T) {
 	f := s.flow("")
 	wantErr(t, "SaveFlow", st.SaveFlow(t.Context(), f), nil)
 	f.State = identity.StateSuccess
-	f.UI.Messages = []identity.Message{{ID: 1010001, Text: "Sign in", Type: identity.MessageInfo}}
+	f.UI.Messages = []text.Message{{ID: 1010001, Text: "Sign in", Type: text.Info}}
 	wantErr(t, "SaveFlow again", st.SaveFlow(t.Context(), f), nil)
 	got, err := st.GetFlow(t.Context(), f.ID)
 	wantErr(t, "GetFlow", err, nil)

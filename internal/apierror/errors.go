@@ -160,11 +160,6 @@ func FlowIDMissing() *Error {
 	return BadRequest("The flow query parameter is missing or malformed.")
 }
 
-// formatMinutes prints minutes as Kratos does ("%.2f").
-func FormatMinutes(m float64) string {
-	return fmt.Sprintf("%.2f", m)
-}
-
 // From turns any error into a protocol error. Protocol errors pass through;
 // identity.ErrNotFound is Kratos' 404; anything else is a store failure,
 // logged to storeLog and answered with 503.

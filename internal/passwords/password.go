@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // Password policy.
@@ -116,21 +116,19 @@ func ValidImported(hash string) bool {
 
 // passwordPolicy returns the message for a password that may not be used,
 // or nil. identifiers are the identity's login identifiers.
-func Policy(password string, identifiers []string) *identity.Message {
+func Policy(password string, identifiers []string) *text.Message {
 	if n := utf8.RuneCountInString(password); n < minPasswordLength {
-		return &identity.Message{ID: 4000032, Type: identity.MessageError,
-			Text:    fmt.Sprintf("The password must be at least %d characters long, but got %d.", minPasswordLength, n),
-			Context: map[string]any{"min_length": minPasswordLength, "actual_length": n}}
+		m := text.PasswordTooShort(minPasswordLength, n)
+		return &m
 	}
 	if n := len(password); n > maxPasswordBytes {
-		return &identity.Message{ID: 4000033, Type: identity.MessageError,
-			Text:    fmt.Sprintf("The password must be at most %d characters long, but got %d.", maxPasswordBytes, n),
-			Context: map[string]any{"max_length": maxPasswordBytes, "actual_length": n}}
+		m := text.PasswordTooLong(maxPasswordBytes, n)
+		return &m
 	}
 	for _, id := range identifiers {
 		if tooSimilar(strings.ToLower(id), strings.ToLower(password)) {
-			return &identity.Message{ID: 4000031, Type: identity.MessageError,
-				Text: "The password can not be used because it is too similar to the identifier."}
+			m := text.PasswordTooSimilar()
+			return &m
 		}
 	}
 	return nil

@@ -1,0 +1,47 @@
+package text
+
+// ID is a Kratos message id. The first digit is the type (1 info, 4 error),
+// the next two the flow, the last four the message.
+type ID = int
+
+// Info messages.
+const (
+	InfoLogin                  ID = 1010001 // the "Sign in" button
+	InfoLoginReAuth            ID = 1010003 // a refresh login asks to confirm
+	InfoRegistration           ID = 1040001 // the "Sign up" button
+	InfoSettingsUpdateSuccess  ID = 1050001
+	InfoNodeLabelInputPassword ID = 1070001
+	InfoNodeLabelGenerated     ID = 1070002 // a label from the schema's title
+	InfoNodeLabelSave          ID = 1070003
+	InfoNodeLabelID            ID = 1070004
+)
+
+// Validation errors (4000xxx) and flow errors (4010xxx login, 4040xxx
+// registration, 4050xxx settings).
+const (
+	ErrorValidationGeneric              ID = 4000001
+	ErrorValidationRequired             ID = 4000002
+	ErrorValidationMinLength            ID = 4000003
+	ErrorValidationInvalidFormat        ID = 4000004
+	ErrorValidationInvalidCredentials   ID = 4000006
+	ErrorValidationDuplicateCredentials ID = 4000007
+	ErrorValidationMaxLength            ID = 4000017
+	ErrorValidationMinimum              ID = 4000018
+	ErrorValidationExclusiveMinimum     ID = 4000019
+	ErrorValidationMaximum              ID = 4000020
+	ErrorValidationExclusiveMaximum     ID = 4000021
+	ErrorValidationMultipleOf           ID = 4000022
+	ErrorValidationMaxItems             ID = 4000023
+	ErrorValidationMinItems             ID = 4000024
+	ErrorValidationUniqueItems          ID = 4000025
+	ErrorValidationWrongType            ID = 4000026
+	ErrorValidationConst                ID = 4000029
+	ErrorValidationConstGeneric         ID = 4000030
+	ErrorValidationPasswordIdentifier   ID = 4000031 // too similar to an identifier
+	ErrorValidationPasswordMinLength    ID = 4000032
+	ErrorValidationPasswordMaxLength    ID = 4000033
+
+	ErrorValidationLoginFlowExpired        ID = 4010001
+	ErrorValidationRegistrationFlowExpired ID = 4040001
+	ErrorValidationSettingsFlowExpired     ID = 4050001
+)

@@ -1,0 +1,112 @@
+package text
+
+import (
+	"fmt"
+	"time"
+)
+
+func info(id ID, text string) Message { return Message{ID: id, Text: text, Type: Info} }
+
+func errorMessage(id ID, text string, context map[string]any) Message {
+	return Message{ID: id, Text: text, Type: Error, Context: context}
+}
+
+// Labels and buttons.
+
+func NodeLabelPassword() Message { return info(InfoNodeLabelInputPassword, "Password") }
+func NodeLabelSave() Message     { return info(InfoNodeLabelSave, "Save") }
+func NodeLabelID() Message       { return info(InfoNodeLabelID, "ID") }
+func SignIn() Message            { return info(InfoLogin, "Sign in") }
+func SignUp() Message            { return info(InfoRegistration, "Sign up") }
+
+// NodeLabel is a label taken from the identity schema's title of a trait.
+func NodeLabel(title string) Message {
+	m := info(InfoNodeLabelGenerated, title)
+	m.Context = map[string]any{"title": title}
+	return m
+}
+
+// LoginReAuth asks a signed-in user to confirm a protected change.
+func LoginReAuth() Message {
+	return info(InfoLoginReAuth, "Please confirm this action by verifying that it is you.")
+}
+
+// SettingsSaved says a settings change was saved.
+func SettingsSaved() Message {
+	return Message{ID: InfoSettingsUpdateSuccess, Text: "Your changes have been saved!", Type: Success}
+}
+
+// Flow errors.
+
+// InvalidCredentials answers a failed login, whatever failed.
+func InvalidCredentials() Message {
+	return errorMessage(ErrorValidationInvalidCredentials,
+		"The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number.", nil)
+}
+
+// DuplicateCredentials answers a registration or change whose login
+// identifier belongs to another account.
+func DuplicateCredentials() Message {
+	return errorMessage(ErrorValidationDuplicateCredentials,
+		"An account with the same identifier (email, phone, username, ...) exists already.", nil)
+}
+
+// Generic is Kratos' message without an id of its own: the text is
+// repeated as the context's reason.
+func Generic(reason string) Message {
+	return errorMessage(ErrorValidationGeneric, reason, map[string]any{"reason": reason})
+}
+
+// NoChanges answers a profile submit without traits.
+func NoChanges() Message { return Generic("Did not receive any value changes.") }
+
+// ProfileConflict answers a submit against a form built from an older
+// version of the identity (ours; Kratos overwrites).
+func ProfileConflict() Message {
+	m := Generic("Your profile was changed elsewhere after this form was loaded. The form now shows the current values; please review them and submit again.")
+	m.Context = map[string]any{"reason": "version conflict"}
+	return m
+}
+
+// Required says a property is missing.
+func Required(property string) Message {
+	return errorMessage(ErrorValidationRequired, fmt.Sprintf("Property %s is missing.", property), map[string]any{"property": property})
+}
+
+// FlowExpired is the message of the flow that replaces an expired one of
+// this kind ("login", "registration", "settings").
+func FlowExpired(kind string, expiredAt, now time.Time) Message {
+	ids := map[string]ID{"login": ErrorValidationLoginFlowExpired, "registration": ErrorValidationRegistrationFlowExpired, "settings": ErrorValidationSettingsFlowExpired}
+	return errorMessage(ids[kind],
+		"The "+kind+" flow expired "+minutes(now.Sub(expiredAt))+" minutes ago, please try again.",
+		map[string]any{"expired_at": expiredAt.UTC(), "expired_at_unix": expiredAt.Unix()})
+}
+
+// ProfileRequestExpired is the legacy profile API's message for an expired
+// request.
+func ProfileRequestExpired(expiredAt, now time.Time) Message {
+	return errorMessage(ErrorValidationSettingsFlowExpired,
+		"The profile request expired "+minutes(now.Sub(expiredAt))+" minutes ago, please try again.", nil)
+}
+
+// Password policy.
+
+func PasswordTooShort(min, actual int) Message {
+	return errorMessage(ErrorValidationPasswordMinLength,
+		fmt.Sprintf("The password must be at least %d characters long, but got %d.", min, actual),
+		map[string]any{"min_length": min, "actual_length": actual})
+}
+
+func PasswordTooLong(max, actual int) Message {
+	return errorMessage(ErrorValidationPasswordMaxLength,
+		fmt.Sprintf("The password must be at most %d characters long, but got %d.", max, actual),
+		map[string]any{"max_length": max, "actual_length": actual})
+}
+
+func PasswordTooSimilar() Message {
+	return errorMessage(ErrorValidationPasswordIdentifier,
+		"The password can not be used because it is too similar to the identifier.", nil)
+}
+
+// minutes prints a duration in minutes as Kratos does ("%.2f").
+func minutes(d time.Duration) string { return fmt.Sprintf("%.2f", d.Minutes()) }
