@@ -13,12 +13,12 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 )
 
 // Paging of GET /admin/identities.
@@ -336,7 +336,7 @@ func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) error 
 	ctx := r.Context()
 	q := r.URL.Query()
 	if ident := q.Get("credentials_identifier"); ident != "" {
-		out := []*flows.WireIdentity{}
+		out := []*wire.Identity{}
 		id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(ident))
 		switch {
 		case err == nil:
@@ -375,7 +375,7 @@ func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) error 
 		link += "," + adminPageLink(r, size, base64.RawURLEncoding.EncodeToString([]byte(next)), "next")
 	}
 	w.Header().Set("Link", link)
-	out := make([]*flows.WireIdentity, 0, len(list))
+	out := make([]*wire.Identity, 0, len(list))
 	for _, id := range list {
 		out = append(out, s.svc.IdentityJSON(r, id, true))
 	}

@@ -7,10 +7,10 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 )
 
 // adminLoadSession reads a session and its identity for an admin request; a
@@ -113,7 +113,7 @@ func (s *API) adminListIdentitySessions(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	out := make([]*flows.WireSession, 0, len(list))
+	out := make([]*wire.Session, 0, len(list))
 	for _, sess := range list {
 		j := s.svc.SessionJSON(r, sess, id, true)
 		if filter != nil && j.Active != *filter {

@@ -15,6 +15,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
@@ -296,10 +297,10 @@ func (s loginFlow) completeLogin(w http.ResponseWriter, r *http.Request, f *iden
 
 // loginResult is the JSON answer of a successful login or registration.
 type loginResult struct {
-	SessionToken string         `json:"session_token,omitempty"`
-	Session      *WireSession   `json:"session,omitempty"`
-	Identity     *WireIdentity  `json:"identity,omitempty"`
-	ContinueWith []continueWith `json:"continue_with,omitempty"`
+	SessionToken string              `json:"session_token,omitempty"`
+	Session      *wire.Session       `json:"session,omitempty"`
+	Identity     *wire.Identity      `json:"identity,omitempty"`
+	ContinueWith []wire.ContinueWith `json:"continue_with,omitempty"`
 }
 
 // sendSession answers a completed login or registration: API flows get the
@@ -315,7 +316,7 @@ func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identit
 		res.SessionToken = token
 		reply.JSON(w, http.StatusOK, res)
 	case negotiate.WantsJSON(r):
-		res.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: after}}
+		res.ContinueWith = []wire.ContinueWith{{Action: "redirect_browser_to", RedirectBrowserTo: after}}
 		reply.JSON(w, http.StatusOK, res)
 	default:
 		reply.Redirect(w, after, http.StatusSeeOther)

@@ -16,6 +16,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 	"github.com/seed06f30684/caddy-kratos/schema"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
@@ -401,7 +402,7 @@ func (s settingsFlow) sendSettingsSuccess(w http.ResponseWriter, r *http.Request
 		if to == "" {
 			to = siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
 		}
-		out.ContinueWith = []continueWith{{Action: "redirect_browser_to", RedirectBrowserTo: to}}
+		out.ContinueWith = []wire.ContinueWith{{Action: "redirect_browser_to", RedirectBrowserTo: to}}
 		reply.JSON(w, http.StatusOK, out)
 	default:
 		to := f.ReturnTo

@@ -2,162 +2,29 @@ package flows
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 )
-
-// Wire forms (Kratos v1) of the stored records. They are built per response
-// so that credentials and internal fields never leave by accident.
-
-type WireIdentity struct {
-	ID                  string                       `json:"id"`
-	SchemaID            string                       `json:"schema_id"`
-	SchemaURL           string                       `json:"schema_url"`
-	State               string                       `json:"state"`
-	StateChangedAt      *time.Time                   `json:"state_changed_at,omitempty"`
-	Traits              map[string]any               `json:"traits"`
-	VerifiableAddresses []identity.VerifiableAddress `json:"verifiable_addresses"`
-	RecoveryAddresses   []identity.RecoveryAddress   `json:"recovery_addresses"`
-	MetadataPublic      json.RawMessage              `json:"metadata_public"`
-	MetadataAdmin       json.RawMessage              `json:"metadata_admin,omitempty"`
-	Credentials         map[string]credJSON          `json:"credentials,omitempty"`
-	CreatedAt           time.Time                    `json:"created_at"`
-	UpdatedAt           time.Time                    `json:"updated_at"`
-}
-
-type credJSON struct {
-	Type        string    `json:"type"`
-	Identifiers []string  `json:"identifiers"`
-	Version     int       `json:"version"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
 
 // schemaURL is where the identity schema is served.
 func (s *Service) schemaURL(r *http.Request) string {
 	return s.site.PublicURL(r, "/schemas/"+base64.RawURLEncoding.EncodeToString([]byte(s.cfg.Schema.ID())), nil)
 }
 
-// WireIdentity is the public wire form of an identity; admin adds the admin
-// metadata and the credentials' identifiers (never the hash).
-func (s *Service) IdentityJSON(r *http.Request, id *identity.Identity, admin bool) *WireIdentity {
-	out := &WireIdentity{
-		ID: id.ID, SchemaID: id.SchemaID, SchemaURL: s.schemaURL(r), State: id.State,
-		Traits: id.Traits, VerifiableAddresses: id.VerifiableAddresses, RecoveryAddresses: id.RecoveryAddresses,
-		MetadataPublic: id.MetadataPublic, CreatedAt: id.CreatedAt, UpdatedAt: id.UpdatedAt,
-	}
-	if out.Traits == nil {
-		out.Traits = map[string]any{}
-	}
-	if out.VerifiableAddresses == nil {
-		out.VerifiableAddresses = []identity.VerifiableAddress{}
-	}
-	if out.RecoveryAddresses == nil {
-		out.RecoveryAddresses = []identity.RecoveryAddress{}
-	}
-	if len(out.MetadataPublic) == 0 {
-		out.MetadataPublic = json.RawMessage("null")
-	}
-	if !id.StateChangedAt.IsZero() {
-		t := id.StateChangedAt
-		out.StateChangedAt = &t
-	}
-	if admin {
-		out.MetadataAdmin = id.MetadataAdmin
-		if len(out.MetadataAdmin) == 0 {
-			out.MetadataAdmin = json.RawMessage("null")
-		}
-		out.Credentials = map[string]credJSON{}
-		if p := id.Password; p != nil {
-			out.Credentials["password"] = credJSON{Type: "password", Identifiers: p.Identifiers, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
-		}
-	}
-	return out
+// IdentityJSON is the wire form of an identity on this site; admin adds
+// the admin metadata and the credentials' identifiers.
+func (s *Service) IdentityJSON(r *http.Request, id *identity.Identity, admin bool) *wire.Identity {
+	return wire.NewIdentity(id, s.schemaURL(r), admin)
 }
 
-type WireSession struct {
-	ID                    string                          `json:"id"`
-	Active                bool                            `json:"active"`
-	ExpiresAt             time.Time                       `json:"expires_at"`
-	AuthenticatedAt       time.Time                       `json:"authenticated_at"`
-	AAL                   string                          `json:"authenticator_assurance_level"`
-	AuthenticationMethods []identity.AuthenticationMethod `json:"authentication_methods"`
-	IssuedAt              time.Time                       `json:"issued_at"`
-	Identity              *WireIdentity                   `json:"identity,omitempty"`
-	Devices               []identity.Device               `json:"devices"`
-	// Privileged and PrivilegedUntil go beyond Kratos (its issue #2633):
-	// whether protected changes are allowed now without re-authenticating.
-	Privileged      bool      `json:"privileged"`
-	PrivilegedUntil time.Time `json:"privileged_until"`
+// SessionJSON is the wire form of a session, now.
+func (s *Service) SessionJSON(r *http.Request, sess *identity.Session, id *identity.Identity, admin bool) *wire.Session {
+	return wire.NewSession(sess, id, s.schemaURL(r), s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge, admin)
 }
 
-func (s *Service) SessionJSON(r *http.Request, sess *identity.Session, id *identity.Identity, admin bool) *WireSession {
-	now := s.cfg.Now()
-	out := &WireSession{
-		ID: sess.ID, Active: sess.IsActive(now) && id != nil && id.State == identity.IdentityActive,
-		ExpiresAt: sess.ExpiresAt, AuthenticatedAt: sess.AuthenticatedAt, AAL: sess.AAL,
-		AuthenticationMethods: sess.AuthenticationMethods, IssuedAt: sess.IssuedAt, Devices: sess.Devices,
-		Privileged:      sess.IsPrivileged(now, s.cfg.PrivilegedSessionMaxAge),
-		PrivilegedUntil: sess.PrivilegedUntil(s.cfg.PrivilegedSessionMaxAge),
-	}
-	if out.AuthenticationMethods == nil {
-		out.AuthenticationMethods = []identity.AuthenticationMethod{}
-	}
-	if out.Devices == nil {
-		out.Devices = []identity.Device{}
-	}
-	if id != nil {
-		out.Identity = s.IdentityJSON(r, id, admin)
-	}
-	return out
-}
-
-// continueWith is one item of a flow's continue_with list.
-type continueWith struct {
-	Action            string `json:"action"`
-	RedirectBrowserTo string `json:"redirect_browser_to,omitempty"`
-}
-
-// flowJSON is the Kratos v1 wire form of login, registration and settings
-// flows; fields a kind does not have are left out.
-type flowJSON struct {
-	ID           string         `json:"id"`
-	Type         string         `json:"type"`
-	ExpiresAt    time.Time      `json:"expires_at"`
-	IssuedAt     time.Time      `json:"issued_at"`
-	CreatedAt    *time.Time     `json:"created_at,omitempty"`
-	UpdatedAt    *time.Time     `json:"updated_at,omitempty"`
-	RequestURL   string         `json:"request_url"`
-	ReturnTo     string         `json:"return_to,omitempty"`
-	Active       string         `json:"active,omitempty"`
-	UI           identity.UI    `json:"ui"`
-	Identity     *WireIdentity  `json:"identity,omitempty"`
-	Refresh      *bool          `json:"refresh,omitempty"`
-	RequestedAAL string         `json:"requested_aal,omitempty"`
-	State        string         `json:"state"`
-	ContinueWith []continueWith `json:"continue_with,omitempty"`
-}
-
-func (s *Service) flowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *flowJSON {
-	out := &flowJSON{
-		ID: f.ID, Type: f.Type, ExpiresAt: f.ExpiresAt, IssuedAt: f.IssuedAt, RequestURL: f.RequestURL,
-		ReturnTo: f.ReturnTo, Active: f.Active, UI: f.UI, State: f.State,
-	}
-	if out.UI.Nodes == nil {
-		out.UI.Nodes = []identity.Node{}
-	}
-	if f.Kind == identity.KindLogin {
-		created, updated := f.IssuedAt, f.UpdatedAt
-		out.CreatedAt, out.UpdatedAt = &created, &updated
-		refresh := f.Refresh
-		out.Refresh = &refresh
-		out.RequestedAAL = identity.AAL1
-	}
-	if id != nil {
-		out.Identity = s.IdentityJSON(r, id, false)
-	}
-	return out
+// flowJSON is the wire form of a login, registration or settings flow.
+func (s *Service) flowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *wire.Flow {
+	return wire.NewFlow(f, id, s.schemaURL(r))
 }
