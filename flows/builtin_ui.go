@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/pages"
@@ -100,7 +101,7 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 		s.restartFlow(w, r, initPath, restart)
 		return nil
 	}
-	setCSRF(&f.UI, csrf.Mask(real))
+	form.SetCSRF(&f.UI, csrf.Mask(real))
 	fj := s.flowJSON(r, f, nil)
 
 	p := &pages.Page{Messages: pages.Messages(fj.UI.Messages)}
@@ -119,8 +120,8 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 		if ids := id.Identifiers(); len(ids) > 0 {
 			p.Intro = "Signed in as " + ids[0]
 		}
-		if !pages.HasMessageID(fj.UI.Messages, msgRefresh.ID) {
-			p.Messages = append([]pages.Message{pages.MessageOf(msgRefresh)}, p.Messages...)
+		if !pages.HasMessageID(fj.UI.Messages, text.LoginReAuth().ID) {
+			p.Messages = append([]pages.Message{pages.MessageOf(text.LoginReAuth())}, p.Messages...)
 		}
 		p.Forms = pages.NodeForms(fj.UI, "login")
 		p.Links = []pages.Link{{Text: "Cancel", Href: s.afterURL(r, f.ReturnTo)}}
@@ -173,7 +174,7 @@ func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) err
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
 		return nil
 	}
-	setCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
+	form.SetCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
 	logoutURL, _ := s.logoutURL(r, "")
 	fj := s.flowJSON(r, f, id)
 
@@ -182,8 +183,8 @@ func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) err
 		p.Intro = "Signed in as " + ids[0]
 	}
 	p.Messages = pages.Messages(fj.UI.Messages)
-	if fj.State == identity.StateSuccess && !pages.HasMessageID(fj.UI.Messages, msgSaved.ID) {
-		p.Messages = append([]pages.Message{pages.MessageOf(msgSaved)}, p.Messages...)
+	if fj.State == identity.StateSuccess && !pages.HasMessageID(fj.UI.Messages, text.SettingsSaved().ID) {
+		p.Messages = append([]pages.Message{pages.MessageOf(text.SettingsSaved())}, p.Messages...)
 	}
 	p.Forms = pages.NodeForms(fj.UI, "settings")
 	p.Links = []pages.Link{{Text: "Back to the site", Href: s.afterURL(r, f.ReturnTo)}}
@@ -222,7 +223,7 @@ func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) erro
 			Href: s.site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
 		return nil
 	}
-	setCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
+	form.SetCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
 	lj := s.legacyJSON(r, f, id)
 
 	p := &pages.Page{Title: "Your profile", Heading: "Your profile"}
@@ -233,7 +234,7 @@ func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) erro
 		p.Messages = append(p.Messages, pages.Message{Type: text.Error, Text: e.Message})
 	}
 	if lj.UpdateSuccessful && len(lj.Form.Errors) == 0 {
-		p.Messages = append(p.Messages, pages.MessageOf(msgSaved))
+		p.Messages = append(p.Messages, pages.MessageOf(text.SettingsSaved()))
 	}
 	p.Forms = []pages.Form{legacyUIForm(lj.Form, f.UI.Nodes)}
 	p.Links = []pages.Link{{Text: "Back to the site", Href: s.site.DefaultReturn(r)}}

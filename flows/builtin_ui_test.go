@@ -17,10 +17,12 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/schema"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // uiTestSchema is seed 000's identity schema with a boolean trait added.
@@ -546,7 +548,7 @@ func TestUIRefreshNotice(t *testing.T) {
 		t.Fatalf("landed at %s", at)
 	}
 	page := checkPage(t, b, rec, http.StatusOK)
-	notice := `<p class="message info" role="status" data-message-id="1010003">` + html.EscapeString(msgRefresh.Text) + `</p>`
+	notice := `<p class="message info" role="status" data-message-id="1010003">` + html.EscapeString(text.LoginReAuth().Text) + `</p>`
 	wantIn(t, page, notice, `<p class="intro">Signed in as ada@example.com</p>`,
 		`<input type="hidden" name="identifier" value="ada@example.com">`, `>Cancel</a>`)
 	wantNotIn(t, page, "Create an account")
@@ -842,14 +844,14 @@ func TestUIHumanise(t *testing.T) {
 func TestUICheckboxAndArrayFields(t *testing.T) {
 	var buf bytes.Buffer
 	ui := identity.UI{Action: "https://example.com/x", Method: "POST", Nodes: []identity.Node{
-		inputNode(identity.GroupProfile, "traits.on", "checkbox", true),
+		form.Input(identity.GroupProfile, "traits.on", "checkbox", true),
 		func() identity.Node {
-			n := inputNode(identity.GroupProfile, "traits.locked", "checkbox", false)
+			n := form.Input(identity.GroupProfile, "traits.locked", "checkbox", false)
 			n.Attributes.Disabled = true
 			return n
 		}(),
-		inputNode(identity.GroupProfile, "traits.tags", "text", []any{"a", "b"}),
-		inputNode(identity.GroupProfile, "traits.odd", "javascript", "v"),
+		form.Input(identity.GroupProfile, "traits.tags", "text", []any{"a", "b"}),
+		form.Input(identity.GroupProfile, "traits.odd", "javascript", "v"),
 	}}
 	p := &pages.Page{Title: "t", Heading: "t", Forms: pages.NodeForms(ui, "f")}
 	if err := pages.UiTemplates.Execute(&buf, p); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -125,12 +126,12 @@ func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *identity.
 	if f.Type != identity.TypeBrowser {
 		unbound := make([]byte, csrf.TokenLen)
 		_, _ = rand.Read(unbound)
-		setCSRF(&f.UI, csrf.Mask(unbound))
+		form.SetCSRF(&f.UI, csrf.Mask(unbound))
 		return
 	}
 	real := s.cookies.ensureCSRF(w, r)
 	f.CSRFTokenHash = csrf.Hash(real)
-	setCSRF(&f.UI, csrf.Mask(real))
+	form.SetCSRF(&f.UI, csrf.Mask(real))
 }
 
 // expiredMessage is the message a replacement flow carries.

@@ -11,6 +11,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
@@ -48,9 +49,9 @@ func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string)
 	f.UI.Action = s.flowAction(r, identity.KindLogin, f.ID)
 	f.UI.Nodes = s.loginNodes(id, refresh)
 	if refresh {
-		f.UI.Messages = []text.Message{msgRefresh}
+		f.UI.Messages = []text.Message{text.LoginReAuth()}
 	}
-	f.UI.Nodes = append([]identity.Node{csrfNode("")}, f.UI.Nodes...)
+	f.UI.Nodes = append([]identity.Node{form.CSRF("")}, f.UI.Nodes...)
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		return fail(err)
@@ -62,17 +63,18 @@ func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string)
 // loginNodes are the password method's nodes; a refresh login fixes the
 // identifier to the signed-in identity's.
 func (s loginFlow) loginNodes(id *identity.Identity, refresh bool) []identity.Node {
-	identifier := inputNode(identity.GroupDefault, "identifier", "text", nil)
+	identifier := form.Input(identity.GroupDefault, "identifier", "text", nil)
 	identifier.Attributes.Required = true
 	identifier.Attributes.Autocomplete = "username"
-	identifier.Meta.Label = &labelID
+	label := text.NodeLabelID()
+	identifier.Meta.Label = &label
 	if refresh {
 		identifier.Attributes.Type = "hidden"
 		if ids := id.Identifiers(); len(ids) > 0 {
 			identifier.Attributes.Value = ids[0]
 		}
 	}
-	return []identity.Node{identifier, passwordNode("current-password"), submitNode(identity.GroupPassword, "password", labelSignIn)}
+	return []identity.Node{identifier, form.Password("current-password"), form.Submit(identity.GroupPassword, "password", text.SignIn())}
 }
 
 // afterURL is where a browser goes after a completed flow.
@@ -108,7 +110,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 			}
 			return apierror.AsJSON(csrf.Violation(reason))
 		}
-		setCSRF(&f.UI, csrf.Mask(real))
+		form.SetCSRF(&f.UI, csrf.Mask(real))
 	}
 	if f.Expired(s.cfg.Now()) {
 		e := apierror.FlowExpired(f, s.cfg.Now(), "")
@@ -158,7 +160,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
 		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
-			nf.UI.Nodes = append([]identity.Node{csrfNode("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
+			nf.UI.Nodes = append([]identity.Node{form.CSRF("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
 		}, s.site.LoginUI(r))
 		return nil
 	}
@@ -195,10 +197,10 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		hash = id.Password.HashedPassword
 	}
 	valid := passwords.Check(hash, password) && id != nil && id.State == identity.IdentityActive
-	clearMessages(&f.UI)
+	form.ClearMessages(&f.UI)
 	s.renewCSRF(w, r, f)
 	if !valid || identifier == "" || password == "" {
-		if i := nodeIndex(f.UI.Nodes, "identifier"); i >= 0 && !f.Refresh {
+		if i := form.Index(f.UI.Nodes, "identifier"); i >= 0 && !f.Refresh {
 			f.UI.Nodes[i].Attributes.Value = identifier
 		}
 		f.UI.Messages = []text.Message{msgInvalidCredentials}

@@ -10,6 +10,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -145,9 +146,9 @@ func legacyFieldErrors(errs []schema.FieldError) []schema.FieldError {
 // profileNodes is the legacy form: the CSRF field and the traits, protected
 // ones disabled.
 func (s profileFlow) profileNodes(traits map[string]any) []identity.Node {
-	nodes := append([]identity.Node{csrfNode("")}, traitNodes(s.cfg.Schema, identity.GroupProfile, traits)...)
+	nodes := append([]identity.Node{form.CSRF("")}, form.Traits(s.cfg.Schema, identity.GroupProfile, traits)...)
 	for _, f := range s.cfg.Schema.Fields() {
-		if i := nodeIndex(nodes, f.Name); i >= 0 && locked(f, true) {
+		if i := form.Index(nodes, f.Name); i >= 0 && locked(f, true) {
 			nodes[i].Attributes.Disabled = true
 		}
 	}
@@ -208,7 +209,7 @@ func (s profileFlow) profileFetch(w http.ResponseWriter, r *http.Request, admin 
 	if err != nil || f == nil || f.Kind != identity.KindProfile || !s.usable(sess, id) || f.IdentityID != id.ID {
 		return apierror.AsJSON(errProfileAccess)
 	}
-	setCSRF(&f.UI, csrf.Mask(real))
+	form.SetCSRF(&f.UI, csrf.Mask(real))
 	reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
 	return nil
 }
@@ -273,7 +274,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error
 	case expired:
 		// Nothing is saved; the request keeps its values and says why.
 		now := s.cfg.Now()
-		clearMessages(&f.UI)
+		form.ClearMessages(&f.UI)
 		f.State, f.UpdatedAt = identity.StateShowForm, now
 		f.UI.Messages = []text.Message{text.ProfileRequestExpired(f.ExpiresAt, now)}
 		if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
@@ -19,9 +20,9 @@ var msgDuplicate = text.DuplicateCredentials()
 
 // registrationNodes are the password method's registration form.
 func (s registrationFlow) registrationNodes(traits map[string]any) []identity.Node {
-	nodes := []identity.Node{csrfNode("")}
-	nodes = append(nodes, traitNodes(s.cfg.Schema, identity.GroupPassword, traits)...)
-	return append(nodes, passwordNode("new-password"), submitNode(identity.GroupPassword, "password", labelSignUp))
+	nodes := []identity.Node{form.CSRF("")}
+	nodes = append(nodes, form.Traits(s.cfg.Schema, identity.GroupPassword, traits)...)
+	return append(nodes, form.Password("new-password"), form.Submit(identity.GroupPassword, "password", text.SignUp()))
 }
 
 // registrationInit answers GET /self-service/registration/{browser,api}.
@@ -92,17 +93,17 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	f.UI.Nodes = s.registrationNodes(traits)
 	f.UI.Messages = nil
 	s.renewCSRF(w, r, f)
-	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupPassword, s.cfg.Schema.Validate(traits))
+	f.UI.Nodes = form.AttachErrors(f.UI.Nodes, identity.GroupPassword, s.cfg.Schema.Validate(traits))
 	// Read-only traits are set only through the admin API, their first value
 	// too (decisions.md): a value sent for one gets the error the settings
 	// flow gives a changed read-only trait.
-	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupPassword, lockedChangeErrors(s.cfg.Schema, nil, traits, false))
+	f.UI.Nodes = form.AttachErrors(f.UI.Nodes, identity.GroupPassword, lockedChangeErrors(s.cfg.Schema, nil, traits, false))
 	id := s.NewIdentity(traits)
 	if password == "" {
-		i := nodeIndex(f.UI.Nodes, "password")
+		i := form.Index(f.UI.Nodes, "password")
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, text.Required("password"))
 	} else if m := passwords.Policy(password, id.Identifiers()); m != nil {
-		i := nodeIndex(f.UI.Nodes, "password")
+		i := form.Index(f.UI.Nodes, "password")
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
 	}
 	if !hasMessages(f.UI) {

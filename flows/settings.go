@@ -13,6 +13,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -36,10 +37,10 @@ var (
 // settingsNodes is the settings form: the profile method (traits) and the
 // password method.
 func (s settingsFlow) settingsNodes(traits map[string]any) []identity.Node {
-	nodes := []identity.Node{csrfNode("")}
-	nodes = append(nodes, traitNodes(s.cfg.Schema, identity.GroupProfile, traits)...)
-	nodes = append(nodes, submitNode(identity.GroupProfile, "profile", labelSave))
-	return append(nodes, passwordNode("new-password"), submitNode(identity.GroupPassword, "password", labelSave))
+	nodes := []identity.Node{form.CSRF("")}
+	nodes = append(nodes, form.Traits(s.cfg.Schema, identity.GroupProfile, traits)...)
+	nodes = append(nodes, form.Submit(identity.GroupProfile, "profile", text.NodeLabelSave()))
+	return append(nodes, form.Password("new-password"), form.Submit(identity.GroupPassword, "password", text.NodeLabelSave()))
 }
 
 // refreshURL is where a session too old for a protected change is sent: a
@@ -124,7 +125,7 @@ func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) erro
 		return apierror.AsJSON(e)
 	}
 	if real := s.cookies.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
-		setCSRF(&f.UI, csrf.Mask(real))
+		form.SetCSRF(&f.UI, csrf.Mask(real))
 	}
 	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, id))
 	return nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
@@ -106,7 +107,7 @@ func TestSettingsSuccessReissuesSessionCookie(t *testing.T) {
 		if init.Code != http.StatusOK || json.Unmarshal(init.Body.Bytes(), &f) != nil {
 			t.Fatalf("init: %d %s", init.Code, init.Body)
 		}
-		csrf, _ := f.UI.Nodes[nodeIndex(f.UI.Nodes, "csrf_token")].Attributes.Value.(string)
+		csrf, _ := f.UI.Nodes[form.Index(f.UI.Nodes, "csrf_token")].Attributes.Value.(string)
 		body, _ := json.Marshal(map[string]any{"method": "profile", "csrf_token": csrf,
 			"traits": map[string]any{"email": "ada@example.com", "name": map[string]any{"first": "Adelaide"}}})
 		res := sendAs(b, http.MethodPost, f.UI.Action, string(body), "Content-Type", "application/json", "Accept", "application/json")

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/schema"
 	"github.com/seed06f30684/caddy-kratos/text"
@@ -83,7 +84,7 @@ func (s stateMachine) submit(ctx context.Context, f *identity.Flow, sess *identi
 }
 
 func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
-	clearMessages(&f.UI)
+	form.ClearMessages(&f.UI)
 	f.Active, f.UpdatedAt, f.State = ch.method, s.cfg.Now(), identity.StateShowForm
 
 	updated := cloneIdentity(id)
@@ -97,7 +98,7 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 		s.setPasswordHash(updated, ch.passwordHash)
 	case ch.method == "password":
 		protected = true
-		if i := nodeIndex(f.UI.Nodes, "password"); i >= 0 {
+		if i := form.Index(f.UI.Nodes, "password"); i >= 0 {
 			if m := passwords.Policy(ch.password, updated.Identifiers()); m != nil {
 				f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
 			}
@@ -123,7 +124,7 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 
 	f.State = identity.StateSuccess
 	if !ch.legacy {
-		f.UI.Messages = []text.Message{msgSaved}
+		f.UI.Messages = []text.Message{text.SettingsSaved()}
 	}
 	// The flow is written with the identity, already matching its next
 	// version (always one more): one read and one write for a submit.
@@ -169,13 +170,13 @@ func (s stateMachine) changeTraits(f *identity.Flow, stored, updated *identity.I
 		return false
 	}
 	keepLocked(sch, ch.traits, stored.Traits, ch.legacy)
-	setTraitValues(f.UI.Nodes, sch, ch.traits)
+	form.SetTraitValues(f.UI.Nodes, sch, ch.traits)
 	errs := sch.Validate(ch.traits)
 	if ch.legacy {
 		errs = legacyFieldErrors(errs)
 	}
-	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupProfile, errs)
-	f.UI.Nodes = attachErrors(f.UI.Nodes, identity.GroupProfile, lockedChangeErrors(sch, stored.Traits, ch.traits, ch.legacy))
+	f.UI.Nodes = form.AttachErrors(f.UI.Nodes, identity.GroupProfile, errs)
+	f.UI.Nodes = form.AttachErrors(f.UI.Nodes, identity.GroupProfile, lockedChangeErrors(sch, stored.Traits, ch.traits, ch.legacy))
 	s.ApplyTraits(updated, ch.traits)
 	return sch.Compare(stored.Traits, ch.traits).Protected()
 }
@@ -194,10 +195,10 @@ func keepLocked(sch *schema.Schema, traits, stored map[string]any, legacy bool) 
 		if !locked(f, legacy) {
 			continue
 		}
-		if _, sent := valueAt(traits, f.Path); sent {
+		if _, sent := form.ValueAt(traits, f.Path); sent {
 			continue
 		}
-		if v, ok := valueAt(stored, f.Path); ok {
+		if v, ok := form.ValueAt(stored, f.Path); ok {
 			setAt(traits, f.Path, v)
 		}
 	}
@@ -210,8 +211,8 @@ func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legac
 		if !locked(f, legacy) {
 			continue
 		}
-		old, _ := valueAt(stored, f.Path)
-		cur, _ := valueAt(traits, f.Path)
+		old, _ := form.ValueAt(stored, f.Path)
+		cur, _ := form.ValueAt(traits, f.Path)
 		if jsonEqual(old, cur) {
 			continue
 		}
@@ -228,8 +229,8 @@ func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legac
 // resetToStored shows the stored identity on the form after a conflict,
 // with a message; the next submit is checked against this version.
 func (s stateMachine) resetToStored(f *identity.Flow, id *identity.Identity) {
-	clearMessages(&f.UI)
-	setTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
+	form.ClearMessages(&f.UI)
+	form.SetTraitValues(f.UI.Nodes, s.cfg.Schema, id.Traits)
 	f.UI.Messages = []text.Message{msgConflict}
 	f.IdentityVersion = id.Version
 }

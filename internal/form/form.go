@@ -1,4 +1,7 @@
-package flows
+// Package form builds the forms (identity.UI nodes) of the self-service
+// flows from the identity schema: trait inputs, the password, the CSRF
+// token and the submit buttons, and puts validation errors on them.
+package form
 
 import (
 	"github.com/seed06f30684/caddy-kratos/identity"
@@ -6,50 +9,40 @@ import (
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
-// Labels and info messages (Kratos text ids).
-var (
-	labelPassword = text.NodeLabelPassword()
-	labelSave     = text.NodeLabelSave()
-	labelID       = text.NodeLabelID()
-	labelSignIn   = text.SignIn()
-	labelSignUp   = text.SignUp()
-	msgRefresh    = text.LoginReAuth()
-	msgSaved      = text.SettingsSaved()
-)
-
-func inputNode(group, name, typ string, value any) identity.Node {
+func Input(group, name, typ string, value any) identity.Node {
 	return identity.Node{Type: "input", Group: group, Messages: []text.Message{},
 		Attributes: identity.InputAttributes{Name: name, Type: typ, Value: value, NodeType: "input"}}
 }
 
-func csrfNode(masked string) identity.Node {
-	n := inputNode(identity.GroupDefault, "csrf_token", "hidden", masked)
+func CSRF(masked string) identity.Node {
+	n := Input(identity.GroupDefault, "csrf_token", "hidden", masked)
 	n.Attributes.Required = true
 	return n
 }
 
-func submitNode(group, method string, label text.Message) identity.Node {
-	n := inputNode(group, "method", "submit", method)
+func Submit(group, method string, label text.Message) identity.Node {
+	n := Input(group, "method", "submit", method)
 	n.Meta.Label = &label
 	return n
 }
 
-func passwordNode(autocomplete string) identity.Node {
-	n := inputNode(identity.GroupPassword, "password", "password", nil)
+func Password(autocomplete string) identity.Node {
+	n := Input(identity.GroupPassword, "password", "password", nil)
 	n.Attributes.Required = true
 	n.Attributes.Autocomplete = autocomplete
-	n.Meta.Label = &labelPassword
+	label := text.NodeLabelPassword()
+	n.Meta.Label = &label
 	return n
 }
 
 // traitNodes returns one input node per schema field, in schema order,
 // valued from traits.
-func traitNodes(sch *schema.Schema, group string, traits map[string]any) []identity.Node {
+func Traits(sch *schema.Schema, group string, traits map[string]any) []identity.Node {
 	fields := sch.Fields()
 	nodes := make([]identity.Node, 0, len(fields))
 	for _, f := range fields {
-		v, _ := valueAt(traits, f.Path)
-		n := inputNode(group, f.Name, f.Type, v)
+		v, _ := ValueAt(traits, f.Path)
+		n := Input(group, f.Name, f.Type, v)
 		n.Attributes.Required = f.Required
 		n.Attributes.Pattern = f.Pattern
 		n.Attributes.Disabled = f.ReadOnly
@@ -69,7 +62,7 @@ func traitNodes(sch *schema.Schema, group string, traits map[string]any) []ident
 }
 
 // valueAt returns the value at a path inside nested objects.
-func valueAt(v map[string]any, path []string) (any, bool) {
+func ValueAt(v map[string]any, path []string) (any, bool) {
 	var cur any = v
 	for _, p := range path {
 		m, ok := cur.(map[string]any)
@@ -85,7 +78,7 @@ func valueAt(v map[string]any, path []string) (any, bool) {
 
 // setTraitValues writes traits into the trait nodes (values absent from
 // traits are cleared) and removes their messages.
-func setTraitValues(nodes []identity.Node, sch *schema.Schema, traits map[string]any) {
+func SetTraitValues(nodes []identity.Node, sch *schema.Schema, traits map[string]any) {
 	paths := map[string][]string{}
 	for _, f := range sch.Fields() {
 		paths[f.Name] = f.Path
@@ -95,32 +88,32 @@ func setTraitValues(nodes []identity.Node, sch *schema.Schema, traits map[string
 		if !ok {
 			continue
 		}
-		v, _ := valueAt(traits, path)
+		v, _ := ValueAt(traits, path)
 		nodes[i].Attributes.Value = v
 		nodes[i].Messages = []text.Message{}
 	}
 }
 
 // fieldMessage turns a schema field error into a Kratos UI message.
-func fieldMessage(e schema.FieldError) text.Message {
+func FieldMessage(e schema.FieldError) text.Message {
 	return text.Message{ID: e.ID, Text: e.Text, Type: text.Error, Context: e.Context}
 }
 
 // attachErrors puts each field error on the node with its field name; an
 // error for a field without a node gets a node of its own, so none is lost.
-func attachErrors(nodes []identity.Node, group string, errs []schema.FieldError) []identity.Node {
+func AttachErrors(nodes []identity.Node, group string, errs []schema.FieldError) []identity.Node {
 	for _, e := range errs {
-		i := nodeIndex(nodes, e.Field)
+		i := Index(nodes, e.Field)
 		if i < 0 {
-			nodes = append(nodes, inputNode(group, e.Field, "text", nil))
+			nodes = append(nodes, Input(group, e.Field, "text", nil))
 			i = len(nodes) - 1
 		}
-		nodes[i].Messages = append(nodes[i].Messages, fieldMessage(e))
+		nodes[i].Messages = append(nodes[i].Messages, FieldMessage(e))
 	}
 	return nodes
 }
 
-func nodeIndex(nodes []identity.Node, name string) int {
+func Index(nodes []identity.Node, name string) int {
 	for i := range nodes {
 		if nodes[i].Attributes.Name == name {
 			return i
@@ -130,7 +123,7 @@ func nodeIndex(nodes []identity.Node, name string) int {
 }
 
 // clearMessages removes every message of the form and its nodes.
-func clearMessages(ui *identity.UI) {
+func ClearMessages(ui *identity.UI) {
 	ui.Messages = nil
 	for i := range ui.Nodes {
 		ui.Nodes[i].Messages = []text.Message{}
@@ -138,8 +131,8 @@ func clearMessages(ui *identity.UI) {
 }
 
 // setCSRF writes a fresh masked token into the form's CSRF node.
-func setCSRF(ui *identity.UI, masked string) {
-	if i := nodeIndex(ui.Nodes, "csrf_token"); i >= 0 {
+func SetCSRF(ui *identity.UI, masked string) {
+	if i := Index(ui.Nodes, "csrf_token"); i >= 0 {
 		ui.Nodes[i].Attributes.Value = masked
 	}
 }
