@@ -15,6 +15,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
@@ -308,10 +309,10 @@ func (s builtinPages) uiStylesheet(w http.ResponseWriter, r *http.Request) error
 // legacyUIForm is the legacy request's form: its fields in the order of the
 // flow's nodes (schema order; the JSON object has none), labelled and typed
 // from the nodes, valued, disabled and with errors as the legacy JSON says.
-func legacyUIForm(lf legacyForm, nodes []identity.Node) pages.Form {
+func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) pages.Form {
 	form := pages.Form{ID: "profile", Action: lf.Action, Method: pages.FormMethod(lf.Method)}
 	seen := map[string]bool{}
-	add := func(n identity.Node, f legacyField) {
+	add := func(n identity.Node, f wire.LegacyField) {
 		seen[f.Name] = true
 		n.Attributes.Name = f.Name
 		if n.Attributes.Type == "" {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
@@ -14,6 +13,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 	"github.com/seed06f30684/caddy-kratos/schema"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
@@ -26,106 +26,13 @@ type profileFlow struct{ *Service }
 // as the settings flow; only the wire form and the rules for protected
 // fields differ.
 
-// legacyField is one field of the legacy form, keyed by name in `fields`.
-type legacyField struct {
-	Name     string        `json:"name"`
-	Type     string        `json:"type"`
-	Value    any           `json:"value,omitempty"`
-	Required bool          `json:"required,omitempty"`
-	Disabled bool          `json:"disabled,omitempty"`
-	Pattern  string        `json:"pattern,omitempty"`
-	Errors   []legacyError `json:"errors,omitempty"`
-}
-
-type legacyError struct {
-	Message string `json:"message"`
-}
-
-type legacyForm struct {
-	Action string                 `json:"action"`
-	Method string                 `json:"method"`
-	Fields map[string]legacyField `json:"fields"`
-	Errors []legacyError          `json:"errors,omitempty"`
-}
-
-type legacyIdentity struct {
-	ID              string         `json:"id"`
-	TraitsSchemaID  string         `json:"traits_schema_id"`
-	TraitsSchemaURL string         `json:"traits_schema_url"`
-	Traits          map[string]any `json:"traits"`
-}
-
-type legacyRequest struct {
-	ID               string          `json:"id"`
-	ExpiresAt        time.Time       `json:"expires_at"`
-	IssuedAt         time.Time       `json:"issued_at"`
-	RequestURL       string          `json:"request_url"`
-	Form             legacyForm      `json:"form"`
-	Identity         *legacyIdentity `json:"identity"`
-	UpdateSuccessful bool            `json:"update_successful"`
-}
-
-// legacyMessages: node messages carry the Kratos v1 text for the settings
-// flow; the legacy form shows the seed's wording, kept in the context.
-const legacyTextKey = "legacy_text"
-
 // legacyJSON is the seed's request shape of a profile flow.
-func (s *Service) legacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) legacyRequest {
-	fields := map[string]legacyField{}
-	for _, n := range f.UI.Nodes {
-		a := n.Attributes
-		lf := legacyField{Name: a.Name, Type: legacyType(a), Value: a.Value, Required: a.Name == "csrf_token",
-			Disabled: a.Disabled, Pattern: a.Pattern}
-		for _, m := range n.Messages {
-			lf.Errors = append(lf.Errors, legacyError{Message: legacyText(m)})
-		}
-		fields[a.Name] = lf
-	}
-	out := legacyRequest{
-		ID: f.ID, ExpiresAt: f.ExpiresAt, IssuedAt: f.IssuedAt, RequestURL: f.RequestURL,
-		Form:             legacyForm{Action: f.UI.Action, Method: "POST", Fields: fields},
-		UpdateSuccessful: f.State == identity.StateSuccess,
-	}
-	for _, m := range f.UI.Messages {
-		if m.Type == text.Error {
-			out.Form.Errors = append(out.Form.Errors, legacyError{Message: legacyText(m)})
-		}
-	}
+func (s *Service) legacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) wire.LegacyRequest {
+	var schemaURL string
 	if id != nil {
-		traits := id.Traits
-		if traits == nil {
-			traits = map[string]any{}
-		}
-		out.Identity = &legacyIdentity{ID: id.ID, TraitsSchemaID: id.SchemaID,
-			TraitsSchemaURL: s.site.PublicURL(r, "/schemas/"+id.SchemaID, nil), Traits: traits}
+		schemaURL = s.site.PublicURL(r, "/schemas/"+id.SchemaID, nil)
 	}
-	return out
-}
-
-// legacyType is v0.1's field type: taken from the value when there is one
-// (text, number, checkbox), else from the schema.
-func legacyType(a identity.InputAttributes) string {
-	switch a.Value.(type) {
-	case nil:
-		return a.Type
-	case bool:
-		return "checkbox"
-	case float64, int, int64, jsonNumber:
-		return "number"
-	case string:
-		if a.Type == "hidden" || a.Type == "password" {
-			return a.Type
-		}
-		return "text"
-	}
-	return a.Type
-}
-
-func legacyText(m text.Message) string {
-	if t, ok := m.Context[legacyTextKey].(string); ok {
-		return t
-	}
-	return m.Text
+	return wire.NewLegacyRequest(f, id, schemaURL)
 }
 
 // legacyFieldErrors are schema errors as node messages that also carry the
@@ -133,7 +40,7 @@ func legacyText(m text.Message) string {
 func legacyFieldErrors(errs []schema.FieldError) []schema.FieldError {
 	out := make([]schema.FieldError, len(errs))
 	for i, e := range errs {
-		ctx := map[string]any{legacyTextKey: e.Legacy}
+		ctx := map[string]any{wire.LegacyTextKey: e.Legacy}
 		for k, v := range e.Context {
 			ctx[k] = v
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 	"github.com/seed06f30684/caddy-kratos/schema"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
@@ -221,7 +222,7 @@ func lockedChangeErrors(sch *schema.Schema, stored, traits map[string]any, legac
 			reason = "Can only be changed through the settings flow after a recent login"
 		}
 		errs = append(errs, schema.FieldError{Field: f.Name, Keyword: "readOnly", ID: text.ErrorValidationGeneric, Text: reason,
-			Context: map[string]any{"reason": reason, legacyTextKey: f.Name + ": " + reason}})
+			Context: map[string]any{"reason": reason, wire.LegacyTextKey: f.Name + ": " + reason}})
 	}
 	return errs
 }
