@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 )
 
-// jsonNumber is a number decoded with UseNumber.
-type jsonNumber = json.Number
-
 // jsonEqual compares two generic JSON values by their encoding.
 func jsonEqual(a, b any) bool {
 	x, err1 := json.Marshal(a)

@@ -85,8 +85,6 @@ func (s profileFlow) profileInit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var errProfileAccess = apierror.Forbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")
-
 // profileFetch answers GET .../flows/requests/profile?request=. The admin
 // fetch needs nothing and says 404 for an unknown id; the public fetch needs
 // the session and CSRF cookies of the request's owner and answers every
@@ -107,14 +105,14 @@ func (s profileFlow) profileFetch(w http.ResponseWriter, r *http.Request, admin 
 	}
 	real := s.cookies.csrfFromCookie(r)
 	if real == nil || !identity.WellFormedID(reqID) {
-		return apierror.AsJSON(errProfileAccess)
+		return apierror.AsJSON(apierror.ProfileAccess)
 	}
 	sess, id, f, err := s.legacySessionAndRequest(r, reqID)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return apierror.AsJSON(err)
 	}
 	if err != nil || f == nil || f.Kind != identity.KindProfile || !s.usable(sess, id) || f.IdentityID != id.ID {
-		return apierror.AsJSON(errProfileAccess)
+		return apierror.AsJSON(apierror.ProfileAccess)
 	}
 	form.SetCSRF(&f.UI, csrf.Mask(real))
 	reply.JSON(w, http.StatusOK, s.legacyJSON(r, f, id))
@@ -156,7 +154,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error
 		return apierror.NotFound("The profile request could not be found. Please restart the flow.")
 	}
 	if f.IdentityID != id.ID {
-		return errProfileAccess
+		return apierror.ProfileAccess
 	}
 	if err := b.CheckFields("csrf_token", "traits", "traits."); err != nil {
 		return err

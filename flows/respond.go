@@ -34,7 +34,7 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 		// The store is down, so the error UI could not read the error
 		// either: the built-in error page shows it here.
 		s.cfg.Logger.Debug("error not stored for the error UI", zap.Error(err))
-		builtinPages{s}.renderError(w, r, e)
+		s.ui.RenderError(w, r, e)
 		return
 	}
 	reply.Redirect(w, siteurl.WithQuery(s.site.ErrorUI(r), "id", f.ID), http.StatusSeeOther)

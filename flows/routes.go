@@ -47,7 +47,7 @@ func notFound() *apierror.Error {
 func (s *Service) publicRoutes() *http.ServeMux {
 	rt := route.New("", s.answerError)
 	login, registration, settings := loginFlow{s}, registrationFlow{s}, settingsFlow{s}
-	profile, logout, ui := profileFlow{s}, logoutFlow{s}, builtinPages{s}
+	profile, logout, ui := profileFlow{s}, logoutFlow{s}, s.ui
 
 	rt.Get("/sessions/whoami", s.whoami)
 
@@ -101,19 +101,25 @@ func (s *Service) publicRoutes() *http.ServeMux {
 		return s.ServeSchemas(w, r, r.PathValue("id"))
 	})
 
-	rt.Get(siteurl.LoginPath, func(w http.ResponseWriter, r *http.Request) error {
-		return ui.uiAuthPage(w, r, identity.KindLogin)
-	})
-	rt.Get(siteurl.RegistrationPath, func(w http.ResponseWriter, r *http.Request) error {
-		return ui.uiAuthPage(w, r, identity.KindRegistration)
-	})
-	rt.Get(siteurl.SettingsPath, ui.uiSettingsPage)
-	rt.Get(siteurl.ProfilePath, ui.uiProfilePage)
-	rt.Get(siteurl.ErrorPath, ui.uiErrorPage)
-	rt.Get(pages.StylePath, ui.uiStylesheet)
+	rt.Get(siteurl.LoginPath, page(func(w http.ResponseWriter, r *http.Request) { ui.AuthPage(w, r, identity.KindLogin) }))
+	rt.Get(siteurl.RegistrationPath, page(func(w http.ResponseWriter, r *http.Request) {
+		ui.AuthPage(w, r, identity.KindRegistration)
+	}))
+	rt.Get(siteurl.SettingsPath, page(ui.SettingsPage))
+	rt.Get(siteurl.ProfilePath, page(ui.ProfilePage))
+	rt.Get(siteurl.ErrorPath, page(ui.ErrorPage))
+	rt.Get(pages.StylePath, page(ui.Stylesheet))
 
 	rt.NotFound(func(http.ResponseWriter, *http.Request) error { return apierror.AsJSON(notFound()) })
 	return rt.Mux
+}
+
+// page routes a built-in page, which answers its errors itself.
+func page(h http.HandlerFunc) route.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
+	}
 }
 
 // ServeSchemas answers GET /schemas (id "") and /schemas/{id} (the id plain

@@ -72,7 +72,7 @@ const (
 type Service struct {
 	cfg      Config
 	site     *siteurl.Site
-	pages    *pages.Renderer
+	ui       *pages.Handler // the built-in pages
 	cookies  *cookieJar
 	mux      *http.ServeMux // the public API (publicRoutes)
 	storeLog *zap.Logger    // cfg.Logger, once per interval (storelog.Sampled)
@@ -114,9 +114,12 @@ func New(cfg Config) (*Service, error) {
 		PublicPrefix: cfg.PublicPrefix, Origin: cfg.PublicURL, FromTrustedProxy: cfg.FromTrustedProxy,
 		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
 	}
-	pages := &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger}
 	cookies := &cookieJar{site: site, domain: cfg.CookieDomain, now: cfg.Now}
-	s := &Service{cfg: cfg, site: site, pages: pages, cookies: cookies, storeLog: storelog.Sampled(cfg.Logger)}
+	s := &Service{cfg: cfg, site: site, cookies: cookies, storeLog: storelog.Sampled(cfg.Logger)}
+	s.ui = &pages.Handler{
+		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog,
+		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger},
+	}
 	s.mux = s.publicRoutes()
 	return s, nil
 }

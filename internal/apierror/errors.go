@@ -218,3 +218,8 @@ func IsJSON(err error) (error, bool) {
 	}
 	return err, false
 }
+
+// ProfileAccess answers every failed public fetch of a legacy profile
+// request alike (an unknown id, another identity's), so ids cannot be
+// probed.
+var ProfileAccess = Forbidden("Access privileges are missing, invalid, or not sufficient to access this endpoint.")

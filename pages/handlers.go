@@ -1,13 +1,16 @@
-package flows
+package pages
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"sort"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
@@ -16,13 +19,42 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/wire"
-	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
-// builtinPages answers the built-in UI pages: it reads the flow a page shows and
-// renders it with the pages package.
-type builtinPages struct{ *Service }
+// Backend is what the pages read from the self-service flows. The flows
+// package provides it; the pages never change a flow.
+type Backend interface {
+	// LoadFlow reads a flow of a kind; a missing, malformed or unknown id
+	// is an *apierror.Error.
+	LoadFlow(ctx context.Context, id, kind string) (*identity.Flow, error)
+	// Current is the request's usable session and identity (nil without).
+	Current(r *http.Request) (*identity.Session, *identity.Identity, error)
+	// SessionAndFlow reads the session, its identity and a settings flow
+	// in one round trip.
+	SessionAndFlow(r *http.Request, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error)
+	// CSRFFromCookie is the real CSRF token of the request's cookie, or nil.
+	CSRFFromCookie(r *http.Request) []byte
+	// EnsureCSRF is the real CSRF token, setting the cookie when missing.
+	EnsureCSRF(w http.ResponseWriter, r *http.Request) []byte
+	FlowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *wire.Flow
+	LegacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) wire.LegacyRequest
+	// AfterURL is where a browser goes after a flow with this return_to.
+	AfterURL(r *http.Request, returnTo string) string
+	// LogoutURL is the browser logout URL of the request's session.
+	LogoutURL(r *http.Request, returnTo string) (string, string)
+}
+
+// Handler answers the built-in pages under <prefix>/ui/.
+type Handler struct {
+	Backend  Backend
+	Flows    identity.Flows
+	Site     *siteurl.Site
+	Renderer *Renderer
+	Now      func() time.Time
+	// StoreLog gets store failures (sampled).
+	StoreLog *zap.Logger
+}
 
 // The built-in UI: server-rendered pages for every UI URL the site owner did
 // not configure, under <prefix>/ui/. Each page renders a flow from the same
@@ -31,11 +63,11 @@ type builtinPages struct{ *Service }
 // freshly masked CSRF token, and send the browser back to the flow's init
 // endpoint when there is nothing (valid) to show.
 
-// cookieLoopWindow: a login or registration flow this young whose page is
+// CookieLoopWindow: a login or registration flow this young whose page is
 // opened without the CSRF cookie was created a moment ago by a browser that
 // does not keep cookies; restarting it again would loop, so the page says
 // why instead.
-const cookieLoopWindow = 10 * time.Second
+const CookieLoopWindow = 10 * time.Second
 
 // isProtocolError reports whether err is one of ours (a missing, malformed or
 // unknown flow id), as opposed to a store failure.
@@ -45,12 +77,12 @@ func isProtocolError(err error) bool {
 }
 
 // restartFlow sends the browser to a flow's init endpoint.
-func (s builtinPages) restartFlow(w http.ResponseWriter, r *http.Request, initPath string, q url.Values) {
-	reply.Redirect(w, s.site.PublicURL(r, initPath, q), http.StatusSeeOther)
+func (s *Handler) restartFlow(w http.ResponseWriter, r *http.Request, initPath string, q url.Values) {
+	reply.Redirect(w, s.Site.PublicURL(r, initPath, q), http.StatusSeeOther)
 }
 
 // uiAuthPage answers GET <prefix>/ui/login?flow= and /ui/registration?flow=.
-func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind string) error {
+func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) {
 	q := r.URL.Query()
 	initPath := "/self-service/" + kind + "/browser"
 	restart := url.Values{}
@@ -61,14 +93,14 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 		restart.Set("refresh", "true")
 	}
 
-	f, err := s.loadFlow(r.Context(), q.Get("flow"), kind)
+	f, err := s.Backend.LoadFlow(r.Context(), q.Get("flow"), kind)
 	switch {
 	case err != nil && isProtocolError(err):
 		s.restartFlow(w, r, initPath, restart)
-		return nil
+		return
 	case err != nil:
-		s.renderError(w, r, err)
-		return nil
+		s.RenderError(w, r, err)
+		return
 	}
 	// A restart keeps what the flow was started with.
 	if f.ReturnTo != "" {
@@ -77,35 +109,35 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 	if f.Refresh {
 		restart.Set("refresh", "true")
 	}
-	now := s.cfg.Now()
+	now := s.Now()
 	if f.Type != identity.TypeBrowser || f.Expired(now) {
 		s.restartFlow(w, r, initPath, restart)
-		return nil
+		return
 	}
-	sess, id, err := s.Current(r)
+	sess, id, err := s.Backend.Current(r)
 	if err != nil {
-		s.renderError(w, r, err)
-		return nil
+		s.RenderError(w, r, err)
+		return
 	}
 	// Signed in already (and not re-authenticating), or a refresh login
 	// without a session: the init endpoint knows where to go.
 	if (sess != nil && !f.Refresh) || (sess == nil && f.Refresh) {
 		s.restartFlow(w, r, initPath, restart)
-		return nil
+		return
 	}
-	real := s.cookies.csrfFromCookie(r)
+	real := s.Backend.CSRFFromCookie(r)
 	if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
-		if real == nil && now.Sub(f.IssuedAt) < cookieLoopWindow {
-			s.renderError(w, r, errCookiesNeeded())
-			return nil
+		if real == nil && now.Sub(f.IssuedAt) < CookieLoopWindow {
+			s.RenderError(w, r, errCookiesNeeded())
+			return
 		}
 		s.restartFlow(w, r, initPath, restart)
-		return nil
+		return
 	}
 	form.SetCSRF(&f.UI, csrf.Mask(real))
-	fj := s.flowJSON(r, f, nil)
+	fj := s.Backend.FlowJSON(r, f, nil)
 
-	p := &pages.Page{Messages: pages.Messages(fj.UI.Messages)}
+	p := &Page{Messages: Messages(fj.UI.Messages)}
 	back := url.Values{}
 	if f.ReturnTo != "" {
 		back.Set("return_to", f.ReturnTo)
@@ -113,165 +145,161 @@ func (s builtinPages) uiAuthPage(w http.ResponseWriter, r *http.Request, kind st
 	switch {
 	case kind == identity.KindRegistration:
 		p.Title, p.Heading = "Create an account", "Create an account"
-		p.Forms = pages.NodeForms(fj.UI, "registration")
-		p.Links = []pages.Link{{Prefix: "Already have an account?", Text: "Sign in",
-			Href: s.site.PublicURL(r, "/self-service/login/browser", back)}}
+		p.Forms = NodeForms(fj.UI, "registration")
+		p.Links = []Link{{Prefix: "Already have an account?", Text: "Sign in",
+			Href: s.Site.PublicURL(r, "/self-service/login/browser", back)}}
 	case f.Refresh:
 		p.Title, p.Heading = "Confirm it's you", "Confirm it's you"
 		if ids := id.Identifiers(); len(ids) > 0 {
 			p.Intro = "Signed in as " + ids[0]
 		}
-		if !pages.HasMessageID(fj.UI.Messages, text.LoginReAuth().ID) {
-			p.Messages = append([]pages.Message{pages.MessageOf(text.LoginReAuth())}, p.Messages...)
+		if !HasMessageID(fj.UI.Messages, text.LoginReAuth().ID) {
+			p.Messages = append([]Message{MessageOf(text.LoginReAuth())}, p.Messages...)
 		}
-		p.Forms = pages.NodeForms(fj.UI, "login")
-		p.Links = []pages.Link{{Text: "Cancel", Href: s.afterURL(r, f.ReturnTo)}}
+		p.Forms = NodeForms(fj.UI, "login")
+		p.Links = []Link{{Text: "Cancel", Href: s.Backend.AfterURL(r, f.ReturnTo)}}
 	default:
 		p.Title, p.Heading = "Sign in", "Sign in"
-		p.Forms = pages.NodeForms(fj.UI, "login")
-		p.Links = []pages.Link{{Prefix: "No account yet?", Text: "Create an account",
-			Href: s.site.PublicURL(r, "/self-service/registration/browser", back)}}
+		p.Forms = NodeForms(fj.UI, "login")
+		p.Links = []Link{{Prefix: "No account yet?", Text: "Create an account",
+			Href: s.Site.PublicURL(r, "/self-service/registration/browser", back)}}
 	}
-	s.pages.Render(w, r, http.StatusOK, p)
-	return nil
+	s.Renderer.Render(w, r, http.StatusOK, p)
 }
 
 // uiSettingsPage answers GET <prefix>/ui/settings?flow=. It reads the
 // session and the flow in one store round trip, as a submit does.
-func (s builtinPages) uiSettingsPage(w http.ResponseWriter, r *http.Request) error {
+func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	restart := url.Values{}
 	if v := q.Get("return_to"); v != "" {
 		restart.Set("return_to", v)
 	}
 	signIn := func() { // and then back to this page
-		here := s.site.PublicURL(r, siteurl.SettingsPath, q)
+		here := s.Site.PublicURL(r, siteurl.SettingsPath, q)
 		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
 	}
-	sess, id, f, err := s.sessionAndFlow(r, q.Get("flow"))
+	sess, id, f, err := s.Backend.SessionAndFlow(r, q.Get("flow"))
 	switch {
 	case err != nil && isProtocolError(err):
 		// No such flow: a new one, once the browser is signed in.
-		if sess, _, err := s.Current(r); err == nil && sess == nil {
+		if sess, _, err := s.Backend.Current(r); err == nil && sess == nil {
 			signIn()
-			return nil
+			return
 		}
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
-		return nil
+		return
 	case err != nil:
-		s.renderError(w, r, err)
-		return nil
+		s.RenderError(w, r, err)
+		return
 	case sess == nil:
 		signIn()
-		return nil
+		return
 	case f.IdentityID != id.ID:
-		s.renderError(w, r, apierror.IdentityMismatch())
-		return nil
+		s.RenderError(w, r, apierror.IdentityMismatch())
+		return
 	}
 	if f.ReturnTo != "" {
 		restart.Set("return_to", f.ReturnTo)
 	}
-	if f.Type != identity.TypeBrowser || f.Expired(s.cfg.Now()) {
+	if f.Type != identity.TypeBrowser || f.Expired(s.Now()) {
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
-		return nil
+		return
 	}
-	form.SetCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
-	logoutURL, _ := s.logoutURL(r, "")
-	fj := s.flowJSON(r, f, id)
+	form.SetCSRF(&f.UI, csrf.Mask(s.Backend.EnsureCSRF(w, r)))
+	logoutURL, _ := s.Backend.LogoutURL(r, "")
+	fj := s.Backend.FlowJSON(r, f, id)
 
-	p := &pages.Page{Title: "Account settings", Heading: "Account settings", SignOut: logoutURL}
+	p := &Page{Title: "Account settings", Heading: "Account settings", SignOut: logoutURL}
 	if ids := id.Identifiers(); len(ids) > 0 {
 		p.Intro = "Signed in as " + ids[0]
 	}
-	p.Messages = pages.Messages(fj.UI.Messages)
-	if fj.State == identity.StateSuccess && !pages.HasMessageID(fj.UI.Messages, text.SettingsSaved().ID) {
-		p.Messages = append([]pages.Message{pages.MessageOf(text.SettingsSaved())}, p.Messages...)
+	p.Messages = Messages(fj.UI.Messages)
+	if fj.State == identity.StateSuccess && !HasMessageID(fj.UI.Messages, text.SettingsSaved().ID) {
+		p.Messages = append([]Message{MessageOf(text.SettingsSaved())}, p.Messages...)
 	}
-	p.Forms = pages.NodeForms(fj.UI, "settings")
-	p.Links = []pages.Link{{Text: "Back to the site", Href: s.afterURL(r, f.ReturnTo)}}
-	s.pages.Render(w, r, http.StatusOK, p)
-	return nil
+	p.Forms = NodeForms(fj.UI, "settings")
+	p.Links = []Link{{Text: "Back to the site", Href: s.Backend.AfterURL(r, f.ReturnTo)}}
+	s.Renderer.Render(w, r, http.StatusOK, p)
 }
 
 // uiProfilePage answers GET <prefix>/ui/profile?request=: the legacy (seed
 // 000) profile-management page, rendered from the legacy request JSON.
-func (s builtinPages) uiProfilePage(w http.ResponseWriter, r *http.Request) error {
+func (s *Handler) ProfilePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	sess, id, err := s.Current(r)
+	sess, id, err := s.Backend.Current(r)
 	if err != nil {
-		s.renderError(w, r, err)
-		return nil
+		s.RenderError(w, r, err)
+		return
 	}
 	if sess == nil {
-		here := s.site.PublicURL(r, siteurl.ProfilePath, q)
+		here := s.Site.PublicURL(r, siteurl.ProfilePath, q)
 		s.restartFlow(w, r, "/self-service/login/browser", url.Values{"return_to": {here}})
-		return nil
+		return
 	}
 	reqID := q.Get("request")
 	if !identity.WellFormedID(reqID) {
 		s.restartFlow(w, r, "/self-service/browser/flows/profile", nil)
-		return nil
+		return
 	}
-	f, err := s.cfg.Store.GetFlow(r.Context(), reqID)
+	f, err := s.Flows.GetFlow(r.Context(), reqID)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
-		s.renderError(w, r, err)
-		return nil
+		s.RenderError(w, r, err)
+		return
 	}
 	// As the public fetch: an unknown request and another identity's look
 	// the same, so request ids cannot be probed.
 	if err != nil || f.Kind != identity.KindProfile || f.IdentityID != id.ID {
-		s.renderError(w, r, errProfileAccess, pages.Link{Text: "Open your profile again",
-			Href: s.site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
-		return nil
+		s.RenderError(w, r, apierror.ProfileAccess, Link{Text: "Open your profile again",
+			Href: s.Site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
+		return
 	}
-	form.SetCSRF(&f.UI, csrf.Mask(s.cookies.ensureCSRF(w, r)))
-	lj := s.legacyJSON(r, f, id)
+	form.SetCSRF(&f.UI, csrf.Mask(s.Backend.EnsureCSRF(w, r)))
+	lj := s.Backend.LegacyJSON(r, f, id)
 
-	p := &pages.Page{Title: "Your profile", Heading: "Your profile"}
+	p := &Page{Title: "Your profile", Heading: "Your profile"}
 	if ids := id.Identifiers(); len(ids) > 0 {
 		p.Intro = "Signed in as " + ids[0]
 	}
 	for _, e := range lj.Form.Errors {
-		p.Messages = append(p.Messages, pages.Message{Type: text.Error, Text: e.Message})
+		p.Messages = append(p.Messages, Message{Type: text.Error, Text: e.Message})
 	}
 	if lj.UpdateSuccessful && len(lj.Form.Errors) == 0 {
-		p.Messages = append(p.Messages, pages.MessageOf(text.SettingsSaved()))
+		p.Messages = append(p.Messages, MessageOf(text.SettingsSaved()))
 	}
-	p.Forms = []pages.Form{legacyUIForm(lj.Form, f.UI.Nodes)}
-	p.Links = []pages.Link{{Text: "Back to the site", Href: s.site.DefaultReturn(r)}}
-	s.pages.Render(w, r, http.StatusOK, p)
-	return nil
+	p.Forms = []Form{legacyUIForm(lj.Form, f.UI.Nodes)}
+	p.Links = []Link{{Text: "Back to the site", Href: s.Site.DefaultReturn(r)}}
+	s.Renderer.Render(w, r, http.StatusOK, p)
 }
 
 // uiErrorPage answers GET <prefix>/ui/error?id=: a stored error.
-func (s builtinPages) uiErrorPage(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.loadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
+func (s *Handler) ErrorPage(w http.ResponseWriter, r *http.Request) {
+	f, err := s.Backend.LoadFlow(r.Context(), r.URL.Query().Get("id"), identity.KindError)
 	if err != nil {
 		if isProtocolError(err) {
 			err = apierror.NotFound("This error could not be found. It may have expired.")
 		}
-		s.renderError(w, r, err)
-		return nil
+		s.RenderError(w, r, err)
+		return
 	}
 	var body apierror.Body
 	if json.Unmarshal(f.Error, &body) != nil || body.Code == 0 {
 		body = apierror.Body{Code: http.StatusInternalServerError, Status: http.StatusText(http.StatusInternalServerError),
 			Message: apierror.DefaultMessages[http.StatusInternalServerError]}
 	}
-	s.pages.Render(w, r, http.StatusOK, s.errorPage(r, body))
-	return nil
+	s.Renderer.Render(w, r, http.StatusOK, s.errorPage(r, body))
 }
 
 // renderError answers a UI page with an error page of the error's status.
-func (s builtinPages) renderError(w http.ResponseWriter, r *http.Request, err error, links ...pages.Link) {
-	e := apierror.From(err, s.storeLog)
+func (s *Handler) RenderError(w http.ResponseWriter, r *http.Request, err error, links ...Link) {
+	e := apierror.From(err, s.StoreLog)
 	body := e.Envelope(r.Header.Get("X-Request-ID")).Error
 	p := s.errorPage(r, body)
 	p.Links = append(links, p.Links...)
-	s.pages.Render(w, r, e.Code, p)
+	s.Renderer.Render(w, r, e.Code, p)
 }
 
-func (s builtinPages) errorPage(r *http.Request, body apierror.Body) *pages.Page {
+func (s *Handler) errorPage(r *http.Request, body apierror.Body) *Page {
 	status := body.Status
 	if status == "" {
 		status = http.StatusText(body.Code)
@@ -280,10 +308,10 @@ func (s builtinPages) errorPage(r *http.Request, body apierror.Body) *pages.Page
 	if message == apierror.DefaultMessages[body.Code] {
 		message = "" // says no more than the status
 	}
-	return &pages.Page{
+	return &Page{
 		Title: "Something went wrong", Heading: "Something went wrong",
-		Error: &pages.Error{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
-		Links: []pages.Link{{Text: "Back to the site", Href: s.site.Absolute(r, "/")}},
+		Error: &Error{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
+		Links: []Link{{Text: "Back to the site", Href: s.Site.Absolute(r, "/")}},
 	}
 }
 
@@ -296,21 +324,20 @@ func errCookiesNeeded() *apierror.Error {
 }
 
 // uiStylesheet answers GET <prefix>/ui/style.css: the built-in CSS.
-func (s builtinPages) uiStylesheet(w http.ResponseWriter, r *http.Request) error {
+func (s *Handler) Stylesheet(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/css; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=86400")
-	h.Set("ETag", `"`+pages.CSSVersion+`"`)
+	h.Set("ETag", `"`+CSSVersion+`"`)
 	h.Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(pages.CSS))
-	return nil
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(CSS))
 }
 
 // legacyUIForm is the legacy request's form: its fields in the order of the
 // flow's nodes (schema order; the JSON object has none), labelled and typed
 // from the nodes, valued, disabled and with errors as the legacy JSON says.
-func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) pages.Form {
-	form := pages.Form{ID: "profile", Action: lf.Action, Method: pages.FormMethod(lf.Method)}
+func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) Form {
+	out := Form{ID: "profile", Action: lf.Action, Method: FormMethod(lf.Method)}
 	seen := map[string]bool{}
 	add := func(n identity.Node, f wire.LegacyField) {
 		seen[f.Name] = true
@@ -318,11 +345,11 @@ func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) pages.Form {
 		if n.Attributes.Type == "" {
 			n.Attributes.Type = f.Type
 		}
-		var ms []pages.Message
+		var ms []Message
 		for _, e := range f.Errors {
-			ms = append(ms, pages.Message{Type: text.Error, Text: e.Message})
+			ms = append(ms, Message{Type: text.Error, Text: e.Message})
 		}
-		field := form.Add(n, pages.NodeLabel(n), f.Value, f.Disabled, ms)
+		field := out.Add(n, NodeLabel(n), f.Value, f.Disabled, ms)
 		if field != nil && f.Disabled {
 			field.Hint = "This can't be changed here."
 		}
@@ -343,6 +370,6 @@ func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) pages.Form {
 		f := lf.Fields[name]
 		add(identity.Node{Type: "input", Attributes: identity.InputAttributes{Name: f.Name, Type: f.Type}}, f)
 	}
-	form.Buttons = append(form.Buttons, pages.Button{Label: "Save"})
-	return form
+	out.Buttons = append(out.Buttons, Button{Label: "Save"})
+	return out
 }

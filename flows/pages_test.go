@@ -599,7 +599,7 @@ func TestUIRedirects(t *testing.T) {
 		bare := env.browser()
 		page := checkPageNoCSRF(t, bare.do(http.MethodGet, at, nil), http.StatusBadRequest)
 		wantIn(t, page, "Please allow cookies for this site")
-		env.clock.Add(cookieLoopWindow)
+		env.clock.Add(pages.CookieLoopWindow)
 		wantRedirect(t, bare.do(http.MethodGet, at, nil), pub+"/self-service/login/browser")
 	})
 
@@ -653,7 +653,7 @@ func TestUIRedirects(t *testing.T) {
 		o.register("edsger@example.com", "Edsger", "Dijkstra")
 		for _, target := range []string{mine, uiPrefix + "/ui/profile?request=" + identity.NewID()} {
 			page := checkPage(t, o, o.do(http.MethodGet, target, nil), http.StatusForbidden)
-			wantIn(t, page, html.EscapeString(errProfileAccess.Reason), `>Open your profile again</a>`)
+			wantIn(t, page, html.EscapeString(apierror.ProfileAccess.Reason), `>Open your profile again</a>`)
 		}
 	})
 
