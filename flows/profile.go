@@ -27,7 +27,7 @@ type profileFlow struct{ *Service }
 // fields differ.
 
 // legacyJSON is the seed's request shape of a profile flow.
-func (s *Service) legacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) wire.LegacyRequest {
+func (s profileFlow) legacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) wire.LegacyRequest {
 	var schemaURL string
 	if id != nil {
 		schemaURL = s.site.PublicURL(r, "/schemas/"+id.SchemaID, nil)
