@@ -27,83 +27,27 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 	"github.com/seed06f30684/caddy-kratos/memstore"
-	"github.com/seed06f30684/caddy-kratos/schema"
 )
-
-const adminTestSchema = `{
-  "$id": "https://schemas.example.com/admin-test.schema.json",
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "title": "Person",
-  "type": "object",
-  "properties": {
-    "traits": {
-      "type": "object",
-      "properties": {
-        "email": {
-          "type": "string",
-          "format": "email",
-          "title": "E-Mail",
-          "ory.sh/kratos": {
-            "credentials": {"password": {"identifier": true}},
-            "verification": {"via": "email"},
-            "recovery": {"via": "email"}
-          }
-        },
-        "name": {
-          "type": "object",
-          "properties": {
-            "first": {"type": "string", "minLength": 2},
-            "last": {"type": "string"}
-          }
-        },
-        "age": {"type": "integer", "minimum": 0},
-        "tags": {"type": "array", "items": {"type": "string"}}
-      },
-      "required": ["email"],
-      "additionalProperties": false
-    }
-  }
-}`
-
-// adminClock is a settable clock shared by the Service and the store.
-type adminClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *adminClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *adminClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 type adminEnv struct {
 	t     *testing.T
 	s     *flows.Service
 	api   *API
 	store identity.Store
-	clock *adminClock
+	clock *testenv.Clock
 }
 
 func newAdminEnv(t *testing.T) *adminEnv {
 	t.Helper()
-	clock := &adminClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	return newAdminEnvWithStore(t, clock, memstore.NewWithClock(clock.Now))
 }
 
-func newAdminEnvWithStore(t *testing.T, clock *adminClock, store identity.Store) *adminEnv {
+func newAdminEnvWithStore(t *testing.T, clock *testenv.Clock, store identity.Store) *adminEnv {
 	t.Helper()
-	sch, err := schema.Compile("default", "admin-test", []byte(adminTestSchema))
-	if err != nil {
-		t.Fatalf("compile schema: %v", err)
-	}
+	sch := testenv.Schema(t, testenv.PersonSchema)
 	s, err := flows.New(flows.Config{Schema: sch, Store: store, PasswordCost: bcrypt.MinCost, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -795,7 +739,7 @@ func (f *flakyStore) GetIdentity(ctx context.Context, id string) (*identity.Iden
 }
 
 func TestAdminUpdateConflicts(t *testing.T) {
-	clock := &adminClock{now: time.Now().UTC()}
+	clock := testenv.NewClock(time.Now().UTC())
 	fs := &flakyStore{Store: memstore.NewWithClock(clock.Now)}
 	e := newAdminEnvWithStore(t, clock, fs)
 	id := e.create(map[string]any{"email": "ada@example.com"})["id"].(string)

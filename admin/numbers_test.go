@@ -15,8 +15,8 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 	"github.com/seed06f30684/caddy-kratos/memstore"
-	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // numbersTestSchema allows traits it does not name, so any JSON value can
@@ -58,11 +58,8 @@ type pubEnv struct {
 
 func newPubEnv(t *testing.T, schemaJSON string) *pubEnv {
 	t.Helper()
-	sch, err := schema.Compile("default", "pub-test", []byte(schemaJSON))
-	if err != nil {
-		t.Fatalf("compile schema: %v", err)
-	}
-	clock := &adminClock{now: time.Now().UTC().Truncate(time.Second)}
+	sch := testenv.Schema(t, schemaJSON)
+	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	store := memstore.NewWithClock(clock.Now)
 	s, err := flows.New(flows.Config{Schema: sch, Store: store, PasswordCost: 4, Now: clock.Now})
 	if err != nil {

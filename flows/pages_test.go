@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,9 +18,9 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/pages"
-	"github.com/seed06f30684/caddy-kratos/schema"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
@@ -59,36 +58,16 @@ const (
 	uiCSPBase  = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
-type uiClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *uiClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *uiClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 type uiEnv struct {
 	t     *testing.T
 	s     *Service
-	clock *uiClock
+	clock *testenv.Clock
 }
 
 func newUIEnv(t *testing.T, configure ...func(*Config)) *uiEnv {
 	t.Helper()
-	sch, err := schema.Compile("default", "inline", []byte(uiTestSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &uiClock{now: time.Now()}
+	sch := testenv.Schema(t, uiTestSchema)
+	clock := testenv.NewClock(time.Now())
 	cfg := Config{Schema: sch, Store: memstore.NewWithClock(clock.Now), PasswordCost: 4, Now: clock.Now}
 	for _, c := range configure {
 		c(&cfg)

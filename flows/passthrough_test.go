@@ -13,20 +13,18 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 	"github.com/seed06f30684/caddy-kratos/memstore"
-	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // passthroughService is a Service on a memory store with the admin test
 // schema; public, when set, is its public URL.
 func passthroughService(t *testing.T, public string, now func() time.Time) *Service {
 	t.Helper()
-	sch, err := schema.Compile("default", "passthrough-test", []byte(testSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := testenv.Schema(t, testenv.PersonSchema)
 	cfg := Config{Schema: sch, Store: memstore.New(), PasswordCost: bcrypt.MinCost, Now: now}
 	if public != "" {
+		var err error
 		if cfg.PublicURL, err = url.Parse(public); err != nil {
 			t.Fatal(err)
 		}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 	"github.com/seed06f30684/caddy-kratos/memstore"
-	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // downStore fails every session lookup like an unreachable Redis.
@@ -24,10 +24,7 @@ func (downStore) GetSession(context.Context, string) (*identity.Session, *identi
 }
 
 func TestStoreFailuresLoggedOncePerInterval(t *testing.T) {
-	sch, err := schema.Compile("default", "storelog-test", []byte(testSchema))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := testenv.Schema(t, testenv.PersonSchema)
 	core, logs := observer.New(zap.DebugLevel)
 	s, err := New(Config{Schema: sch, Store: downStore{memstore.New()}, Logger: zap.New(core)})
 	if err != nil {

@@ -3,42 +3,24 @@ package memstore_test
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/identity/storetest"
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 	"github.com/seed06f30684/caddy-kratos/memstore"
 )
 
-// fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestMemoryStore(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	storetest.Run(t, func(t *testing.T) identity.Store {
 		s := memstore.NewWithClock(clock.Now)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}, storetest.Options{
 		Now:  clock.Now,
-		Wait: clock.Advance,
+		Wait: clock.Add,
 		// fmt prints unexported fields, so this shows every key and value
 		// the store holds.
 		Dump: func(_ *testing.T, s identity.Store) string { return fmt.Sprintf("%+v", s) },
@@ -48,7 +30,7 @@ func TestMemoryStore(t *testing.T) {
 // TestMemoryStoreSweeps checks that expired entries nobody reads again are
 // removed by a later write.
 func TestMemoryStoreSweeps(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	s := memstore.NewWithClock(clock.Now)
 	ctx := t.Context()
 	id := &identity.Identity{ID: identity.NewID()}
@@ -69,7 +51,7 @@ func TestMemoryStoreSweeps(t *testing.T) {
 	}
 	before := fmt.Sprintf("%+v", s)
 
-	clock.Advance(identity.FlowGrace + time.Hour)
+	clock.Add(identity.FlowGrace + time.Hour)
 	if err := s.SaveContinuity(ctx, "other", []byte("y"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
