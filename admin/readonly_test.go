@@ -58,7 +58,7 @@ func nodeMessages(t *testing.T, flow map[string]any, name string) []string {
 }
 
 // The settings flow never lets a user change a read-only trait
-// (decisions.md); registration let the user pick its first value.
+// (docs/differences.md); registration let the user pick its first value.
 func TestRegistrationRefusesReadOnlyTraits(t *testing.T) {
 	env := newPubEnv(t, readOnlyTestSchema)
 	flow := env.apiFlow("registration")

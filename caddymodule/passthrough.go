@@ -16,7 +16,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-// The request headers identity_headers gives the app (decisions.md).
+// The request headers identity_headers gives the app (docs/differences.md).
 const (
 	HeaderIdentityID = "X-Kratos-Authenticated-Identity-Id"
 	HeaderSessionID  = "X-Kratos-Session-Id"
@@ -52,7 +52,7 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	r, cur := h.current(r)
 	if cur.err != nil {
-		// The app must keep working while the store is down (decisions.md):
+		// The app must keep working while the store is down (docs/differences.md):
 		// the request goes on as if it had no session, except where one is
 		// required. The error holds no token.
 		msg := "identity store unreachable; the request goes on without identity"

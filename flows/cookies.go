@@ -7,7 +7,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
 
-// Cookie names (decisions.md).
+// Cookie names (docs/differences.md).
 const (
 	SessionCookie    = "ory_kratos_session"
 	ContinuityCookie = "ory_kratos_continuity"

@@ -12,7 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 )
 
-// CSRF protection works as nosurf (kratos-api.md §6.2): the cookie holds a
+// CSRF protection works as nosurf (docs/api.md, "CSRF"): the cookie holds a
 // random 32-byte token; every form carries it masked with a fresh one-time
 // pad, so each render is a different string and all of them verify.
 

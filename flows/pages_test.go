@@ -24,7 +24,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
-// uiTestSchema is seed 000's identity schema with a boolean trait added.
+// uiTestSchema is the v0.1 API's identity schema with a boolean trait added.
 const uiTestSchema = `{
   "$id": "https://example.org/identity.traits.schema.json",
   "$schema": "http://json-schema.org/draft-07/schema#",

@@ -18,11 +18,11 @@ import (
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
-// profileFlow answers the legacy profile-management API (seed 000).
+// profileFlow answers the legacy profile-management API (Kratos v0.1).
 type profileFlow struct{ *Service }
 
-// The legacy profile-management API of seed 000 (Kratos v0.1), with the
-// decisions.md changes. It runs on the same flow records and state machine
+// The legacy profile-management API of Kratos v0.1 (Kratos v0.1), with the
+// docs/differences.md changes. It runs on the same flow records and state machine
 // as the settings flow; only the wire form and the rules for protected
 // fields differ.
 

@@ -95,7 +95,7 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	s.renewCSRF(w, r, f)
 	f.UI.Nodes = form.AttachErrors(f.UI.Nodes, identity.GroupPassword, s.cfg.Schema.Validate(traits))
 	// Read-only traits are set only through the admin API, their first value
-	// too (decisions.md): a value sent for one gets the error the settings
+	// too (docs/differences.md): a value sent for one gets the error the settings
 	// flow gives a changed read-only trait.
 	f.UI.Nodes = form.AttachErrors(f.UI.Nodes, identity.GroupPassword, lockedChangeErrors(s.cfg.Schema, nil, traits, false))
 	id := s.NewIdentity(traits)

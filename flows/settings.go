@@ -202,7 +202,7 @@ func (s settingsFlow) settingsSubmit(w http.ResponseWriter, r *http.Request) err
 		return err
 	case sess == nil && !negotiate.WantsJSON(r):
 		// Whatever the flow's type: only a request that counts as JSON gets
-		// the 401 (kratos-api.md §3.6).
+		// the 401 (docs/api.md, "Settings").
 		reply.Redirect(w, s.site.LoginUI(r), http.StatusFound)
 		return nil
 	case sess == nil:
@@ -387,7 +387,7 @@ func (s settingsFlow) resumeSettings(w http.ResponseWriter, r *http.Request, ses
 
 // sendSettingsSuccess answers a saved settings change. A browser flow's
 // answer re-issues the session cookie, same token and expiry, as Kratos
-// does (kratos-api.md §3.5 step 11, §3.6).
+// does (docs/api.md, "Settings").
 func (s settingsFlow) sendSettingsSuccess(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity) {
 	out := s.flowJSON(r, f, id)
 	if f.Type == identity.TypeBrowser {

@@ -10,7 +10,7 @@ const (
 	KindLogin        = "login"
 	KindRegistration = "registration"
 	KindSettings     = "settings"
-	// KindProfile is the legacy profile-management request (seed 000).
+	// KindProfile is the legacy profile-management request (Kratos v0.1).
 	KindProfile = "profile"
 	// KindError holds an error shown by the error UI.
 	KindError = "error"

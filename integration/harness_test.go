@@ -34,7 +34,7 @@ type site struct {
 	redis  string // the redis-server's address; "" for the memory store
 }
 
-// seedSchema is the identity schema of seed 000.
+// seedSchema is the identity schema of Kratos v0.1.
 const seedSchema = `{
   "$id": "https://example.org/identity.traits.schema.json",
   "$schema": "http://json-schema.org/draft-07/schema#",
@@ -82,7 +82,7 @@ func freePort(t testing.TB) int {
 }
 
 // startSite starts Caddy with a public site (kratos + a small app) and an
-// admin site, with seed 000's identity schema; extra is added inside the
+// admin site, with the v0.1 API's identity schema; extra is added inside the
 // public kratos block.
 func startSite(t testing.TB, extra string) *site {
 	t.Helper()

@@ -12,7 +12,7 @@ type Changes struct {
 
 // Protected reports whether the change touches a login identifier, a
 // verifiable address or a recovery address, and so needs a privileged
-// session (decisions.md: stricter than Kratos, which ignores recovery
+// session (docs/differences.md: stricter than Kratos, which ignores recovery
 // addresses).
 func (c Changes) Protected() bool {
 	return c.Identifiers || c.VerifiableAddresses || c.RecoveryAddresses

@@ -8,7 +8,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
-// The legacy profile-management API of seed 000 (Kratos v0.1): the shape of
+// The legacy profile-management API of Kratos v0.1 (Kratos v0.1): the shape of
 // a profile request. It is built from the same flow records as the
 // settings flow.
 
