@@ -1,0 +1,2 @@
+// Package negotiate decides whether a caller wants JSON or HTML.
+package negotiate

@@ -1,0 +1,3 @@
+// Package storelog samples log lines about a failing store, so an outage
+// logs one line per interval rather than one per request.
+package storelog
