@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"strconv"
 	"strings"
@@ -52,8 +53,11 @@ func Parse(raw []byte) ([]Operation, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, patchErrorf("the JSON Patch is not valid JSON: %v", err)
 	}
+	// Nothing but white space may follow the document: Token is io.EOF.
 	if _, err := dec.Token(); err == nil {
 		return nil, patchErrorf("the JSON Patch holds more than one JSON value")
+	} else if err != io.EOF {
+		return nil, patchErrorf("the JSON Patch is not valid JSON: %v", err)
 	}
 	if err := schema.CheckNumbers(v); err != nil {
 		// "The number 1e400 at 0.value is out of range." in this file's style.

@@ -141,6 +141,10 @@ func TestPatchApply(t *testing.T) {
 		{name: "unknown op", doc: `{}`, patch: `[{"op":"upsert","path":"/a","value":1}]`, errFrag: `unknown op "upsert"`},
 		{name: "empty patch", doc: `{"a":1}`, patch: `[]`, want: `{"a":1}`},
 		{name: "trailing value", doc: `{}`, patch: `[] []`, errFrag: "more than one"},
+		{name: "trailing white space", doc: `{}`, patch: "[] \n\t\r ", want: `{}`},
+		{name: "trailing bracket", doc: `{}`, patch: `[]]`, errFrag: "not valid JSON"},
+		{name: "trailing brace", doc: `{}`, patch: `[]}`, errFrag: "not valid JSON"},
+		{name: "trailing garbage", doc: `{}`, patch: `[] x`, errFrag: "not valid JSON"},
 		{name: "invalid JSON", doc: `{}`, patch: `[{`, errFrag: "not valid JSON"},
 
 		// Atomicity: a later failure drops earlier changes (checked below).
