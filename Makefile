@@ -1,17 +1,83 @@
 # make test: everything CI runs. On a fresh Debian machine with Go it first
 # installs what the tests need (redis-server and redis-cli for the store
-# tests, Debian's chromium for the browser tests), then vets and runs every
-# test with the race detector.
+# tests, Debian's chromium for the browser tests), then lints (see make
+# lint) and runs every test with the race detector.
+#
+# Other targets:
+#   make test-short  the edit-test loop: every test with -short, without the
+#                    race detector and without installing anything; tests
+#                    that build binaries, drive Chromium or start a Redis
+#                    Cluster skip themselves under -short.
+#   make lint        gofmt (fails listing the files it would change), go vet
+#                    and staticcheck (STATICCHECK_VERSION, fetched and run
+#                    with go run through the Go module proxy).
+#   make vet         go vet alone.
+#   make fuzz        runs each fuzz target below for FUZZTIME (default
+#                    30s), one after another: go test -fuzz takes one
+#                    target of one package per run. For a quick pass:
+#                      make fuzz FUZZTIME=10s
+#                    for one target:
+#                      make fuzz FUZZ_TARGETS=./schema:FuzzCompile FUZZTIME=5m
+#                    Every target also runs on its seed corpus in every go
+#                    test. A failure leaves its input under
+#                    <package>/testdata/fuzz/<target>/.
+#   make bench       every benchmark.
+#   make demo        the demo site of Caddyfile.example.
+#   make deps        installs the Debian packages the tests need.
+#
+# The fuzz targets:
+#   internal/siteurl    FuzzCheckReturnTo   return_to checks: only absolute
+#                       http(s) URLs on the site's origin or under an
+#                       allowed return URL, clean paths, no backslash or
+#                       control character.
+#   internal/negotiate  FuzzAcceptsJSON     Accept/Content-Type negotiation
+#                       (AcceptsJSON, WantsJSON).
+#   internal/body       FuzzRead            JSON, form and multipart request
+#                       bodies and their traits (Read, Traits): 4xx errors
+#                       only.
+#   internal/jsonpatch  FuzzApply           JSON Patch documents (Parse,
+#                       Apply) on fuzzed documents.
+#                       FuzzApplyOne        one operation built from fuzzed
+#                       members (op, path, from, value).
+#                       FuzzParsePointer    JSON Pointer parsing and
+#                       escaping round trip.
+#   internal/passwords  FuzzArgon2id        argon2id hash parsing,
+#                       ValidImported and Check (with bounded parameters).
+#                       FuzzPolicy          the password policy.
+#   schema              FuzzTraitsFromForm  traits from form bodies.
+#                       FuzzTraitsFromJSON  traits from JSON bodies.
+#                       FuzzCompile         identity schema documents, and
+#                       the use of those that compile.
 
 GO ?= go
+GOFMT ?= gofmt
+STATICCHECK_VERSION := v0.8.2
+FUZZTIME ?= 30s
+ALL_FUZZ_TARGETS := \
+	./internal/siteurl:FuzzCheckReturnTo \
+	./internal/negotiate:FuzzAcceptsJSON \
+	./internal/body:FuzzRead \
+	./internal/jsonpatch:FuzzApply \
+	./internal/jsonpatch:FuzzApplyOne \
+	./internal/jsonpatch:FuzzParsePointer \
+	./internal/passwords:FuzzArgon2id \
+	./internal/passwords:FuzzPolicy \
+	./schema:FuzzTraitsFromForm \
+	./schema:FuzzTraitsFromJSON \
+	./schema:FuzzCompile
+FUZZ_TARGETS ?= $(ALL_FUZZ_TARGETS)
+
 APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
                 $(if $(shell command -v redis-cli),,redis-tools) \
                 $(if $(shell command -v chromium),,chromium)
 
-.PHONY: test deps vet demo bench
+.PHONY: test test-short lint vet fuzz deps demo bench
 
-test: deps vet
+test: deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
 
 deps:
 ifneq ($(strip $(APT_PACKAGES)),)
@@ -21,8 +87,24 @@ ifneq ($(strip $(APT_PACKAGES)),)
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
 endif
 
+lint: vet
+	@unformatted=$$($(GOFMT) -l .); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt -l: these files are not gofmt-ed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
 vet:
 	$(GO) vet ./...
+
+# Every func FuzzXxx in the repository must be listed in ALL_FUZZ_TARGETS.
+fuzz:
+	@for fn in $$(grep -rhoE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+' . | sed 's/^func //'); do \
+	  case " $(ALL_FUZZ_TARGETS) " in *":$$fn "*) ;; *) echo "make fuzz: $$fn is not in ALL_FUZZ_TARGETS" >&2; exit 1;; esac; \
+	done
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$pkg $$fn for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 demo:
 	$(GO) run ./cmd/caddy run --config Caddyfile.example

@@ -51,7 +51,9 @@ func Read(w http.ResponseWriter, r *http.Request) (*Body, error) {
 		if err := dec.Decode(&obj); err != nil || obj == nil {
 			return nil, apierror.BadRequest("The request body is not a valid JSON object.")
 		}
-		if dec.More() {
+		// Nothing but white space may follow the object. dec.More() is no
+		// test of that: it is false for a stray "]" or "}".
+		if _, err := dec.Token(); err != io.EOF {
 			return nil, apierror.BadRequest("The request body holds more than one JSON value.")
 		}
 		if err := CheckNumbers(obj); err != nil {

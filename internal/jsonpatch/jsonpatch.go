@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"strconv"
 	"strings"
@@ -27,20 +28,12 @@ type Operation struct {
 // patchError is a JSON Patch that is malformed or cannot be applied.
 type Error struct {
 	Msg string
-	// testFailed marks a `test` operation whose value did not match.
-	testFailed bool
 }
 
 func (e *Error) Error() string { return e.Msg }
 
 func patchErrorf(format string, args ...any) *Error {
 	return &Error{Msg: fmt.Sprintf(format, args...)}
-}
-
-// isPatchTestFailure reports whether err is a failed `test` operation.
-func IsTestFailure(err error) bool {
-	var pe *Error
-	return errors.As(err, &pe) && pe.testFailed
 }
 
 // parsePatch reads a JSON Patch document: a JSON array of operation objects.
@@ -52,8 +45,11 @@ func Parse(raw []byte) ([]Operation, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, patchErrorf("the JSON Patch is not valid JSON: %v", err)
 	}
+	// Nothing but white space may follow the document: Token is io.EOF.
 	if _, err := dec.Token(); err == nil {
 		return nil, patchErrorf("the JSON Patch holds more than one JSON value")
+	} else if err != io.EOF {
+		return nil, patchErrorf("the JSON Patch is not valid JSON: %v", err)
 	}
 	if err := schema.CheckNumbers(v); err != nil {
 		// "The number 1e400 at 0.value is out of range." in this file's style.
@@ -130,7 +126,7 @@ func Apply(doc any, ops []Operation) (any, error) {
 		if doc, err = patchApplyOp(doc, op); err != nil {
 			var pe *Error
 			if errors.As(err, &pe) {
-				return nil, &Error{Msg: fmt.Sprintf("operation %d (%s %s): %s", i, op.Op, op.Path, pe.Msg), testFailed: pe.testFailed}
+				return nil, patchErrorf("operation %d (%s %s): %s", i, op.Op, op.Path, pe.Msg)
 			}
 			return nil, err
 		}
@@ -189,10 +185,10 @@ func patchApplyOp(doc any, op Operation) (any, error) {
 	case "test":
 		v, err := pointerGet(doc, path)
 		if err != nil {
-			return nil, &Error{Msg: err.Error(), testFailed: true}
+			return nil, err
 		}
 		if !Equal(v, op.Value) {
-			return nil, &Error{Msg: "the value is not the expected one", testFailed: true}
+			return nil, patchErrorf("the value is not the expected one")
 		}
 		return doc, nil
 	}
@@ -231,11 +227,6 @@ func ParsePointer(p string) ([]string, error) {
 		tokens[i] = b.String()
 	}
 	return tokens, nil
-}
-
-// escapePointerToken escapes one reference token for a JSON Pointer.
-func escapePointerToken(t string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1")
 }
 
 func pointerIsProperPrefix(prefix, path []string) bool {
