@@ -229,7 +229,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return fail(err)
 	}
 	if f.Type == identity.TypeBrowser && !negotiate.WantsJSON(r) {
-		id = settingsFlow{s.Service}.resumePaused(w, r, sess, id)
+		id = settingsFlow(s).resumePaused(w, r, sess, id)
 	}
 	// After the paused change, whose flow was made for the identity's
 	// version before this login: the upgrade makes a new version.

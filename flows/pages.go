@@ -31,7 +31,7 @@ func (b pagesBackend) FlowJSON(r *http.Request, f *identity.Flow, id *identity.I
 }
 
 func (b pagesBackend) LegacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) wire.LegacyRequest {
-	return profileFlow{b.Service}.legacyJSON(r, f, id)
+	return profileFlow(b).legacyJSON(r, f, id)
 }
 
 func (b pagesBackend) AfterURL(r *http.Request, returnTo string) string {

@@ -165,7 +165,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error
 	}
 
 	s.renewCSRF(w, r, f)
-	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, change{method: "profile", traits: traits, legacy: true})
+	o, updated, err := stateMachine(s).submit(r.Context(), f, sess, id, change{method: "profile", traits: traits, legacy: true})
 	if err != nil {
 		return err
 	}

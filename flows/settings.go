@@ -237,7 +237,7 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 		return fail(err)
 	}
 	s.renewCSRF(w, r, f)
-	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, ch)
+	o, updated, err := stateMachine(s).submit(r.Context(), f, sess, id, ch)
 	if err != nil {
 		return fail(err)
 	}
@@ -370,7 +370,7 @@ func (s settingsFlow) resumePaused(w http.ResponseWriter, r *http.Request, sess 
 		s.cfg.Logger.Info("paused settings change dropped", zap.Error(err))
 		return id
 	}
-	o, updated, err := stateMachine{s.Service}.submit(r.Context(), f, sess, id, ch)
+	o, updated, err := stateMachine(s).submit(r.Context(), f, sess, id, ch)
 	if err != nil || o != saved {
 		s.cfg.Logger.Info("paused settings change not applied", zap.String("outcome", o.result()), zap.Error(err))
 		return id

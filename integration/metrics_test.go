@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,6 +69,7 @@ func TestMetricsMoveThroughCaddy(t *testing.T) {
 
 	before = after
 	res = loginBrowser(t, s.site, browser(t), email, "not the password", "")
+	wantStatus(t, res, http.StatusSeeOther) // back to the login page, with the message
 	after = s.scrape(t)
 	wantMoved(t, "failed login", before, after, map[string]float64{
 		`caddy_kratos_logins_total{result="invalid_credentials"}`: 1,

@@ -249,6 +249,7 @@ func TestPassThroughIdentityToTheApp(t *testing.T) {
 	}
 	// ... and in the browser's session too.
 	res = do(t, jar, "GET", s.public+"/page", nil)
+	wantStatus(t, res, http.StatusOK)
 	if _, _, traits := identityOf(t, s.app.last("/page")); get(traits, "name", "first") != "Alicia" {
 		t.Errorf("the browser session still shows traits %v", traits)
 	}
