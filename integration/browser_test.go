@@ -83,6 +83,9 @@ func whoamiID(t *testing.T, b *tab, s *site) string {
 // TestBrowserBuiltinUI walks the story through the built-in UI pages: the
 // app's links, the pages under /.ory/kratos/public/ui/ and their forms.
 func TestBrowserBuiltinUI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives Chromium; skipped by -short, run by make test")
+	}
 	s := startDemoSite(t, privilegedAge.String())
 	b := newTab(t)
 	ui := s.kratos() + "/ui/"
@@ -203,6 +206,9 @@ func TestBrowserBuiltinUI(t *testing.T) {
 
 // TestBrowserSPA walks the story through the SPA example at /spa/.
 func TestBrowserSPA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives Chromium; skipped by -short, run by make test")
+	}
 	s := startDemoSite(t, privilegedAge.String())
 	b := newTab(t)
 	spa := s.public + "/spa/"

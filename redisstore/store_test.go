@@ -32,6 +32,9 @@ func TestServer(t *testing.T) {
 // TestCluster runs the contract suite and the cluster-only tests against a
 // real three-node cluster.
 func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster; skipped by -short, run by make test")
+	}
 	addrs := redistest.StartCluster(t, 3)
 	newStore := storeFactory(Options{Addrs: addrs})
 	t.Run("Contract", func(t *testing.T) {
