@@ -60,3 +60,13 @@ func (s *Store) TakeContinuity(ctx context.Context, id string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// The keys and scripts of these records.
+
+// flow is the key of the flow with this id.
+func (k keys) flow(id string) string { return k.tag(identity.RoutingKey(id)) + "flow:" + id }
+
+// continuity is the key of the continuity payload with this id.
+func (k keys) continuity(id string) string {
+	return k.tag(identity.RoutingKey(id)) + "continuity:" + id
+}

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -261,3 +262,60 @@ func newNonce() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// The keys and scripts of these records.
+
+// identifier is the key of the claim of a (lower-cased) login identifier.
+func (k keys) identifier(identifier string) string {
+	sum := sha256.Sum256([]byte(identifier))
+	h := hex.EncodeToString(sum[:])
+	return k.tag("i:"+h[:8]) + "identifier:" + h
+}
+
+// claimScript claims a login identifier for an identity.
+// KEYS[1]: the claim. ARGV: identity id, nonce.
+// Returns {state, server time (unix ms), claim value}: 'claimed' (it was
+// free; the value is ours), 'own' (it was already this identity's; renewed,
+// the value is ours) or 'taken' (the value is the other identity's claim).
+var claimScript = redis.NewScript(luaNow + luaClaimOwner + `
+local now = now_ms()
+local v = redis.call('GET', KEYS[1])
+local mine = now .. ':' .. ARGV[2] .. ':' .. ARGV[1]
+if not v then
+  redis.call('SET', KEYS[1], mine)
+  return {'claimed', now, mine}
+end
+if owner(v) == ARGV[1] then
+  redis.call('SET', KEYS[1], mine)
+  return {'own', now, mine}
+end
+return {'taken', now, v}
+`)
+
+// takeOverScript takes over a stale claim.
+// KEYS[1]: the claim. ARGV: the stale claim value, identity id, nonce, the
+// minimum age of a claim that may be taken over (ms).
+// Returns nil if the claim changed or is too young, else {server time, the
+// new claim value}.
+var takeOverScript = redis.NewScript(luaNow + `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+local now = now_ms()
+local at = tonumber(string.match(ARGV[1], '^(%d+):'))
+if not at or now - at < tonumber(ARGV[4]) then return false end
+local mine = now .. ':' .. ARGV[3] .. ':' .. ARGV[2]
+redis.call('SET', KEYS[1], mine)
+return {now, mine}
+`)
+
+// releaseScript removes a claim.
+// KEYS[1]: the claim. ARGV: the claim value to remove, or an empty string and the
+// identity id whose claim to remove.
+// Returns 1 if it removed the claim.
+var releaseScript = redis.NewScript(luaClaimOwner + `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if v == ARGV[1] or (ARGV[1] == '' and owner(v) == ARGV[2]) then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)

@@ -299,3 +299,55 @@ func missingFrom(a, b []string) []string {
 	}
 	return out
 }
+
+// The keys and scripts of these records.
+
+// identity is the key of the identity with this id.
+func (k keys) identity(id string) string { return k.identityPrefix(identity.RoutingKey(id)) + id }
+
+// identityPrefix is the start of identity keys with routing key rk.
+func (k keys) identityPrefix(rk string) string { return k.tag(rk) + "identity:" }
+
+// identityList is the key of the sorted set of all identity ids.
+func (k keys) identityList() string { return k.tag("ids") + "identities" }
+
+// writeIdentityScript creates or replaces an identity, and with it a flow.
+// KEYS: the identity, optionally a flow in the same slot.
+// ARGV: the expected stored version ('0': the identity must not exist), the
+// identity JSON, the deadline (unix ms, '0' for none) after which the
+// identifier claims this write relies on may have been taken over, the flow
+// JSON and the flow's expiry (unix ms).
+// Returns 'ok', 'exists', 'missing', 'conflict' or 'late'.
+var writeIdentityScript = redis.NewScript(luaNow + luaDecode + `
+local deadline = tonumber(ARGV[3])
+if deadline > 0 and now_ms() > deadline then return 'late' end
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '0' then
+  if cur then return 'exists' end
+else
+  if not cur then return 'missing' end
+  if decode(cur).version ~= tonumber(ARGV[1]) then return 'conflict' end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[4], 'PXAT', ARGV[5]) end
+return 'ok'
+`)
+
+// deleteIdentityScript removes an identity and its sessions.
+// KEYS: the identity, its session set. ARGV: the starts of session keys and
+// of session-id keys in its tag.
+// Returns the removed identity's JSON, or nil.
+var deleteIdentityScript = redis.NewScript(luaDecode + `
+local ident = redis.call('GET', KEYS[1])
+if not ident then return false end
+for _, h in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local s = redis.call('GET', ARGV[1] .. h)
+  if s then
+    redis.call('DEL', ARGV[1] .. h)
+    local id = decode(s).id
+    if type(id) == 'string' then redis.call('DEL', ARGV[2] .. id) end
+  end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+return ident
+`)

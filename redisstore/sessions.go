@@ -252,3 +252,126 @@ func checkSession(sess *identity.Session) error {
 func isNoScript(err error) bool {
 	return errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")
 }
+
+// The keys and scripts of these records.
+
+// session is the key of the session with this token hash, whose identity
+// has routing key rk.
+func (k keys) session(rk, tokenHash string) string { return k.sessionPrefix(rk) + tokenHash }
+
+// sessionPrefix is the start of session keys with routing key rk.
+func (k keys) sessionPrefix(rk string) string { return k.tag(rk) + "session:" }
+
+// sessionID is the key of the index entry of the session with this id.
+func (k keys) sessionID(id string) string { return k.sessionIDPrefix(identity.RoutingKey(id)) + id }
+
+// sessionIDPrefix is the start of session index keys with routing key rk.
+func (k keys) sessionIDPrefix(rk string) string { return k.tag(rk) + "session-id:" }
+
+// sessionSet is the key of the set of the identity's sessions.
+func (k keys) sessionSet(identityID string) string {
+	return k.sessionSetPrefix(identity.RoutingKey(identityID)) + identityID
+}
+
+// sessionSetPrefix is the start of session set keys with routing key rk.
+func (k keys) sessionSetPrefix(rk string) string { return k.tag(rk) + "sessions:" }
+
+// getSessionScript reads a session and its identity.
+// KEYS[1]: the session. ARGV[1]: the start of identity keys in its tag.
+// Returns nil, or {session JSON, identity JSON or nil}.
+var getSessionScript = redis.NewScript(luaDecode + `
+local s = redis.call('GET', KEYS[1])
+if not s then return false end
+local id = decode(s).identity_id
+if type(id) ~= 'string' then return {s, false} end
+return {s, redis.call('GET', ARGV[1] .. id)}
+`)
+
+// getSessionByIDScript reads a session through its id.
+// KEYS[1]: the session-id entry. ARGV[1]: the start of session keys in its tag.
+// Returns the session JSON or nil.
+var getSessionByIDScript = redis.NewScript(`
+local h = redis.call('GET', KEYS[1])
+if not h then return false end
+return redis.call('GET', ARGV[1] .. h)
+`)
+
+// createSessionScript stores a new session.
+// KEYS: the session, its session-id entry, the identity's session set.
+// ARGV: session JSON, token hash, expiry (unix ms).
+// Returns 0 if the session or its id exists, else 1.
+var createSessionScript = redis.NewScript(luaTidy + `
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+tidy(KEYS[3])
+return 1
+`)
+
+// updateSessionScript replaces a stored session.
+// KEYS: the session, its session-id entry, the identity's session set.
+// ARGV: session JSON, token hash, expiry (unix ms), identity id.
+// Returns 0 unless the id, token hash and identity are the stored ones,
+// else 1.
+var updateSessionScript = redis.NewScript(luaTidy + luaDecode + `
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+local old = redis.call('GET', KEYS[1])
+if not old or decode(old).identity_id ~= ARGV[4] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'PXAT', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+tidy(KEYS[3])
+return 1
+`)
+
+// listSessionsScript returns the JSON of an identity's live sessions.
+// KEYS[1]: the identity's session set. ARGV[1]: the start of session keys in
+// its tag.
+var listSessionsScript = redis.NewScript(luaTidy + `
+tidy(KEYS[1])
+local out = {}
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local s = redis.call('GET', ARGV[1] .. h)
+  if s then out[#out + 1] = s else redis.call('ZREM', KEYS[1], h) end
+end
+return out
+`)
+
+// deleteSessionScript removes a session by id.
+// KEYS[1]: the session-id entry. ARGV: the starts of session keys and of
+// session set keys in its tag.
+// Returns 1 if a session was removed, else 0.
+var deleteSessionScript = redis.NewScript(luaDecode + `
+local h = redis.call('GET', KEYS[1])
+if not h then return 0 end
+redis.call('DEL', KEYS[1])
+local s = redis.call('GET', ARGV[1] .. h)
+if not s then return 0 end
+redis.call('DEL', ARGV[1] .. h)
+local id = decode(s).identity_id
+if type(id) == 'string' then redis.call('ZREM', ARGV[2] .. id, h) end
+return 1
+`)
+
+// deleteSessionsScript removes an identity's sessions but one.
+// KEYS[1]: the identity's session set. ARGV: the starts of session keys and
+// of session-id keys in its tag, the id of the session to keep (empty for none).
+// Returns how many live sessions it removed.
+var deleteSessionsScript = redis.NewScript(luaTidy + luaDecode + `
+tidy(KEYS[1])
+local n = 0
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local s = redis.call('GET', ARGV[1] .. h)
+  local id = s and decode(s).id
+  if not s or id ~= ARGV[3] then
+    if s then
+      redis.call('DEL', ARGV[1] .. h)
+      if type(id) == 'string' then redis.call('DEL', ARGV[2] .. id) end
+      n = n + 1
+    end
+    redis.call('ZREM', KEYS[1], h)
+  end
+end
+return n
+`)
