@@ -49,7 +49,9 @@ func (s *Service) publicRoutes() *http.ServeMux {
 	login, registration, settings := loginFlow{s}, registrationFlow{s}, settingsFlow{s}
 	profile, logout, ui := profileFlow{s}, logoutFlow{s}, s.ui
 
-	rt.Get("/sessions/whoami", s.whoami)
+	// Any method, as Kratos: proxies ask it with the method of the request
+	// they check.
+	rt.Any("/sessions/whoami", s.whoami)
 
 	rt.Get("/self-service/login/browser", func(w http.ResponseWriter, r *http.Request) error {
 		return login.loginInit(w, r, identity.TypeBrowser)

@@ -57,6 +57,11 @@ func (rt *Router) Get(path string, h HandlerFunc) {
 	rt.Handle(path, map[string]HandlerFunc{http.MethodGet: h})
 }
 
+// Any routes every method of path to h.
+func (rt *Router) Any(path string, h HandlerFunc) {
+	rt.Mux.Handle(rt.prefix+path, rt.wrap(h))
+}
+
 // Post routes POST of path to h.
 func (rt *Router) Post(path string, h HandlerFunc) {
 	rt.Handle(path, map[string]HandlerFunc{http.MethodPost: h})

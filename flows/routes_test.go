@@ -1,0 +1,57 @@
+package flows
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
+)
+
+// TestRoutes checks the route table: methods, 405 with Allow in the error
+// envelope, HEAD wherever GET is answered, 404 for unknown and unclean
+// paths.
+func TestRoutes(t *testing.T) {
+	s := passthroughService(t, "", testenv.NewClock(time.Now()).Now)
+	for _, tc := range []struct {
+		method, rel string
+		code        int
+		allow       string
+	}{
+		{"GET", "/sessions/whoami", 401, ""},
+		{"POST", "/sessions/whoami", 401, ""}, // any method, as Kratos
+		{"DELETE", "/sessions/whoami", 401, ""},
+		{"HEAD", "/self-service/login/api", 200, ""},
+		{"POST", "/self-service/login/api", 405, "GET, HEAD"},
+		{"GET", "/self-service/login", 405, "POST"},
+		{"PUT", "/self-service/settings", 405, "GET, HEAD, POST"},
+		{"GET", "/self-service/logout/api", 405, "DELETE"},
+		{"GET", "/schemas/default", 200, ""},
+		{"GET", "/schemas/default/x", 404, ""},
+		{"GET", "/nothing", 404, ""},
+		{"GET", "/admin/identities", 404, ""},
+		{"GET", "/self-service/../sessions/whoami", 404, ""},
+		{"GET", "//sessions/whoami", 404, ""},
+	} {
+		t.Run(tc.method+" "+tc.rel, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "http://app.test/", nil)
+			r.URL.Path = DefaultPublicPrefix + tc.rel
+			r.Header.Set("Accept", "application/json")
+			w := httptest.NewRecorder()
+			s.ServePublic(w, r, tc.rel)
+			if w.Code != tc.code || w.Header().Get("Allow") != tc.allow {
+				t.Fatalf("%d Allow %q, want %d Allow %q; body %s", w.Code, w.Header().Get("Allow"), tc.code, tc.allow, w.Body)
+			}
+			if tc.code >= 400 && tc.method != http.MethodHead {
+				var env struct {
+					Error struct{ Code int } `json:"error"`
+				}
+				if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || env.Error.Code != tc.code {
+					t.Fatalf("not the error envelope: %s", w.Body)
+				}
+			}
+		})
+	}
+}
