@@ -124,7 +124,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 // replaceExpired answers a submit to an expired flow: a new flow of the same
 // kind and type carrying the expiry message; 410 with use_flow_id for JSON
 // callers, a redirect to the new flow for browsers.
-func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *identity.Flow, build func(*identity.Flow), ui string) {
+func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *identity.Flow, build func(*identity.Flow), ui string) error {
 	f := s.newFlow(r, old.Kind, old.Type, old.ReturnTo)
 	f.RequestURL, f.IdentityID, f.Refresh = old.RequestURL, old.IdentityID, old.Refresh
 	if old.IdentityID != "" {
@@ -135,14 +135,13 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 	f.UI.Messages = []text.Message{expiredMessage(old.Kind, old, s)}
 	s.renewCSRF(w, r, f)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
-		s.writeError(w, r, err)
-		return
+		return apierror.AsJSON(err)
 	}
 	if old.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
-		s.writeError(w, r, apierror.FlowExpired(old, s.cfg.Now(), f.ID))
-		return
+		return apierror.AsJSON(apierror.FlowExpired(old, s.cfg.Now(), f.ID))
 	}
 	reply.Redirect(w, siteurl.WithQuery(ui, "flow", f.ID), http.StatusSeeOther)
+	return nil
 }
 
 // loginSubmit answers POST /self-service/login?flow=.
@@ -159,10 +158,9 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
-		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
+		return s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.UI.Nodes = append([]identity.Node{form.CSRF("")}, s.loginNodes(currentID, nf.Refresh && current != nil)...)
 		}, s.site.LoginUI(r))
-		return nil
 	}
 	method, err := b.Str("method")
 	if err != nil {

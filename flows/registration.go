@@ -64,8 +64,7 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	fail := s.failer(f.Type)
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
-		s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.site.RegistrationUI(r))
-		return nil
+		return s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.site.RegistrationUI(r))
 	}
 	if sess, _, err := s.Current(r); err != nil || sess != nil {
 		if err == nil {

@@ -68,7 +68,8 @@ const (
 	DefaultSessionLifespan         = 24 * time.Hour
 )
 
-// Service answers the Kratos public and admin APIs.
+// Service answers the Kratos public API: the self-service flows, sessions
+// and the built-in pages. The admin API (package admin) works on its records.
 type Service struct {
 	cfg      Config
 	site     *siteurl.Site

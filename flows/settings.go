@@ -251,7 +251,7 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 	case refreshRequired:
 		return s.pauseSettings(w, r, f, id, ch, updated, b)
 	case expired:
-		s.replaceExpired(w, r, f, func(nf *identity.Flow) {
+		return s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.IdentityVersion = id.Version
 			nf.UI.Nodes = s.settingsNodes(id.Traits)
 		}, s.site.SettingsUI(r))
