@@ -55,3 +55,30 @@ func TestRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserInitNegotiates checks that a browser flow's init answers the
+// JSON of the flow to the SDKs' Accept (axios, Angular) and redirects a
+// browser navigation and */* to the UI.
+func TestBrowserInitNegotiates(t *testing.T) {
+	s := passthroughService(t, "", testenv.NewClock(time.Now()).Now)
+	for accept, wantJSON := range map[string]bool{
+		"application/json, text/plain, */*": true, // axios (@ory/client), Angular
+		"application/json":                  true,
+		"*/*":                               false, // fetch() and curl by default
+		"":                                  false,
+		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8": false,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "http://app.test"+DefaultPublicPrefix+"/self-service/login/browser", nil)
+		if accept != "" {
+			r.Header.Set("Accept", accept)
+		}
+		w := httptest.NewRecorder()
+		s.ServePublic(w, r, "/self-service/login/browser")
+		switch {
+		case wantJSON && (w.Code != http.StatusOK || !json.Valid(w.Body.Bytes())):
+			t.Errorf("Accept %q: %d %s, want 200 and the flow", accept, w.Code, w.Body)
+		case !wantJSON && w.Code != http.StatusSeeOther:
+			t.Errorf("Accept %q: %d, want 303 to the UI", accept, w.Code)
+		}
+	}
+}

@@ -31,7 +31,14 @@ func TestAcceptsJSON(t *testing.T) {
 		"application/json;q=x":              false, // the part is skipped
 		"text/html;q=x, application/json":   true,
 		"application/json;;":                false, // not a media type
-		"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8": false, // a browser
+		"text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8": false, // Chromium navigation
+		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8":                       false, // Firefox navigation
+		"application/json, text/plain, */*":                                                     true,  // axios (@ory/client), Angular
+		"application/json;q=0.5, text/html":                                                     false, // the higher q
+		"text/plain, */*":                                                                       false, // */* alone decides: a tie, HTML
+		"application/json;q=2":                                                                  false, // q above 1: ignored
+		"application/json;q=0.8, text/*;q=0.8":                                                  true,  // exact beats type/* at equal q
+		"application/json;q=0.8, text/html;q=0.8":                                               false, // a tie of exact matches: HTML
 	} {
 		if got := AcceptsJSON(accept); got != want {
 			t.Errorf("AcceptsJSON(%q) = %v, want %v", accept, got, want)
