@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
@@ -102,6 +103,9 @@ func (s *API) decodeAdminIdentity(obj map[string]any, allowed []string) (*adminI
 	if traits == nil {
 		traits = map[string]any{}
 	}
+	if err := body.CheckLimits("traits", traits); err != nil {
+		return nil, err
+	}
 	in.traits = traits
 
 	if v, ok := obj["state"]; ok && v != nil {
@@ -122,6 +126,9 @@ func (s *API) decodeAdminIdentity(obj map[string]any, allowed []string) (*adminI
 		}
 		if _, ok := v.(map[string]any); !ok {
 			return nil, apierror.BadRequest("The field %q must be a JSON object or null.", f.key)
+		}
+		if err := body.CheckLimits(f.key, v); err != nil {
+			return nil, err
 		}
 		b, err := adminMarshalJSON(v)
 		if err != nil {

@@ -19,6 +19,7 @@ func (s *suite) testIdentities(t *testing.T) {
 	t.Run("UpdateWithFlow", s.testUpdateIdentityAndFlow)
 	t.Run("Delete", s.testDeleteIdentity)
 	t.Run("List", s.testListIdentities)
+	t.Run("AtLimits", s.testIdentityAtLimits)
 }
 
 func (s *suite) testCreateAndGetIdentity(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -130,13 +131,23 @@ func (b *Body) Traits(sch *schema.Schema) (map[string]any, error) {
 		if err != nil {
 			return nil, NumberError(err)
 		}
-		return traits, nil
+		return traits, CheckLimits("traits", traits)
 	}
 	traits, err := sch.TraitsFromJSON(b.json)
 	if err != nil {
 		return nil, apierror.BadRequest("The traits could not be decoded: %v.", err)
 	}
-	return traits, nil
+	return traits, CheckLimits("traits", traits)
+}
+
+// CheckLimits checks a decoded value that would be stored (the traits, a
+// metadata object) against identity.DefaultLimits: a value over them is a
+// 400 that names the limit.
+func CheckLimits(what string, v any) error {
+	if err := identity.DefaultLimits.Check(what, v); err != nil {
+		return apierror.BadRequest("The %v. Send less.", err)
+	}
+	return nil
 }
 
 // checkNumbers refuses a decoded JSON request body (any JSON value, at any

@@ -1,0 +1,76 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
+)
+
+// nested is a chain of n objects {"n": {"n": ... "leaf"}}.
+func nested(n int) any {
+	var v any = "leaf"
+	for range n {
+		v = map[string]any{"n": v}
+	}
+	return v
+}
+
+// TestAdminLimits: traits and metadata beyond identity.DefaultLimits are
+// refused with 400 on create, PUT and PATCH, and nothing changes; the
+// deepest identity the limits accept goes through every path (the largest
+// is the store contract's AtLimits case: the admin body limit, 64 KiB, is
+// reached first here).
+func TestAdminLimits(t *testing.T) {
+	e := newAdminEnv(t)
+	lim := identity.DefaultLimits
+	// traits (1) > name (2) > the chain's objects > "leaf": at the limit
+	// with MaxDepth-2 objects in the chain.
+	atLimit := map[string]any{"email": "deep@example.com", "name": nested(lim.MaxDepth - 2)}
+	tooDeep := map[string]any{"email": "deep@example.com", "name": nested(lim.MaxDepth - 1)}
+
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"traits too deep", map[string]any{"traits": tooDeep}, "nested deeper than the 32 levels"},
+		{"string too long", map[string]any{"traits": map[string]any{"email": "x@example.com", "name": map[string]any{"first": strings.Repeat("a", lim.MaxString+1)}}}, "string longer than"},
+		{"metadata too deep", map[string]any{"traits": map[string]any{"email": "x@example.com"}, "metadata_public": map[string]any{"m": nested(lim.MaxDepth)}}, "metadata_public are nested deeper"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.do(http.MethodPost, "/admin/identities", tc.body).expectError(t, http.StatusBadRequest, tc.want)
+			if n := e.count(); n != 0 {
+				t.Fatalf("%d identities stored", n)
+			}
+		})
+	}
+
+	// The deepest and largest identity the limits accept: created, read,
+	// refused changes leave it as it was, a patch at the limit goes through.
+	deepMeta := map[string]any{"m": nested(lim.MaxDepth - 2)}
+	created := e.create(atLimit, "metadata_public", deepMeta)
+	id := created["id"].(string)
+	got := e.do(http.MethodGet, "/admin/identities/"+id, nil).expect(t, http.StatusOK).obj(t)
+	if !jsonSame(got["traits"], atLimit) || !jsonSame(got["metadata_public"], deepMeta) {
+		t.Fatalf("read back %v", got["traits"])
+	}
+	e.do(http.MethodPut, "/admin/identities/"+id, map[string]any{"traits": tooDeep}).expectError(t, http.StatusBadRequest, "nested deeper")
+	e.do(http.MethodPatch, "/admin/identities/"+id, []any{map[string]any{"op": "add", "path": "/metadata_admin", "value": map[string]any{"m": nested(lim.MaxDepth)}}}).
+		expectError(t, http.StatusBadRequest, "metadata_admin are nested deeper")
+	if st := e.stored(id); st.Version != 1 || len(st.MetadataAdmin) != 0 {
+		t.Fatalf("a refused change was stored: version %d, metadata_admin %s", st.Version, st.MetadataAdmin)
+	}
+	e.do(http.MethodPatch, "/admin/identities/"+id, []any{map[string]any{"op": "replace", "path": "/traits", "value": map[string]any{"email": "deep@example.com", "name": nested(lim.MaxDepth - 2)}}}).
+		expect(t, http.StatusOK)
+	e.do(http.MethodDelete, "/admin/identities/"+id, nil).expect(t, http.StatusNoContent)
+}
+
+// jsonSame compares two values by their JSON encoding.
+func jsonSame(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
