@@ -19,6 +19,10 @@ var (
 	ErrDuplicateIdentifier = errors.New("an identity with this identifier exists already")
 	// ErrExists: a record with this id exists already.
 	ErrExists = errors.New("already exists")
+	// ErrCorrupt: a stored record could not be decoded. It is an internal
+	// fault (answered with 500), not an outage; lists leave such a record
+	// out rather than fail.
+	ErrCorrupt = errors.New("a stored record could not be decoded")
 )
 
 // FlowGrace is how long a flow is remembered after it expired, so that it is

@@ -248,13 +248,13 @@ func (m *Store) ListIdentities(_ context.Context, after string, limit int) ([]*i
 	}
 	m.mu.Unlock()
 
-	out := make([]*identity.Identity, len(data))
-	for i, d := range data {
+	out := make([]*identity.Identity, 0, len(data))
+	for _, d := range data {
 		id, err := decodeMemory[identity.Identity](d)
 		if err != nil {
-			return nil, "", err
+			continue // one bad record must not hide the others
 		}
-		out[i] = id
+		out = append(out, id)
 	}
 	return out, next, nil
 }
@@ -634,7 +634,7 @@ func decodeSessionAndIdentity(sess, ident string) (*identity.Session, *identity.
 func decodeMemory[T any](data string) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal([]byte(data), v); err != nil {
-		return nil, fmt.Errorf("flows: decode stored %T: %w", v, err)
+		return nil, fmt.Errorf("memstore: %w: %T: %v", identity.ErrCorrupt, v, err)
 	}
 	return v, nil
 }

@@ -268,14 +268,16 @@ func (s *Store) getIdentities(ctx context.Context, ids []string) ([]*identity.Id
 		return nil, wrap("get identities", err)
 	}
 	out := make([]*identity.Identity, 0, len(ids))
-	for _, cmd := range cmds {
+	for i, cmd := range cmds {
 		data, err := cmd.Result()
 		if err != nil {
 			continue // gone since it was listed
 		}
 		id, err := decode[identity.Identity](data)
 		if err != nil {
-			return nil, err
+			// One bad record must not hide the others.
+			logCorrupt(s.keys.identity(ids[i]), err)
+			continue
 		}
 		out = append(out, id)
 	}

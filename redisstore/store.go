@@ -104,7 +104,7 @@ func pxat(t time.Time) int64 {
 func decode[T any](data string) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal([]byte(data), v); err != nil {
-		return nil, fmt.Errorf("redisstore: decode stored %T: %w", v, err)
+		return nil, fmt.Errorf("redisstore: %w: %T: %v", identity.ErrCorrupt, v, err)
 	}
 	return v, nil
 }

@@ -27,6 +27,7 @@ func TestServer(t *testing.T) {
 	})
 	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore) })
 	t.Run("RoundTrips", func(t *testing.T) { testRoundTrips(t, addr) })
+	t.Run("CorruptRecord", func(t *testing.T) { testCorruptRecord(t, newStore) })
 }
 
 // TestCluster runs the contract suite and the cluster-only tests against a

@@ -161,7 +161,8 @@ func FlowIDMissing() *Error {
 }
 
 // From turns any error into a protocol error. Protocol errors pass through;
-// identity.ErrNotFound is Kratos' 404; anything else is a store failure,
+// identity.ErrNotFound is Kratos' 404; identity.ErrCorrupt is an internal
+// fault (500), logged as such; anything else is a store failure,
 // logged to storeLog and answered with 503.
 func From(err error, storeLog *zap.Logger) *Error {
 	var e *Error
@@ -170,6 +171,10 @@ func From(err error, storeLog *zap.Logger) *Error {
 	}
 	if errors.Is(err, identity.ErrNotFound) {
 		return ResourceNotFound()
+	}
+	if errors.Is(err, identity.ErrCorrupt) {
+		storeLog.Error("a stored record could not be decoded; answering 500", zap.Error(err))
+		return New(http.StatusInternalServerError, "A stored record could not be read.")
 	}
 	storeLog.Error("identity store failed; answering 503", zap.Error(err))
 	return Unavailable()
