@@ -74,3 +74,21 @@ func jsonSame(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
 }
+
+// TestAdminImportHashBounds: an imported hash whose verification would take
+// terabytes or days is refused, and nothing is stored.
+func TestAdminImportHashBounds(t *testing.T) {
+	e := newAdminEnv(t)
+	for _, hash := range []string{
+		"$argon2id$v=19$m=4294967295,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+		"$2a$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+	} {
+		e.do(http.MethodPost, "/admin/identities", map[string]any{
+			"traits":      map[string]any{"email": "import@example.com"},
+			"credentials": pwConfig(map[string]any{"hashed_password": hash}),
+		}).expectError(t, http.StatusBadRequest, "can be verified")
+	}
+	if n := e.count(); n != 0 {
+		t.Fatalf("%d identities stored", n)
+	}
+}

@@ -195,6 +195,12 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		hash = id.Password.HashedPassword
 	}
 	valid := passwords.Check(hash, password) && id != nil && id.State == identity.IdentityActive
+	if !valid && !passwords.UpToDate(hash, s.cfg.PasswordCost) {
+		// An imported hash cheaper than ours fails faster than an unknown
+		// identifier does: spend the configured cost too, so the time of a
+		// failed login does not tell whether the account exists.
+		passwords.Check(passwords.Dummy(s.cfg.PasswordCost), password)
+	}
 	form.ClearMessages(&f.UI)
 	s.renewCSRF(w, r, f)
 	if !valid || identifier == "" || password == "" {

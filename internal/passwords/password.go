@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -25,6 +27,21 @@ const (
 	BcryptCost = 10
 )
 
+// Bounds of the hashes we verify, as Kratos has them: an imported hash
+// beyond them is refused at import, and never computed at login, where it
+// would take minutes or terabytes.
+const (
+	MaxBcryptCost      = 15
+	MaxArgon2Memory    = 1 << 20 // KiB: 1 GiB
+	MaxArgon2Time      = 10
+	MaxArgon2Threads   = 16
+	maxArgon2KeyLength = 256
+	maxArgon2SaltLen   = 256
+)
+
+// argon2Params is the parameter part of a PHC argon2id hash, strictly.
+var argon2Params = regexp.MustCompile(`^m=([0-9]{1,10}),t=([0-9]{1,10}),p=([0-9]{1,3})$`)
+
 // hashPassword returns a bcrypt hash of the password.
 func Hash(password string, cost int) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
@@ -35,6 +52,9 @@ func Hash(password string, cost int) (string, error) {
 func Check(hash, password string) bool {
 	switch {
 	case strings.HasPrefix(hash, "$2a$"), strings.HasPrefix(hash, "$2b$"), strings.HasPrefix(hash, "$2y$"):
+		if c, err := bcrypt.Cost([]byte(hash)); err != nil || c > MaxBcryptCost {
+			return false
+		}
 		return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	case strings.HasPrefix(hash, "$argon2id$"):
 		ok, _ := CheckArgon2id(hash, password)
@@ -82,17 +102,23 @@ func ParseArgon2id(hash string) (m, t uint32, p uint8, salt, key []byte, err err
 	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
 		return 0, 0, 0, nil, nil, errors.New("not an argon2id v19 hash")
 	}
-	var pp uint32
-	if _, err = fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &pp); err != nil || m == 0 || t == 0 || pp == 0 || pp > 255 {
+	ps := argon2Params.FindStringSubmatch(parts[3])
+	if ps == nil {
 		return 0, 0, 0, nil, nil, errors.New("bad argon2id parameters")
 	}
-	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil {
+	mm, _ := strconv.ParseUint(ps[1], 10, 64)
+	tt, _ := strconv.ParseUint(ps[2], 10, 64)
+	pp, _ := strconv.ParseUint(ps[3], 10, 64)
+	if mm == 0 || tt == 0 || pp == 0 || mm > MaxArgon2Memory || tt > MaxArgon2Time || pp > MaxArgon2Threads {
+		return 0, 0, 0, nil, nil, fmt.Errorf("argon2id parameters beyond m=%d,t=%d,p=%d", MaxArgon2Memory, MaxArgon2Time, MaxArgon2Threads)
+	}
+	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil || len(salt) > maxArgon2SaltLen {
 		return 0, 0, 0, nil, nil, errors.New("bad argon2id salt")
 	}
-	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) == 0 {
+	if key, err = base64.RawStdEncoding.DecodeString(parts[5]); err != nil || len(key) == 0 || len(key) > maxArgon2KeyLength {
 		return 0, 0, 0, nil, nil, errors.New("bad argon2id hash")
 	}
-	return m, t, uint8(pp), salt, key, nil
+	return uint32(mm), uint32(tt), uint8(pp), salt, key, nil
 }
 
 func CheckArgon2id(hash, password string) (bool, error) {
@@ -104,14 +130,15 @@ func CheckArgon2id(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
-// validImportedHash reports whether an imported hash is one we can verify.
+// ValidImported reports whether an imported hash is one we can verify:
+// bcrypt up to MaxBcryptCost, argon2id within the MaxArgon2 bounds.
 func ValidImported(hash string) bool {
 	if strings.HasPrefix(hash, "$argon2id$") {
 		_, _, _, _, _, err := ParseArgon2id(hash)
 		return err == nil
 	}
-	_, err := bcrypt.Cost([]byte(hash))
-	return err == nil
+	c, err := bcrypt.Cost([]byte(hash))
+	return err == nil && c <= MaxBcryptCost
 }
 
 // passwordPolicy returns the message for a password that may not be used,
