@@ -180,6 +180,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("identity_schema: %w", err)
 	}
+	if problem := loginIdentifierProblem(sch); problem != "" {
+		h.logger.Warn("identity_schema: "+problem+"; registrations without a login identifier are refused",
+			zap.String("identity_schema", h.IdentitySchema))
+	}
 
 	var publicURL *url.URL
 	if h.PublicURL != "" {
@@ -374,6 +378,26 @@ func publicPath(path, prefix string) (rel string, ok bool) {
 		return "", false
 	}
 	return rel, true
+}
+
+// loginIdentifierProblem says what is wrong with a schema's login
+// identifiers, or "": none marked (`"ory.sh/kratos": {"credentials":
+// {"password": {"identifier": true}}}`), or none required.
+func loginIdentifierProblem(sch *schema.Schema) string {
+	marked, required := false, false
+	for _, f := range sch.Fields() {
+		if f.Identifier {
+			marked = true
+			required = required || f.Required
+		}
+	}
+	switch {
+	case !marked:
+		return `no trait is a login identifier (mark one with "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}})`
+	case !required:
+		return "no login identifier trait is required"
+	}
+	return ""
 }
 
 // Interface guards

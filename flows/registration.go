@@ -105,6 +105,12 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 		i := form.Index(f.UI.Nodes, "password")
 		f.UI.Nodes[i].Messages = append(f.UI.Nodes[i].Messages, *m)
 	}
+	if !hasMessages(f.UI) && len(id.Identifiers()) == 0 {
+		// Nobody could sign in to it: the schema marks no login identifier,
+		// or the traits sent leave it out (the provisioning log warns of
+		// the first).
+		f.UI.Messages = []text.Message{text.IdentifierMissing()}
+	}
 	if !hasMessages(f.UI) {
 		if err := s.SetPassword(id, password); err != nil {
 			return fail(err)

@@ -25,6 +25,7 @@ const (
 	ErrorValidationInvalidFormat        ID = 4000004
 	ErrorValidationInvalidCredentials   ID = 4000006
 	ErrorValidationDuplicateCredentials ID = 4000007
+	ErrorValidationIdentifierMissing    ID = 4000009
 	ErrorValidationMaxLength            ID = 4000017
 	ErrorValidationMinimum              ID = 4000018
 	ErrorValidationExclusiveMinimum     ID = 4000019

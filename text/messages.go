@@ -51,6 +51,13 @@ func DuplicateCredentials() Message {
 		"An account with the same identifier (email, phone, username, ...) exists already.", nil)
 }
 
+// IdentifierMissing answers a registration whose traits hold no login
+// identifier, so nobody could sign in to the account.
+func IdentifierMissing() Message {
+	return errorMessage(ErrorValidationIdentifierMissing,
+		"Could not find any login identifiers. Did you forget to set them? This could also be caused by a server misconfiguration.", nil)
+}
+
 // Generic is Kratos' message without an id of its own: the text is
 // repeated as the context's reason.
 func Generic(reason string) Message {
