@@ -196,13 +196,16 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	key := h.Store.poolKey()
-	store, err := loadStore(key, h.Store)
+	store, opened, err := loadStore(key, h.Store)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	h.store, h.poolKey = store, key
 	if h.Store.typeOrDefault() == storeRedis {
 		redisstore.SetLogger(h.logger)
+		if opened {
+			go pingOnce(ctx, store, h.Store.Redis.Endpoints(), h.logger)
+		}
 	}
 
 	var ui siteurl.UIURLs

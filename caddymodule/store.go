@@ -1,9 +1,12 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/memstore"
@@ -105,9 +108,9 @@ var (
 )
 
 // loadStore returns the pooled store under key, opening it when no
-// handler uses it yet. It never contacts Redis.
-func loadStore(key string, c *StoreConfig) (identity.Store, error) {
-	v, _, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
+// handler uses it yet (opened). It never contacts Redis.
+func loadStore(key string, c *StoreConfig) (store identity.Store, opened bool, err error) {
+	v, loaded, err := stores.LoadOrNew(key, func() (caddy.Destructor, error) {
 		if c.typeOrDefault() == storeRedis {
 			s, err := newRedisStore(*c.Redis)
 			if err != nil {
@@ -118,7 +121,27 @@ func loadStore(key string, c *StoreConfig) (identity.Store, error) {
 		return pooledStore{newMemoryStore()}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return v.(pooledStore).Store, nil
+	return v.(pooledStore).Store, !loaded, nil
+}
+
+// pingTimeout bounds the start-up check of a Redis store.
+const pingTimeout = 5 * time.Second
+
+// pingOnce checks, once and without holding up provisioning (so validate
+// and reload never wait on Redis), that a newly opened store answers, and
+// warns naming its endpoints when it does not: otherwise only the first
+// request would tell.
+func pingOnce(ctx context.Context, s identity.Store, endpoints []string, log *zap.Logger) {
+	p, ok := s.(interface{ Ping(context.Context) error })
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := p.Ping(ctx); err != nil && ctx.Err() != context.Canceled {
+		log.Warn("the Redis store does not answer; requests that need it will get 503 until it does",
+			zap.Strings("endpoints", endpoints), zap.Error(err))
+	}
 }

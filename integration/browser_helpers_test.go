@@ -473,6 +473,8 @@ func startDemoSite(t *testing.T, privilegedMaxAge string) *site {
 		{":8081", fmt.Sprintf(":%d", app)},
 		{":4434", fmt.Sprintf(":%d", adm)},
 		{"\t\tidentity_headers\n", "\t\tidentity_headers\n\t\tprivileged_session_max_age " + privilegedMaxAge + "\n"},
+		// The test's own global options join the example's.
+		{"\tservers {\n", "\tadmin off\n\tauto_https off\n\tgrace_period 1ns\n\tservers {\n"},
 	} {
 		if !strings.Contains(cfg, r.old) {
 			t.Fatalf("Caddyfile.example has no %q any more; update startDemoSite", r.old)
@@ -480,7 +482,6 @@ func startDemoSite(t *testing.T, privilegedMaxAge string) *site {
 		pairs = append(pairs, r.old, r.new)
 	}
 	cfg = strings.NewReplacer(pairs...).Replace(cfg)
-	cfg = "{\n\tadmin off\n\tauto_https off\n\tgrace_period 1ns\n}\n" + cfg
 	t.Setenv("KRATOS_STORE", "redis redis://"+redisAddr+"/0")
 
 	conf, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)

@@ -97,6 +97,16 @@ func (o Options) Key() string {
 		t.mode, strings.Join(addrs, ","), t.masterName, t.username, hashPassword(t.password), t.db, t.tls, t.keyPrefix)
 }
 
+// Endpoints are the host:port addresses the options point at (servers,
+// cluster seeds or sentinels), without credentials: for log lines.
+func (o Options) Endpoints() []string {
+	t, err := o.target()
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(t.addrs)
+}
+
 // hashPassword returns a digest of the password for Key ("" stays "").
 func hashPassword(p string) string {
 	if p == "" {
