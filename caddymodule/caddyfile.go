@@ -64,6 +64,11 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		admin
 //		require_session
 //		revoke_sessions_on_password_change on|off
+//		rate_limit                 off
+//		rate_limit {
+//			login_failures <events> <duration>
+//			requests       <events> <duration>
+//		}
 //	}
 //
 // identity_schema is required; every other option is optional and may be
@@ -124,6 +129,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			var on bool
 			on, err = onOffArg(d)
 			h.RevokeSessionsOnPasswordChange = &on
+		case "rate_limit":
+			h.RateLimit, err = parseRateLimit(d)
 		default:
 			return d.Errf("unrecognized kratos option '%s'", opt)
 		}
@@ -271,6 +278,43 @@ func oneArg(d *caddyfile.Dispenser) (string, error) {
 		return "", d.ArgErr()
 	}
 	return v, nil
+}
+
+// parseRateLimit reads `rate_limit off` or a rate_limit block.
+func parseRateLimit(d *caddyfile.Dispenser) (*RateLimitConfig, error) {
+	c := &RateLimitConfig{}
+	if d.NextArg() {
+		if d.Val() != "off" || d.NextArg() {
+			return nil, d.Errf("rate_limit: expected 'off' or a block")
+		}
+		c.Off = true
+		return c, nil
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		sub := d.Val()
+		args := d.RemainingArgs()
+		if len(args) != 2 {
+			return nil, d.Errf("rate_limit %s: expected <events> <duration>, e.g. 5 15m", sub)
+		}
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n <= 0 {
+			return nil, d.Errf("rate_limit %s: expected a positive number of events, got '%s'", sub, args[0])
+		}
+		per, err := caddy.ParseDuration(args[1])
+		if err != nil || per <= 0 {
+			return nil, d.Errf("rate_limit %s: bad duration '%s' (expected e.g. 1m, 15m, 1h)", sub, args[1])
+		}
+		l := &LimitConfig{Events: n, Per: caddy.Duration(per)}
+		switch sub {
+		case "login_failures":
+			c.LoginFailures = l
+		case "requests":
+			c.Requests = l
+		default:
+			return nil, d.Errf("rate_limit: unrecognized option '%s' (expected login_failures or requests)", sub)
+		}
+	}
+	return c, nil
 }
 
 // noArgs makes sure a flag option has no arguments.

@@ -115,6 +115,11 @@ type Handler struct {
 	// the built-in UI's style.
 	UIStylesheet string `json:"ui_stylesheet,omitempty"`
 
+	// RateLimit bounds failed logins per identifier and self-service
+	// requests per client, shared through the store. Default: on, 5 failed
+	// logins per 15m and 300 requests per 1m.
+	RateLimit *RateLimitConfig `json:"rate_limit,omitempty"`
+
 	logger   *zap.Logger
 	storeLog *zap.Logger // logger, once per interval (identity.StoreFailureLogger)
 	svc      *flows.Service
@@ -224,6 +229,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("kratos metrics not registered", zap.Error(err))
 	}
 
+	loginLimit, requestLimit := h.RateLimit.limits()
+	limiter, _ := store.(identity.Limiter)
 	h.svc, err = flows.New(flows.Config{
 		Schema:                              sch,
 		Store:                               store,
@@ -242,6 +249,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Metrics:                             metrics,
 		UIStylesheet:                        h.UIStylesheet,
 		Now:                                 clockNow,
+		Limiter:                             limiter,
+		LoginFailures:                       loginLimit,
+		Requests:                            requestLimit,
+		ClientIP:                            clientIP,
 	})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -144,6 +145,29 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 	return nil
 }
 
+// loginThrottled answers a login whose identifier failed too often: 429
+// with Retry-After, in the envelope for JSON callers and API flows, and the
+// flow with a message for browsers.
+func (s loginFlow) loginThrottled(w http.ResponseWriter, r *http.Request, f *identity.Flow, identifier string, wait time.Duration) error {
+	s.cfg.Metrics.Login("throttled")
+	w.Header().Set("Retry-After", retryAfter(wait))
+	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
+		return apierror.AsJSON(apierror.TooManyRequests(wait))
+	}
+	form.ClearMessages(&f.UI)
+	s.renewCSRF(w, r, f)
+	if i := form.Index(f.UI.Nodes, "identifier"); i >= 0 && !f.Refresh {
+		f.UI.Nodes[i].Attributes.Value = identifier
+	}
+	f.UI.Messages = []text.Message{text.TooManyAttempts(wait)}
+	f.UpdatedAt = s.cfg.Now()
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		return err
+	}
+	s.sendFormResult(w, r, f, nil, http.StatusTooManyRequests, s.site.LoginUI(r))
+	return nil
+}
+
 // loginSubmit answers POST /self-service/login?flow=.
 func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -186,7 +210,15 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return apierror.AsJSON(apierror.SessionAlreadyAvailable())
 	}
 
-	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(strings.TrimSpace(identifier)))
+	normalized := strings.ToLower(strings.TrimSpace(identifier))
+	throttle := s.throttle.loginKey(normalized)
+	if wait, err := s.throttle.peek(ctx, throttle, s.cfg.LoginFailures); err != nil {
+		return fail(err)
+	} else if wait > 0 {
+		// The same answer whether or not the account exists.
+		return s.loginThrottled(w, r, f, identifier, wait)
+	}
+	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, normalized)
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return fail(err)
 	}
@@ -209,6 +241,9 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.UI.Messages = []text.Message{msgInvalidCredentials}
 		f.UpdatedAt = s.cfg.Now()
+		if _, err := s.throttle.take(ctx, throttle, s.cfg.LoginFailures); err != nil {
+			return fail(err)
+		}
 		s.cfg.Metrics.Login("invalid_credentials")
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
 		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {

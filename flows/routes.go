@@ -29,6 +29,9 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 		s.writeError(w, r, notFound())
 		return
 	}
+	if s.limitRequests(w, r, rel) {
+		return
+	}
 	r2 := new(http.Request)
 	*r2 = *r
 	r2.URL = new(url.URL)

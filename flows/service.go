@@ -58,6 +58,20 @@ type Config struct {
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Limiter counts failed logins and self-service requests, shared by
+	// every instance on the same store; nil limits nothing.
+	Limiter identity.Limiter
+	// LoginFailures bounds failed logins per identifier (zero Events: no
+	// bound); past it a login answers 429 until the window passes, whether
+	// or not the account exists.
+	LoginFailures identity.Limit
+	// Requests bounds self-service requests (/self-service/...) per client
+	// (zero Events: no bound).
+	Requests identity.Limit
+	// ClientIP is the client's address as the server sees it (behind a
+	// trusted proxy, the forwarded one). Nil: the connection's address.
+	ClientIP func(*http.Request) string
 }
 
 // Defaults, as Kratos has them.
@@ -75,6 +89,7 @@ type Service struct {
 	site     *siteurl.Site
 	ui       *pages.Handler // the built-in pages
 	cookies  *cookieJar
+	throttle throttle
 	mux      *http.ServeMux // the public API (publicRoutes)
 	storeLog *zap.Logger    // cfg.Logger, once per interval (storelog.Sampled)
 }
@@ -111,12 +126,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ClientIP == nil {
+		cfg.ClientIP = clientIP
+	}
 	site := &siteurl.Site{
 		PublicPrefix: cfg.PublicPrefix, Origin: cfg.PublicURL, FromTrustedProxy: cfg.FromTrustedProxy,
 		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
 	}
 	cookies := &cookieJar{site: site, domain: cfg.CookieDomain, now: cfg.Now}
-	s := &Service{cfg: cfg, site: site, cookies: cookies, storeLog: storelog.Sampled(cfg.Logger)}
+	s := &Service{cfg: cfg, site: site, cookies: cookies, throttle: throttle{cfg.Limiter}, storeLog: storelog.Sampled(cfg.Logger)}
 	s.ui = &pages.Handler{
 		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog,
 		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger},

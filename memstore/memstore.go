@@ -35,6 +35,7 @@ type Store struct {
 	owned       map[string]map[string]struct{} // identity id → token hashes of its sessions
 	flows       map[string]memoryRecord        // flow id → flow, kept FlowGrace past its expiry
 	continuity  map[string]memoryRecord        // continuity id → paused payload
+	limiters    map[string]limiterEntry        // limiter key → its token bucket
 	lastSweep   time.Time                      // when expired entries were last removed
 }
 
@@ -80,11 +81,15 @@ func NewWithClock(now func() time.Time) *Store {
 		owned:       map[string]map[string]struct{}{},
 		flows:       map[string]memoryRecord{},
 		continuity:  map[string]memoryRecord{},
+		limiters:    map[string]limiterEntry{},
 		lastSweep:   now(),
 	}
 }
 
-var _ identity.Store = (*Store)(nil)
+var (
+	_ identity.Store   = (*Store)(nil)
+	_ identity.Limiter = (*Store)(nil)
+)
 
 // CreateIdentity implements Store.
 func (m *Store) CreateIdentity(_ context.Context, id *identity.Identity) error {
@@ -588,6 +593,7 @@ func (m *Store) maybeSweep() {
 			}
 		}
 	}
+	m.sweepLimiters(now)
 }
 
 // checkMemorySession rejects a session the store could not index, or whose

@@ -58,6 +58,13 @@ func IdentifierMissing() Message {
 		"Could not find any login identifiers. Did you forget to set them? This could also be caused by a server misconfiguration.", nil)
 }
 
+// TooManyAttempts answers a login whose identifier failed too often (ours;
+// Kratos has no throttle).
+func TooManyAttempts(wait time.Duration) Message {
+	mins := max(1, int((wait+time.Minute-1)/time.Minute))
+	return Generic(fmt.Sprintf("Too many failed attempts. Please try again in %d minutes.", mins))
+}
+
 // Generic is Kratos' message without an id of its own: the text is
 // repeated as the context's reason.
 func Generic(reason string) Message {

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) identity.Store, opts ...Optio
 	t.Run("Flows", s.testFlows)
 	t.Run("Continuity", s.testContinuity)
 	t.Run("Races", s.testRaces)
+	t.Run("Limiter", s.testLimiter)
 }
 
 // now is the store's current time, in UTC and without a monotonic reading.

@@ -86,6 +86,7 @@ var DefaultMessages = map[int]string{
 	http.StatusRequestEntityTooLarge: "The request body is too large",
 	http.StatusUnsupportedMediaType:  "The request body has an unsupported content type",
 	http.StatusServiceUnavailable:    "The service is temporarily unavailable, please try again later",
+	http.StatusTooManyRequests:       "Too many requests",
 	http.StatusInternalServerError:   "An internal server error occurred, please contact the system administrator",
 }
 
@@ -178,6 +179,22 @@ func From(err error, storeLog *zap.Logger) *Error {
 	}
 	storeLog.Error("identity store failed; answering 503", zap.Error(err))
 	return Unavailable()
+}
+
+// TooManyRequests answers a caller over a limit; wait is how long until it
+// is not.
+func TooManyRequests(wait time.Duration) *Error {
+	e := New(http.StatusTooManyRequests, "Too many attempts. Try again in %s.", roundWait(wait))
+	e.ID = "too_many_requests"
+	return e
+}
+
+// roundWait shows a wait in whole seconds or minutes.
+func roundWait(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", max(1, int(d.Round(time.Second)/time.Second)))
+	}
+	return fmt.Sprintf("%d minutes", int((d+time.Minute-1)/time.Minute))
 }
 
 // ResourceNotFound is Kratos' 404 for a missing record.
