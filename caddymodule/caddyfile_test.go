@@ -45,6 +45,10 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		admin
 		require_session
 		revoke_sessions_on_password_change off
+		rate_limit {
+			login_failures 10 1h
+			requests       120 1m
+		}
 	}`)
 	var h Handler
 	if err := h.UnmarshalCaddyfile(d); err != nil {
@@ -71,6 +75,10 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		Admin:                          true,
 		RequireSession:                 true,
 		RevokeSessionsOnPasswordChange: &off,
+		RateLimit: &RateLimitConfig{
+			LoginFailures: &LimitConfig{Events: 10, Per: caddy.Duration(time.Hour)},
+			Requests:      &LimitConfig{Events: 120, Per: caddy.Duration(time.Minute)},
+		},
 	}
 	if !reflect.DeepEqual(h, want) {
 		t.Errorf("got  %+v\nwant %+v", h, want)
@@ -124,6 +132,11 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"kratos {\nidentity_schema s\nrevoke_sessions_on_password_change\n}", "wrong argument count"},
 		{"kratos {\nidentity_schema s\nrevoke_sessions_on_password_change maybe\n}", "expected 'on' or 'off'"},
 		{"kratos {\nidentity_schema s\nallowed_return_urls\n}", "wrong argument count"},
+		{"kratos {\nidentity_schema s\nrate_limit on\n}", "rate_limit: expected 'off' or a block"},
+		{"kratos {\nidentity_schema s\nrate_limit {\nlogin_failures 5\n}\n}", "expected <events> <duration>"},
+		{"kratos {\nidentity_schema s\nrate_limit {\nlogin_failures none 1m\n}\n}", "positive number of events"},
+		{"kratos {\nidentity_schema s\nrate_limit {\nrequests 5 soon\n}\n}", "bad duration 'soon'"},
+		{"kratos {\nidentity_schema s\nrate_limit {\nlogins 5 1m\n}\n}", "unrecognized option 'logins'"},
 		{"kratos {\nidentity_schema s\nui_stylesheet\n}", "wrong argument count"},
 		{"kratos {\nidentity_schema s\nui_stylesheet /a.css /b.css\n}", "wrong argument count"},
 		{"kratos {\nidentity_schema s\nui_stylesheet /a.css\nui_stylesheet /b.css\n}", "'ui_stylesheet' given twice"},
