@@ -29,6 +29,11 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 		s.writeError(w, r, notFound())
 		return
 	}
+	if len(r.URL.RawQuery) > maxQueryBytes {
+		// It would be kept in the flow's request_url and return_to.
+		s.writeError(w, r, apierror.BadRequest("The query string is longer than %d bytes.", maxQueryBytes))
+		return
+	}
 	if s.limitRequests(w, r, rel) {
 		return
 	}
@@ -39,6 +44,11 @@ func (s *Service) ServePublic(w http.ResponseWriter, r *http.Request, rel string
 	r2.URL.Path, r2.URL.RawPath = rel, ""
 	s.mux.ServeHTTP(w, r2)
 }
+
+// maxQueryBytes bounds a request's query string: flows keep it (request_url,
+// return_to), so an unbounded one would let anonymous requests fill the
+// store.
+const maxQueryBytes = 2048
 
 func notFound() *apierror.Error {
 	return apierror.NotFound("The requested resource could not be found")

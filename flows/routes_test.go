@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,13 +35,15 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/admin/identities", 404, ""},
 		{"GET", "/self-service/../sessions/whoami", 404, ""},
 		{"GET", "//sessions/whoami", 404, ""},
+		{"GET", "/self-service/login/api?return_to=" + strings.Repeat("a", 2040), 400, ""},
 	} {
 		t.Run(tc.method+" "+tc.rel, func(t *testing.T) {
+			rel, query, _ := strings.Cut(tc.rel, "?")
 			r := httptest.NewRequest(tc.method, "http://app.test/", nil)
-			r.URL.Path = DefaultPublicPrefix + tc.rel
+			r.URL.Path, r.URL.RawQuery = DefaultPublicPrefix+rel, query
 			r.Header.Set("Accept", "application/json")
 			w := httptest.NewRecorder()
-			s.ServePublic(w, r, tc.rel)
+			s.ServePublic(w, r, rel)
 			if w.Code != tc.code || w.Header().Get("Allow") != tc.allow {
 				t.Fatalf("%d Allow %q, want %d Allow %q; body %s", w.Code, w.Header().Get("Allow"), tc.code, tc.allow, w.Body)
 			}

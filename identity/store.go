@@ -29,6 +29,16 @@ var (
 // answered as "expired" (410 or a form error) rather than "unknown".
 const FlowGrace = 24 * time.Hour
 
+// KeepUntil is when a store may forget a flow: FlowGrace after it expired,
+// so that it is answered as "expired"; a stored error (the error UI's) has
+// nothing to answer once expired and goes at once.
+func KeepUntil(f *Flow) time.Time {
+	if f.Kind == KindError {
+		return f.ExpiresAt
+	}
+	return f.ExpiresAt.Add(FlowGrace)
+}
+
 // The store contract is split by role: each interface below is one kind of
 // record. A new capability (a counter, a mail queue) is a new small interface
 // beside these, not a wider Store. Every implementation is safe for
@@ -89,8 +99,7 @@ type Sessions interface {
 
 // Flows keeps self-service flows and stored errors.
 type Flows interface {
-	// SaveFlow creates or replaces a flow. It is kept until FlowGrace after
-	// its ExpiresAt.
+	// SaveFlow creates or replaces a flow. It is kept until KeepUntil(f).
 	SaveFlow(ctx context.Context, f *Flow) error
 	// GetFlow returns the flow with this id, expired or not.
 	GetFlow(ctx context.Context, id string) (*Flow, error)

@@ -203,7 +203,7 @@ func (m *Store) updateIdentity(id *identity.Identity, f *identity.Flow) error {
 	}
 	m.identities[id.ID] = memoryIdentity{data: string(data), version: c.Version, identifiers: idents}
 	if f != nil {
-		m.putFlow(f.ID, string(flowData), f.ExpiresAt.Add(identity.FlowGrace))
+		m.putFlow(f.ID, string(flowData), identity.KeepUntil(f))
 	}
 	id.Version = c.Version
 	return nil
@@ -398,7 +398,7 @@ func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.maybeSweep()
-	m.putFlow(f.ID, string(data), f.ExpiresAt.Add(identity.FlowGrace))
+	m.putFlow(f.ID, string(data), identity.KeepUntil(f))
 	return nil
 }
 

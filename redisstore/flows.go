@@ -20,7 +20,7 @@ func (s *Store) SaveFlow(ctx context.Context, f *identity.Flow) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: encode flow: %w", err)
 	}
-	err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(f.ExpiresAt.Add(identity.FlowGrace))).Err()
+	err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(identity.KeepUntil(f))).Err()
 	return wrap("save flow", err)
 }
 

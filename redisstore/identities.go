@@ -137,7 +137,7 @@ func (s *Store) updateIdentity(ctx context.Context, prev, id *identity.Identity,
 			return fmt.Errorf("redisstore: encode flow: %w", err)
 		}
 		keys = append(keys, s.keys.flow(f.ID))
-		flowAt = pxat(f.ExpiresAt.Add(identity.FlowGrace))
+		flowAt = pxat(identity.KeepUntil(f))
 	}
 
 	stored := prev

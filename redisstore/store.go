@@ -11,7 +11,7 @@
 //	<p>:{<rk>}:session:<token hash>      session JSON, expires at its expires_at
 //	<p>:{<rk>}:session-id:<session id>   the session's token hash, same expiry
 //	<p>:{<rk>}:sessions:<identity id>    sorted set of the identity's token hashes, scored by expiry
-//	<p>:{<rk>}:flow:<flow id>            flow JSON, expires FlowGrace after its expires_at
+//	<p>:{<rk>}:flow:<flow id>            flow JSON, expires at identity.KeepUntil (FlowGrace after its expires_at)
 //	<p>:{<rk>}:continuity:<id>           paused submission, expires after its ttl
 //	<p>:{i:<h8>}:identifier:<h>          claim of a login identifier: "<ms>:<nonce>:<identity id>"
 //	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order

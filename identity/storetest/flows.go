@@ -113,7 +113,10 @@ func (s *suite) testExpiredFlow(t *testing.T) {
 	forgotten.ExpiresAt = s.now().Add(short - identity.FlowGrace)
 	gone := s.flow("")
 	gone.ExpiresAt = s.now().Add(-identity.FlowGrace - time.Second)
-	for _, f := range []*identity.Flow{expired, forgotten, gone} {
+	// A stored error goes when it expires: there is no "expired" to answer.
+	errorRecord := s.flow("")
+	errorRecord.Kind, errorRecord.ExpiresAt = identity.KindError, s.now().Add(short)
+	for _, f := range []*identity.Flow{expired, forgotten, gone, errorRecord} {
 		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
 	}
 	s.waitPast()
@@ -126,7 +129,7 @@ func (s *suite) testExpiredFlow(t *testing.T) {
 		t.Error("the expired flow does not report Expired")
 	}
 	// FlowGrace after its expiry it is gone.
-	for _, f := range []*identity.Flow{forgotten, gone} {
+	for _, f := range []*identity.Flow{forgotten, gone, errorRecord} {
 		_, err = st.GetFlow(ctx, f.ID)
 		wantErr(t, "GetFlow(past grace)", err, identity.ErrNotFound)
 	}
