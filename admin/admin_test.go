@@ -1,9 +1,7 @@
 package admin
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -19,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seed06f30684/caddy-kratos/flows"
@@ -28,9 +25,10 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/testenv"
-	"github.com/seed06f30684/caddy-kratos/memstore"
 )
 
+// adminEnv is a flows.Service and its admin API on a memory store, both
+// on a clock the test moves; admin and public drive the two APIs.
 type adminEnv struct {
 	t     *testing.T
 	s     *flows.Service
@@ -39,108 +37,63 @@ type adminEnv struct {
 	clock *testenv.Clock
 }
 
-func newAdminEnv(t *testing.T) *adminEnv {
+// newAdminEnv makes the Service with testenv.PersonSchema and the lowest
+// bcrypt cost; configure changes its Config first (Store may wrap the
+// memory store).
+func newAdminEnv(t *testing.T, configure ...func(*flows.Config)) *adminEnv {
 	t.Helper()
-	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
-	return newAdminEnvWithStore(t, clock, memstore.NewWithClock(clock.Now))
-}
-
-func newAdminEnvWithStore(t *testing.T, clock *testenv.Clock, store identity.Store) *adminEnv {
-	t.Helper()
-	sch := testenv.Schema(t, testenv.PersonSchema)
-	s, err := flows.New(flows.Config{Schema: sch, Store: store, PasswordCost: bcrypt.MinCost, Now: clock.Now})
+	clock := testenv.NewClock(testenv.Start)
+	cfg := flows.Config{Schema: testenv.Schema(testenv.PersonSchema), Store: clock.Store(), PasswordCost: bcrypt.MinCost, Now: clock.Now}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	s, err := flows.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &adminEnv{t: t, s: s, api: New(s), store: store, clock: clock}
+	return &adminEnv{t: t, s: s, api: New(s), store: cfg.Store, clock: clock}
 }
 
-type adminResp struct {
-	code   int
-	header http.Header
-	raw    []byte
+// withSchema swaps testenv.PersonSchema for another schema.
+func withSchema(schemaJSON string) func(*flows.Config) {
+	return func(c *flows.Config) { c.Schema = testenv.Schema(schemaJSON) }
 }
 
-// do sends a request to ServeAdmin; body is sent as is when it is a string,
-// else JSON-encoded.
-func (e *adminEnv) do(method, target string, body any, headers ...string) *adminResp {
+// admin sends a request to the admin API; body is sent as is when it is a
+// string, else JSON-encoded, as application/json unless headers (name,
+// value pairs) say otherwise.
+func (e *adminEnv) admin(method, target string, body any, headers ...string) *testenv.Response {
 	e.t.Helper()
-	var rd *bytes.Reader
-	switch b := body.(type) {
-	case nil:
-		rd = bytes.NewReader(nil)
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
+	raw, isString := body.(string)
+	if body != nil && !isString {
+		b, err := json.Marshal(body)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		rd = bytes.NewReader(raw)
+		raw = string(b)
 	}
-	r := httptest.NewRequest(method, "http://admin.test"+target, rd)
 	if body != nil {
-		r.Header.Set("Content-Type", "application/json")
+		headers = append([]string{"Content-Type", "application/json"}, headers...)
 	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		r.Header.Set(headers[i], headers[i+1])
-	}
-	w := httptest.NewRecorder()
-	e.api.ServeHTTP(w, r)
-	return &adminResp{code: w.Code, header: w.Header(), raw: w.Body.Bytes()}
+	return testenv.Record(testenv.Request(method, "http://admin.test"+target, raw, headers...), e.api.ServeHTTP)
 }
 
-func (r *adminResp) obj(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.raw, &m); err != nil {
-		t.Fatalf("body is not a JSON object: %v: %s", err, r.raw)
-	}
-	return m
-}
-
-func (r *adminResp) list(t *testing.T) []map[string]any {
-	t.Helper()
-	var l []map[string]any
-	if err := json.Unmarshal(r.raw, &l); err != nil {
-		t.Fatalf("body is not a JSON array of objects: %v: %s", err, r.raw)
-	}
-	return l
-}
-
-func (r *adminResp) expect(t *testing.T, code int) *adminResp {
-	t.Helper()
-	if r.code != code {
-		t.Fatalf("status %d, want %d; body %s", r.code, code, r.raw)
-	}
-	return r
-}
-
-// expectError checks an error envelope: status, error.code and that the
-// reason contains each of the fragments.
-func (r *adminResp) expectError(t *testing.T, code int, fragments ...string) map[string]any {
-	t.Helper()
-	r.expect(t, code)
-	env := r.obj(t)
-	e, ok := env["error"].(map[string]any)
-	if !ok {
-		t.Fatalf("no error envelope: %s", r.raw)
-	}
-	if got, _ := e["code"].(float64); int(got) != code {
-		t.Fatalf("error.code %v, want %d", e["code"], code)
-	}
-	if e["message"] == "" || e["status"] != http.StatusText(code) {
-		t.Fatalf("bad envelope: %s", r.raw)
-	}
-	reason, _ := e["reason"].(string)
-	for _, f := range fragments {
-		if !strings.Contains(reason, f) {
-			t.Fatalf("reason %q does not contain %q", reason, f)
+// public sends a request to the public API as a native app: Accept JSON, a
+// body starting with "{" as JSON, any other as a form; headers are name,
+// value pairs over those.
+func (e *adminEnv) public(method, target, body string, headers ...string) *testenv.Response {
+	e.t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/x-www-form-urlencoded"
+		if strings.HasPrefix(body, "{") {
+			ct = "application/json"
 		}
 	}
-	return e
+	u, _ := url.Parse(target)
+	r := testenv.Request(method, "http://example.com"+flows.DefaultPublicPrefix+target, body,
+		append([]string{"Content-Type", ct, "Accept", "application/json"}, headers...)...)
+	return testenv.Record(r, func(w http.ResponseWriter, r *http.Request) { e.s.ServePublic(w, r, u.Path) })
 }
 
 func (e *adminEnv) create(traits map[string]any, extra ...any) map[string]any {
@@ -149,7 +102,7 @@ func (e *adminEnv) create(traits map[string]any, extra ...any) map[string]any {
 	for i := 0; i+1 < len(extra); i += 2 {
 		body[extra[i].(string)] = extra[i+1]
 	}
-	return e.do("POST", "/admin/identities", body).expect(e.t, http.StatusCreated).obj(e.t)
+	return e.admin("POST", "/admin/identities", body).Expect(e.t, http.StatusCreated).Obj(e.t)
 }
 
 func (e *adminEnv) stored(id string) *identity.Identity {
@@ -181,26 +134,26 @@ func (e *adminEnv) session(id *identity.Identity) *identity.Session {
 
 func TestAdminCreateIdentity(t *testing.T) {
 	e := newAdminEnv(t)
-	resp := e.do("POST", "/admin/identities", map[string]any{
+	resp := e.admin("POST", "/admin/identities", map[string]any{
 		"schema_id":       "default",
 		"traits":          map[string]any{"email": "Ada@Example.com", "name": map[string]any{"first": "Ada"}, "age": 36},
 		"state":           "inactive",
 		"metadata_public": map[string]any{"plan": "pro", "html": "<b>"},
 		"metadata_admin":  map[string]any{"crm": 42},
-	}).expect(t, http.StatusCreated)
-	body := resp.obj(t)
+	}).Expect(t, http.StatusCreated)
+	body := resp.Obj(t)
 	id, _ := body["id"].(string)
 	if !identity.WellFormedID(id) {
 		t.Fatalf("id %q", id)
 	}
-	if loc := resp.header.Get("Location"); loc != "http://admin.test/identities/"+id {
+	if loc := resp.Header().Get("Location"); loc != "http://admin.test/identities/"+id {
 		t.Fatalf("Location %q", loc)
 	}
-	if et := resp.header.Get("ETag"); et != `"1"` {
+	if et := resp.Header().Get("ETag"); et != `"1"` {
 		t.Fatalf("ETag %q", et)
 	}
 	if body["schema_id"] != "default" || body["state"] != "inactive" {
-		t.Fatalf("body %s", resp.raw)
+		t.Fatalf("body %s", resp.Body)
 	}
 	if body["schema_url"] != "http://admin.test/.ory/kratos/public/schemas/ZGVmYXVsdA" {
 		t.Fatalf("schema_url %v", body["schema_url"])
@@ -240,12 +193,12 @@ func TestAdminCreateIdentity(t *testing.T) {
 	}
 
 	// Also served without the /admin prefix; the Location keeps it.
-	resp = e.do("POST", "/identities", map[string]any{"traits": map[string]any{"email": "bob@example.com"}}).expect(t, http.StatusCreated)
-	if !strings.HasPrefix(resp.header.Get("Location"), "http://admin.test/identities/") {
-		t.Fatalf("Location %q", resp.header.Get("Location"))
+	resp = e.admin("POST", "/identities", map[string]any{"traits": map[string]any{"email": "bob@example.com"}}).Expect(t, http.StatusCreated)
+	if !strings.HasPrefix(resp.Header().Get("Location"), "http://admin.test/identities/") {
+		t.Fatalf("Location %q", resp.Header().Get("Location"))
 	}
-	if resp.obj(t)["state"] != "active" || resp.obj(t)["metadata_public"] != nil {
-		t.Fatalf("defaults: %s", resp.raw)
+	if resp.Obj(t)["state"] != "active" || resp.Obj(t)["metadata_public"] != nil {
+		t.Fatalf("defaults: %s", resp.Body)
 	}
 }
 
@@ -262,8 +215,8 @@ func anyStrings(v any) []string {
 func TestAdminCreateDuplicate(t *testing.T) {
 	e := newAdminEnv(t)
 	e.create(map[string]any{"email": "ada@example.com"})
-	e.do("POST", "/admin/identities", map[string]any{"traits": map[string]any{"email": "ADA@example.COM"}}).
-		expectError(t, http.StatusConflict, "This identity conflicts with another identity that already exists.")
+	e.admin("POST", "/admin/identities", map[string]any{"traits": map[string]any{"email": "ADA@example.COM"}}).
+		ExpectError(t, http.StatusConflict, "This identity conflicts with another identity that already exists.")
 	if n := e.count(); n != 1 {
 		t.Fatalf("%d identities stored", n)
 	}
@@ -280,7 +233,7 @@ func TestAdminCreateInvalidTraits(t *testing.T) {
 	for _, fe := range errs {
 		frags = append(frags, fe.Field+": "+fe.Text)
 	}
-	env := e.do("POST", "/admin/identities", map[string]any{"traits": traits}).expectError(t, http.StatusBadRequest, frags...)
+	env := e.admin("POST", "/admin/identities", map[string]any{"traits": traits}).ExpectError(t, http.StatusBadRequest, frags...)
 	if !strings.Contains(env["reason"].(string), "traits.email") {
 		t.Fatalf("reason %v", env["reason"])
 	}
@@ -334,7 +287,7 @@ func TestAdminCreateBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newAdminEnv(t)
-			e.do("POST", "/admin/identities", tc.body).expectError(t, tc.code, tc.frag)
+			e.admin("POST", "/admin/identities", tc.body).ExpectError(t, tc.code, tc.frag)
 			if n := e.count(); n != 0 {
 				t.Fatalf("%d identities stored", n)
 			}
@@ -344,14 +297,6 @@ func TestAdminCreateBadInput(t *testing.T) {
 
 func pwConfig(cfg map[string]any) map[string]any {
 	return map[string]any{"password": map[string]any{"config": cfg}}
-}
-
-func argon2idHash(password string) string {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, 1, 8*1024, 1, 32)
-	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", 8*1024, 1, 1,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
 
 func TestAdminCreatePasswords(t *testing.T) {
@@ -367,7 +312,7 @@ func TestAdminCreatePasswords(t *testing.T) {
 	}{
 		{"cleartext", map[string]any{"password": pw}, "$2a$04$"},
 		{"bcrypt", map[string]any{"hashed_password": string(bc)}, string(bc)},
-		{"argon2id", map[string]any{"hashed_password": argon2idHash(pw)}, "$argon2id$v=19$"},
+		{"argon2id", map[string]any{"hashed_password": testenv.Argon2idHash(pw)}, "$argon2id$v=19$"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newAdminEnv(t)
@@ -443,14 +388,14 @@ func TestAdminListIdentitiesPaging(t *testing.T) {
 	pages := 0
 	for next != "" {
 		pages++
-		resp := e.do("GET", next, nil).expect(t, http.StatusOK)
-		for _, id := range resp.list(t) {
+		resp := e.admin("GET", next, nil).Expect(t, http.StatusOK)
+		for _, id := range resp.List(t) {
 			got = append(got, id["id"].(string))
 			if _, ok := id["credentials"]; !ok {
 				t.Fatal("list is not the admin form")
 			}
 		}
-		l := links(t, resp.header)
+		l := links(t, resp.Header())
 		if l["first"] != "http://admin.test/admin/identities?page_size=2" {
 			t.Fatalf("first link %q", l["first"])
 		}
@@ -471,23 +416,23 @@ func TestAdminListIdentitiesPaging(t *testing.T) {
 	}
 
 	// Default page size, and the unprefixed path.
-	resp := e.do("GET", "/identities", nil).expect(t, http.StatusOK)
-	if l := links(t, resp.header); len(resp.list(t)) != 5 || l["next"] != "" || !strings.Contains(l["first"], "page_size=250") {
-		t.Fatalf("default page: %d items, links %v", len(resp.list(t)), l)
+	resp := e.admin("GET", "/identities", nil).Expect(t, http.StatusOK)
+	if l := links(t, resp.Header()); len(resp.List(t)) != 5 || l["next"] != "" || !strings.Contains(l["first"], "page_size=250") {
+		t.Fatalf("default page: %d items, links %v", len(resp.List(t)), l)
 	}
 	// Too large a page size is capped.
-	resp = e.do("GET", "/admin/identities?page_size=5000", nil).expect(t, http.StatusOK)
-	if l := links(t, resp.header); !strings.Contains(l["first"], "page_size=1000") {
+	resp = e.admin("GET", "/admin/identities?page_size=5000", nil).Expect(t, http.StatusOK)
+	if l := links(t, resp.Header()); !strings.Contains(l["first"], "page_size=1000") {
 		t.Fatalf("links %v", l)
 	}
 	for _, q := range []string{"page_size=0", "page_size=-1", "page_size=two", "page_token=%21%21", "page_token=" + base64.RawURLEncoding.EncodeToString([]byte("nope"))} {
-		e.do("GET", "/admin/identities?"+q, nil).expectError(t, http.StatusBadRequest)
+		e.admin("GET", "/admin/identities?"+q, nil).ExpectError(t, http.StatusBadRequest)
 	}
 
 	// Empty store: an empty array, not null.
 	e2 := newAdminEnv(t)
-	if resp := e2.do("GET", "/admin/identities", nil).expect(t, http.StatusOK); strings.TrimSpace(string(resp.raw)) != "[]" {
-		t.Fatalf("empty list %s", resp.raw)
+	if resp := e2.admin("GET", "/admin/identities", nil).Expect(t, http.StatusOK); strings.TrimSpace(resp.Body.String()) != "[]" {
+		t.Fatalf("empty list %s", resp.Body)
 	}
 }
 
@@ -495,11 +440,11 @@ func TestAdminListByCredentialsIdentifier(t *testing.T) {
 	e := newAdminEnv(t)
 	ada := e.create(map[string]any{"email": "ada@example.com"})
 	e.create(map[string]any{"email": "bob@example.com"})
-	l := e.do("GET", "/admin/identities?credentials_identifier=ADA@Example.com", nil).expect(t, http.StatusOK).list(t)
+	l := e.admin("GET", "/admin/identities?credentials_identifier=ADA@Example.com", nil).Expect(t, http.StatusOK).List(t)
 	if len(l) != 1 || l[0]["id"] != ada["id"] {
 		t.Fatalf("lookup: %v", l)
 	}
-	l = e.do("GET", "/admin/identities?credentials_identifier=eve@example.com", nil).expect(t, http.StatusOK).list(t)
+	l = e.admin("GET", "/admin/identities?credentials_identifier=eve@example.com", nil).Expect(t, http.StatusOK).List(t)
 	if len(l) != 0 {
 		t.Fatalf("lookup of unknown: %v", l)
 	}
@@ -509,25 +454,25 @@ func TestAdminGetAndDeleteIdentity(t *testing.T) {
 	e := newAdminEnv(t)
 	body := e.create(map[string]any{"email": "ada@example.com"})
 	id := body["id"].(string)
-	resp := e.do("GET", "/admin/identities/"+id, nil).expect(t, http.StatusOK)
-	if resp.header.Get("ETag") != `"1"` || resp.obj(t)["id"] != id || resp.obj(t)["metadata_admin"] != nil {
-		t.Fatalf("get: %v %s", resp.header, resp.raw)
+	resp := e.admin("GET", "/admin/identities/"+id, nil).Expect(t, http.StatusOK)
+	if resp.Header().Get("ETag") != `"1"` || resp.Obj(t)["id"] != id || resp.Obj(t)["metadata_admin"] != nil {
+		t.Fatalf("get: %v %s", resp.Header(), resp.Body)
 	}
-	e.do("GET", "/identities/"+id, nil).expect(t, http.StatusOK)
+	e.admin("GET", "/identities/"+id, nil).Expect(t, http.StatusOK)
 
 	unknown := identity.NewID()
 	for _, p := range []string{unknown, "not-a-uuid", strings.ToUpper(id) + "x"} {
-		e.do("GET", "/admin/identities/"+p, nil).expectError(t, http.StatusNotFound)
-		e.do("DELETE", "/admin/identities/"+p, nil).expectError(t, http.StatusNotFound)
-		e.do("PUT", "/admin/identities/"+p, map[string]any{"traits": map[string]any{"email": "x@example.com"}}).expectError(t, http.StatusNotFound)
-		e.do("PATCH", "/admin/identities/"+p, []any{}).expectError(t, http.StatusNotFound)
+		e.admin("GET", "/admin/identities/"+p, nil).ExpectError(t, http.StatusNotFound)
+		e.admin("DELETE", "/admin/identities/"+p, nil).ExpectError(t, http.StatusNotFound)
+		e.admin("PUT", "/admin/identities/"+p, map[string]any{"traits": map[string]any{"email": "x@example.com"}}).ExpectError(t, http.StatusNotFound)
+		e.admin("PATCH", "/admin/identities/"+p, []any{}).ExpectError(t, http.StatusNotFound)
 	}
 
 	ident := e.stored(id)
 	s1, s2 := e.session(ident), e.session(ident)
-	resp = e.do("DELETE", "/admin/identities/"+id, nil).expect(t, http.StatusNoContent)
-	if len(resp.raw) != 0 {
-		t.Fatalf("204 with a body: %s", resp.raw)
+	resp = e.admin("DELETE", "/admin/identities/"+id, nil).Expect(t, http.StatusNoContent)
+	if resp.Body.Len() != 0 {
+		t.Fatalf("204 with a body: %s", resp.Body)
 	}
 	if _, err := e.store.GetIdentity(context.Background(), id); !errors.Is(err, identity.ErrNotFound) {
 		t.Fatalf("identity still stored: %v", err)
@@ -537,10 +482,10 @@ func TestAdminGetAndDeleteIdentity(t *testing.T) {
 			t.Fatalf("session %s survived its identity: %v", sess.ID, err)
 		}
 	}
-	if got := e.do("GET", "/admin/identities/"+id, nil).expectError(t, http.StatusNotFound); got["message"] != "Unable to locate the resource" || got["reason"] != nil {
+	if got := e.admin("GET", "/admin/identities/"+id, nil).ExpectError(t, http.StatusNotFound); got["message"] != "Unable to locate the resource" || got["reason"] != nil {
 		t.Errorf("not found: message %q reason %q, want Kratos' message and no reason", got["message"], got["reason"])
 	}
-	e.do("DELETE", "/admin/identities/"+id, nil).expectError(t, http.StatusNotFound)
+	e.admin("DELETE", "/admin/identities/"+id, nil).ExpectError(t, http.StatusNotFound)
 	// The identifier is free again.
 	e.create(map[string]any{"email": "ada@example.com"})
 }
@@ -556,17 +501,17 @@ func TestAdminPutIdentity(t *testing.T) {
 
 	// Full replace: traits, metadata (absent → null); state absent stays.
 	e.clock.Add(time.Minute)
-	resp := e.do("PUT", path, map[string]any{
+	resp := e.admin("PUT", path, map[string]any{
 		"traits":         map[string]any{"email": "ada.lovelace@example.com"},
 		"metadata_admin": map[string]any{"c": 3},
-	}, "If-Match", `"1"`).expect(t, http.StatusOK)
-	if resp.header.Get("ETag") != `"2"` {
-		t.Fatalf("ETag %q", resp.header.Get("ETag"))
+	}, "If-Match", `"1"`).Expect(t, http.StatusOK)
+	if resp.Header().Get("ETag") != `"2"` {
+		t.Fatalf("ETag %q", resp.Header().Get("ETag"))
 	}
-	out := resp.obj(t)
+	out := resp.Obj(t)
 	if out["traits"].(map[string]any)["email"] != "ada.lovelace@example.com" || out["traits"].(map[string]any)["name"] != nil ||
 		out["metadata_public"] != nil || out["metadata_admin"].(map[string]any)["c"] != 3.0 || out["state"] != "active" {
-		t.Fatalf("put: %s", resp.raw)
+		t.Fatalf("put: %s", resp.Body)
 	}
 	st := e.stored(id)
 	if st.Version != 2 || !slices.Equal(st.Password.Identifiers, []string{"ada.lovelace@example.com"}) ||
@@ -574,38 +519,38 @@ func TestAdminPutIdentity(t *testing.T) {
 		t.Fatalf("stored %+v %+v", st, st.Password)
 	}
 	// The old identifier is free, the new one taken.
-	l := e.do("GET", "/admin/identities?credentials_identifier=ada.lovelace@example.com", nil).list(t)
+	l := e.admin("GET", "/admin/identities?credentials_identifier=ada.lovelace@example.com", nil).List(t)
 	if len(l) != 1 {
 		t.Fatalf("lookup %v", l)
 	}
 
 	// If-Match mismatch: 412 and nothing changes. A weak tag matches.
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "x@example.com"}}, "If-Match", `"1"`).
-		expectError(t, http.StatusPreconditionFailed, `"2"`)
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "x@example.com"}}, "If-Match", `garbage`).
-		expectError(t, http.StatusPreconditionFailed)
+	e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "x@example.com"}}, "If-Match", `"1"`).
+		ExpectError(t, http.StatusPreconditionFailed, `"2"`)
+	e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "x@example.com"}}, "If-Match", `garbage`).
+		ExpectError(t, http.StatusPreconditionFailed)
 	if st := e.stored(id); st.Version != 2 || st.Traits["email"] != "ada.lovelace@example.com" {
 		t.Fatalf("412 changed the identity: %+v", st)
 	}
 	e.clock.Add(time.Minute)
-	resp = e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "ada.lovelace@example.com"}, "state": "inactive",
-		"credentials": pwConfig(map[string]any{"password": "another fine passphrase"})}, "If-Match", `W/"2"`).expect(t, http.StatusOK)
+	resp = e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "ada.lovelace@example.com"}, "state": "inactive",
+		"credentials": pwConfig(map[string]any{"password": "another fine passphrase"})}, "If-Match", `W/"2"`).Expect(t, http.StatusOK)
 	st = e.stored(id)
-	if st.State != identity.IdentityInactive || !st.StateChangedAt.Equal(e.clock.Now()) || resp.header.Get("ETag") != `"3"` ||
+	if st.State != identity.IdentityInactive || !st.StateChangedAt.Equal(e.clock.Now()) || resp.Header().Get("ETag") != `"3"` ||
 		!passwords.Check(st.Password.HashedPassword, "another fine passphrase") {
 		t.Fatalf("state/password change: %+v", st)
 	}
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "ada.lovelace@example.com"}}, "If-Match", `*`).expect(t, http.StatusOK)
+	e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "ada.lovelace@example.com"}}, "If-Match", `*`).Expect(t, http.StatusOK)
 
 	// Validation, unknown fields, duplicates: 4xx, unchanged.
 	before := e.stored(id)
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "nope"}}).expectError(t, http.StatusBadRequest, "traits.email")
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "a@example.com"}, "id": identity.NewID()}).expectError(t, http.StatusBadRequest, `"id"`)
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "a@example.com"}, "verifiable_addresses": []any{}}).expectError(t, http.StatusBadRequest, `"verifiable_addresses"`)
-	e.do("PUT", path, `{"traits":`).expectError(t, http.StatusBadRequest)
+	e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "nope"}}).ExpectError(t, http.StatusBadRequest, "traits.email")
+	e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "a@example.com"}, "id": identity.NewID()}).ExpectError(t, http.StatusBadRequest, `"id"`)
+	e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "a@example.com"}, "verifiable_addresses": []any{}}).ExpectError(t, http.StatusBadRequest, `"verifiable_addresses"`)
+	e.admin("PUT", path, `{"traits":`).ExpectError(t, http.StatusBadRequest)
 	e.create(map[string]any{"email": "bob@example.com"})
-	e.do("PUT", path, map[string]any{"traits": map[string]any{"email": "BOB@example.com"}}).
-		expectError(t, http.StatusConflict, "This identity conflicts with another identity that already exists.")
+	e.admin("PUT", path, map[string]any{"traits": map[string]any{"email": "BOB@example.com"}}).
+		ExpectError(t, http.StatusConflict, "This identity conflicts with another identity that already exists.")
 	if after := e.stored(id); after.Version != before.Version || after.Traits["email"] != before.Traits["email"] {
 		t.Fatalf("a failed PUT changed the identity: %+v", after)
 	}
@@ -618,9 +563,9 @@ func TestAdminPatchIdentity(t *testing.T) {
 	id := body["id"].(string)
 	path := "/admin/identities/" + id
 
-	patch := func(ops any, headers ...string) *adminResp {
+	patch := func(ops any, headers ...string) *testenv.Response {
 		raw, _ := json.Marshal(ops)
-		return e.do("PATCH", path, string(raw), append([]string{"Content-Type", "application/json-patch+json"}, headers...)...)
+		return e.admin("PATCH", path, string(raw), append([]string{"Content-Type", "application/json-patch+json"}, headers...)...)
 	}
 
 	resp := patch([]any{
@@ -632,15 +577,15 @@ func TestAdminPatchIdentity(t *testing.T) {
 		map[string]any{"op": "add", "path": "/metadata_public", "value": map[string]any{"plan": "pro"}},
 		map[string]any{"op": "copy", "from": "/traits/name/first", "path": "/metadata_admin/first"},
 		map[string]any{"op": "replace", "path": "/state", "value": "inactive"},
-	}, "If-Match", `"1"`).expect(t, http.StatusOK)
-	if resp.header.Get("ETag") != `"2"` {
-		t.Fatalf("ETag %q", resp.header.Get("ETag"))
+	}, "If-Match", `"1"`).Expect(t, http.StatusOK)
+	if resp.Header().Get("ETag") != `"2"` {
+		t.Fatalf("ETag %q", resp.Header().Get("ETag"))
 	}
-	out := resp.obj(t)
+	out := resp.Obj(t)
 	tr := out["traits"].(map[string]any)
 	if tr["email"] != "lovelace@example.com" || tr["name"].(map[string]any)["last"] != nil || !slices.Equal(anyStrings(tr["tags"]), []string{"a", "b"}) ||
 		out["metadata_public"].(map[string]any)["plan"] != "pro" || out["state"] != "inactive" {
-		t.Fatalf("patched: %s", resp.raw)
+		t.Fatalf("patched: %s", resp.Body)
 	}
 	st := e.stored(id)
 	if st.Version != 2 || !slices.Equal(st.Password.Identifiers, []string{"lovelace@example.com"}) ||
@@ -650,7 +595,7 @@ func TestAdminPatchIdentity(t *testing.T) {
 
 	// Remove metadata; plain application/json is accepted too.
 	raw, _ := json.Marshal([]any{map[string]any{"op": "remove", "path": "/metadata_admin"}})
-	e.do("PATCH", "/identities/"+id, string(raw)).expect(t, http.StatusOK)
+	e.admin("PATCH", "/identities/"+id, string(raw)).Expect(t, http.StatusOK)
 	if st := e.stored(id); len(st.MetadataAdmin) != 0 || st.Version != 3 {
 		t.Fatalf("metadata_admin not removed: %s", st.MetadataAdmin)
 	}
@@ -693,26 +638,26 @@ func TestAdminPatchIdentity(t *testing.T) {
 		{"malformed JSON", `[{"op":`, 400, "not valid JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var r *adminResp
+			var r *testenv.Response
 			if s, ok := tc.ops.(string); ok {
-				r = e.do("PATCH", path, s)
+				r = e.admin("PATCH", path, s)
 			} else {
 				r = patch(tc.ops)
 			}
-			r.expectError(t, tc.code, tc.frag)
+			r.ExpectError(t, tc.code, tc.frag)
 			unchanged()
 		})
 	}
 
 	// If-Match mismatch: 412, unchanged; then a matching one.
 	ops := []any{map[string]any{"op": "replace", "path": "/traits/email", "value": "x@example.com"}}
-	patch(ops, "If-Match", `"2"`).expectError(t, http.StatusPreconditionFailed)
+	patch(ops, "If-Match", `"2"`).ExpectError(t, http.StatusPreconditionFailed)
 	unchanged()
-	patch(ops, "If-Match", `"3"`).expect(t, http.StatusOK)
+	patch(ops, "If-Match", `"3"`).Expect(t, http.StatusOK)
 	// Duplicate identifier through a patch.
 	e.create(map[string]any{"email": "bob@example.com"})
 	patch([]any{map[string]any{"op": "replace", "path": "/traits/email", "value": "Bob@example.com"}}).
-		expectError(t, http.StatusConflict, "conflicts")
+		ExpectError(t, http.StatusConflict, "conflicts")
 }
 
 // flakyStore fails UpdateIdentity with ErrVersionConflict the first
@@ -739,22 +684,21 @@ func (f *flakyStore) GetIdentity(ctx context.Context, id string) (*identity.Iden
 }
 
 func TestAdminUpdateConflicts(t *testing.T) {
-	clock := testenv.NewClock(time.Now().UTC())
-	fs := &flakyStore{Store: memstore.NewWithClock(clock.Now)}
-	e := newAdminEnvWithStore(t, clock, fs)
+	var fs *flakyStore
+	e := newAdminEnv(t, func(c *flows.Config) { fs = &flakyStore{Store: c.Store}; c.Store = fs })
 	id := e.create(map[string]any{"email": "ada@example.com"})["id"].(string)
 	path := "/admin/identities/" + id
 	put := map[string]any{"traits": map[string]any{"email": "ada2@example.com"}}
 
 	// Without If-Match a lost race is retried.
 	fs.conflicts.Store(2)
-	e.do("PUT", path, put).expect(t, http.StatusOK)
+	e.admin("PUT", path, put).Expect(t, http.StatusOK)
 	// With If-Match it is 412: the caller's version is gone.
 	fs.conflicts.Store(1)
-	e.do("PUT", path, put, "If-Match", `"2"`).expectError(t, http.StatusPreconditionFailed)
+	e.admin("PUT", path, put, "If-Match", `"2"`).ExpectError(t, http.StatusPreconditionFailed)
 	// Always losing ends in 409.
 	fs.conflicts.Store(100)
-	e.do("PUT", path, put).expectError(t, http.StatusConflict, "try again")
+	e.admin("PUT", path, put).ExpectError(t, http.StatusConflict, "try again")
 	fs.conflicts.Store(0)
 	if st := e.stored(id); st.Version != 2 {
 		t.Fatalf("version %d", st.Version)
@@ -762,8 +706,8 @@ func TestAdminUpdateConflicts(t *testing.T) {
 
 	// A store failure is 503, never a 4xx or 500.
 	fs.down.Store(true)
-	e.do("GET", path, nil).expectError(t, http.StatusServiceUnavailable)
-	e.do("PUT", path, put).expectError(t, http.StatusServiceUnavailable)
+	e.admin("GET", path, nil).ExpectError(t, http.StatusServiceUnavailable)
+	e.admin("PUT", path, put).ExpectError(t, http.StatusServiceUnavailable)
 }
 
 func TestAdminConcurrentPuts(t *testing.T) {
@@ -773,7 +717,7 @@ func TestAdminConcurrentPuts(t *testing.T) {
 	codes := make([]int, 8)
 	for i := range codes {
 		wg.Go(func() {
-			codes[i] = e.do("PUT", "/admin/identities/"+id, map[string]any{"traits": map[string]any{"email": "ada@example.com", "age": i}}).code
+			codes[i] = e.admin("PUT", "/admin/identities/"+id, map[string]any{"traits": map[string]any{"email": "ada@example.com", "age": i}}).Code
 		})
 	}
 	wg.Wait()
@@ -804,29 +748,29 @@ func TestAdminSessions(t *testing.T) {
 
 	// GET one, with the identity in admin form.
 	for _, p := range []string{"/admin/sessions/" + s1.ID, "/sessions/" + s1.ID + "?expand=identity"} {
-		out := e.do("GET", p, nil).expect(t, http.StatusOK).obj(t)
+		out := e.admin("GET", p, nil).Expect(t, http.StatusOK).Obj(t)
 		idj := out["identity"].(map[string]any)
 		if out["id"] != s1.ID || out["active"] != true || idj["id"] != id || idj["metadata_admin"] == nil || idj["credentials"] == nil {
 			t.Fatalf("session: %v", out)
 		}
 	}
 	for _, p := range []string{identity.NewID(), "junk"} {
-		e.do("GET", "/admin/sessions/"+p, nil).expectError(t, http.StatusNotFound)
-		e.do("DELETE", "/admin/sessions/"+p, nil).expectError(t, http.StatusNotFound)
-		e.do("PATCH", "/admin/sessions/"+p+"/extend", nil).expectError(t, http.StatusNotFound)
-		e.do("GET", "/admin/identities/"+p+"/sessions", nil).expectError(t, http.StatusNotFound)
-		e.do("DELETE", "/admin/identities/"+p+"/sessions", nil).expectError(t, http.StatusNotFound)
+		e.admin("GET", "/admin/sessions/"+p, nil).ExpectError(t, http.StatusNotFound)
+		e.admin("DELETE", "/admin/sessions/"+p, nil).ExpectError(t, http.StatusNotFound)
+		e.admin("PATCH", "/admin/sessions/"+p+"/extend", nil).ExpectError(t, http.StatusNotFound)
+		e.admin("GET", "/admin/identities/"+p+"/sessions", nil).ExpectError(t, http.StatusNotFound)
+		e.admin("DELETE", "/admin/identities/"+p+"/sessions", nil).ExpectError(t, http.StatusNotFound)
 	}
 
 	// The identity's sessions, newest first.
-	l := e.do("GET", "/admin/identities/"+id+"/sessions", nil).expect(t, http.StatusOK).list(t)
+	l := e.admin("GET", "/admin/identities/"+id+"/sessions", nil).Expect(t, http.StatusOK).List(t)
 	if len(l) != 2 || l[0]["id"] != s2.ID || l[1]["id"] != s1.ID || l[0]["identity"].(map[string]any)["id"] != id {
 		t.Fatalf("sessions: %v", l)
 	}
 
 	// Extend: expires_at moves to now + lifespan.
 	e.clock.Add(3 * time.Hour)
-	out := e.do("PATCH", "/admin/sessions/"+s1.ID+"/extend", nil).expect(t, http.StatusOK).obj(t)
+	out := e.admin("PATCH", "/admin/sessions/"+s1.ID+"/extend", nil).Expect(t, http.StatusOK).Obj(t)
 	want := e.clock.Now().Add(e.api.cfg.SessionLifespan)
 	if got, err := time.Parse(time.RFC3339Nano, out["expires_at"].(string)); err != nil || !got.Equal(want) {
 		t.Fatalf("expires_at %v, want %v", out["expires_at"], want)
@@ -834,34 +778,34 @@ func TestAdminSessions(t *testing.T) {
 	if sess, _ := e.store.GetSessionByID(context.Background(), s1.ID); !sess.ExpiresAt.Equal(want) || !sess.ExpiresAt.After(s1.ExpiresAt) {
 		t.Fatalf("stored expires_at %v", sess.ExpiresAt)
 	}
-	e.do("GET", "/admin/sessions/"+s1.ID+"/extend", nil).expectError(t, http.StatusMethodNotAllowed)
+	e.admin("GET", "/admin/sessions/"+s1.ID+"/extend", nil).ExpectError(t, http.StatusMethodNotAllowed)
 
 	// DELETE one: deactivated (Kratos), no longer usable, not extendable.
-	e.do("DELETE", "/admin/sessions/"+s1.ID, nil).expect(t, http.StatusNoContent)
-	out = e.do("GET", "/admin/sessions/"+s1.ID, nil).expect(t, http.StatusOK).obj(t)
+	e.admin("DELETE", "/admin/sessions/"+s1.ID, nil).Expect(t, http.StatusNoContent)
+	out = e.admin("GET", "/admin/sessions/"+s1.ID, nil).Expect(t, http.StatusOK).Obj(t)
 	if out["active"] != false {
 		t.Fatalf("revoked session: %v", out)
 	}
-	e.do("PATCH", "/admin/sessions/"+s1.ID+"/extend", nil).expectError(t, http.StatusNotFound, "no longer active")
-	if l := e.do("GET", "/admin/identities/"+id+"/sessions?active=true", nil).expect(t, http.StatusOK).list(t); len(l) != 1 || l[0]["id"] != s2.ID {
+	e.admin("PATCH", "/admin/sessions/"+s1.ID+"/extend", nil).ExpectError(t, http.StatusNotFound, "no longer active")
+	if l := e.admin("GET", "/admin/identities/"+id+"/sessions?active=true", nil).Expect(t, http.StatusOK).List(t); len(l) != 1 || l[0]["id"] != s2.ID {
 		t.Fatalf("active sessions: %v", l)
 	}
-	if l := e.do("GET", "/admin/identities/"+id+"/sessions?active=false", nil).expect(t, http.StatusOK).list(t); len(l) != 1 || l[0]["id"] != s1.ID {
+	if l := e.admin("GET", "/admin/identities/"+id+"/sessions?active=false", nil).Expect(t, http.StatusOK).List(t); len(l) != 1 || l[0]["id"] != s1.ID {
 		t.Fatalf("inactive sessions: %v", l)
 	}
-	e.do("GET", "/admin/identities/"+id+"/sessions?active=maybe", nil).expectError(t, http.StatusBadRequest)
+	e.admin("GET", "/admin/identities/"+id+"/sessions?active=maybe", nil).ExpectError(t, http.StatusBadRequest)
 
 	// DELETE all of the identity's sessions; others stay.
-	e.do("DELETE", "/admin/identities/"+id+"/sessions", nil).expect(t, http.StatusNoContent)
-	if l := e.do("GET", "/identities/"+id+"/sessions", nil).expect(t, http.StatusOK); strings.TrimSpace(string(l.raw)) != "[]" {
-		t.Fatalf("sessions left: %s", l.raw)
+	e.admin("DELETE", "/admin/identities/"+id+"/sessions", nil).Expect(t, http.StatusNoContent)
+	if l := e.admin("GET", "/identities/"+id+"/sessions", nil).Expect(t, http.StatusOK); strings.TrimSpace(l.Body.String()) != "[]" {
+		t.Fatalf("sessions left: %s", l.Body)
 	}
 	for _, sess := range []*identity.Session{s1, s2} {
 		if _, err := e.store.GetSessionByID(context.Background(), sess.ID); !errors.Is(err, identity.ErrNotFound) {
 			t.Fatalf("session %s not deleted: %v", sess.ID, err)
 		}
 	}
-	e.do("GET", "/admin/sessions/"+s3.ID, nil).expect(t, http.StatusOK)
+	e.admin("GET", "/admin/sessions/"+s3.ID, nil).Expect(t, http.StatusOK)
 }
 
 func TestAdminRouting(t *testing.T) {
@@ -892,19 +836,19 @@ func TestAdminRouting(t *testing.T) {
 		{"GET", "/schemas/other", 404, ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-			r := e.do(tc.method, tc.path, nil)
+			r := e.admin(tc.method, tc.path, nil)
 			if tc.code >= 400 {
-				r.expectError(t, tc.code)
+				r.ExpectError(t, tc.code)
 			} else {
-				r.expect(t, tc.code)
+				r.Expect(t, tc.code)
 			}
-			if r.header.Get("Allow") != tc.allow {
-				t.Fatalf("Allow %q, want %q", r.header.Get("Allow"), tc.allow)
+			if r.Header().Get("Allow") != tc.allow {
+				t.Fatalf("Allow %q, want %q", r.Header().Get("Allow"), tc.allow)
 			}
 		})
 	}
 	var schemas []map[string]any
-	if err := json.Unmarshal(e.do("GET", "/schemas", nil).raw, &schemas); err != nil || len(schemas) != 1 || schemas[0]["id"] != "default" {
+	if err := json.Unmarshal(e.admin("GET", "/schemas", nil).Body.Bytes(), &schemas); err != nil || len(schemas) != 1 || schemas[0]["id"] != "default" {
 		t.Fatalf("schemas: %v %v", schemas, err)
 	}
 }
@@ -912,8 +856,8 @@ func TestAdminRouting(t *testing.T) {
 func TestAdminLegacyProfileFetch(t *testing.T) {
 	e := newAdminEnv(t)
 	// Routed to the legacy admin fetch: an unknown request is 404 there.
-	e.do("GET", "/self-service/browser/flows/requests/profile?request="+identity.NewID(), nil).expectError(t, http.StatusNotFound)
-	e.do("POST", "/self-service/browser/flows/requests/profile", nil).expectError(t, http.StatusMethodNotAllowed)
+	e.admin("GET", "/self-service/browser/flows/requests/profile?request="+identity.NewID(), nil).ExpectError(t, http.StatusNotFound)
+	e.admin("POST", "/self-service/browser/flows/requests/profile", nil).ExpectError(t, http.StatusMethodNotAllowed)
 }
 
 // decodeJSONNumbers decodes a test's JSON literal, numbers as json.Number.

@@ -41,7 +41,7 @@ func TestAdminLimits(t *testing.T) {
 		{"metadata too deep", map[string]any{"traits": map[string]any{"email": "x@example.com"}, "metadata_public": map[string]any{"m": nested(lim.MaxDepth)}}, "metadata_public are nested deeper"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.do(http.MethodPost, "/admin/identities", tc.body).expectError(t, http.StatusBadRequest, tc.want)
+			e.admin(http.MethodPost, "/admin/identities", tc.body).ExpectError(t, http.StatusBadRequest, tc.want)
 			if n := e.count(); n != 0 {
 				t.Fatalf("%d identities stored", n)
 			}
@@ -53,19 +53,19 @@ func TestAdminLimits(t *testing.T) {
 	deepMeta := map[string]any{"m": nested(lim.MaxDepth - 2)}
 	created := e.create(atLimit, "metadata_public", deepMeta)
 	id := created["id"].(string)
-	got := e.do(http.MethodGet, "/admin/identities/"+id, nil).expect(t, http.StatusOK).obj(t)
+	got := e.admin(http.MethodGet, "/admin/identities/"+id, nil).Expect(t, http.StatusOK).Obj(t)
 	if !jsonSame(got["traits"], atLimit) || !jsonSame(got["metadata_public"], deepMeta) {
 		t.Fatalf("read back %v", got["traits"])
 	}
-	e.do(http.MethodPut, "/admin/identities/"+id, map[string]any{"traits": tooDeep}).expectError(t, http.StatusBadRequest, "nested deeper")
-	e.do(http.MethodPatch, "/admin/identities/"+id, []any{map[string]any{"op": "add", "path": "/metadata_admin", "value": map[string]any{"m": nested(lim.MaxDepth)}}}).
-		expectError(t, http.StatusBadRequest, "metadata_admin are nested deeper")
+	e.admin(http.MethodPut, "/admin/identities/"+id, map[string]any{"traits": tooDeep}).ExpectError(t, http.StatusBadRequest, "nested deeper")
+	e.admin(http.MethodPatch, "/admin/identities/"+id, []any{map[string]any{"op": "add", "path": "/metadata_admin", "value": map[string]any{"m": nested(lim.MaxDepth)}}}).
+		ExpectError(t, http.StatusBadRequest, "metadata_admin are nested deeper")
 	if st := e.stored(id); st.Version != 1 || len(st.MetadataAdmin) != 0 {
 		t.Fatalf("a refused change was stored: version %d, metadata_admin %s", st.Version, st.MetadataAdmin)
 	}
-	e.do(http.MethodPatch, "/admin/identities/"+id, []any{map[string]any{"op": "replace", "path": "/traits", "value": map[string]any{"email": "deep@example.com", "name": nested(lim.MaxDepth - 2)}}}).
-		expect(t, http.StatusOK)
-	e.do(http.MethodDelete, "/admin/identities/"+id, nil).expect(t, http.StatusNoContent)
+	e.admin(http.MethodPatch, "/admin/identities/"+id, []any{map[string]any{"op": "replace", "path": "/traits", "value": map[string]any{"email": "deep@example.com", "name": nested(lim.MaxDepth - 2)}}}).
+		Expect(t, http.StatusOK)
+	e.admin(http.MethodDelete, "/admin/identities/"+id, nil).Expect(t, http.StatusNoContent)
 }
 
 // jsonSame compares two values by their JSON encoding.
@@ -83,10 +83,10 @@ func TestAdminImportHashBounds(t *testing.T) {
 		"$argon2id$v=19$m=4294967295,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
 		"$2a$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
 	} {
-		e.do(http.MethodPost, "/admin/identities", map[string]any{
+		e.admin(http.MethodPost, "/admin/identities", map[string]any{
 			"traits":      map[string]any{"email": "import@example.com"},
 			"credentials": pwConfig(map[string]any{"hashed_password": hash}),
-		}).expectError(t, http.StatusBadRequest, "can be verified")
+		}).ExpectError(t, http.StatusBadRequest, "can be verified")
 	}
 	if n := e.count(); n != 0 {
 		t.Fatalf("%d identities stored", n)

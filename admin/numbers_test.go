@@ -1,22 +1,17 @@
 package admin
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/seed06f30684/caddy-kratos/flows"
-	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
 	"github.com/seed06f30684/caddy-kratos/internal/jsonpatch"
 	"github.com/seed06f30684/caddy-kratos/internal/testenv"
-	"github.com/seed06f30684/caddy-kratos/memstore"
 )
 
 // numbersTestSchema allows traits it does not name, so any JSON value can
@@ -48,62 +43,11 @@ const numbersTestSchema = `{
 
 const pubPassword = "a long enough secret for the test"
 
-// pubEnv drives the public API as an API client (no cookies) and the admin
-// API, on a memory store.
-type pubEnv struct {
-	t     *testing.T
-	s     *flows.Service
-	store identity.Store
-}
-
-func newPubEnv(t *testing.T, schemaJSON string) *pubEnv {
-	t.Helper()
-	sch := testenv.Schema(t, schemaJSON)
-	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
-	store := memstore.NewWithClock(clock.Now)
-	s, err := flows.New(flows.Config{Schema: sch, Store: store, PasswordCost: 4, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &pubEnv{t: t, s: s, store: store}
-}
-
-// public sends a request to ServePublic. A body starting with "{" is sent as
-// JSON, any other as a form; headers are name, value pairs.
-func (e *pubEnv) public(method, target, body string, headers ...string) *adminResp {
-	e.t.Helper()
-	var r *http.Request
-	if body == "" {
-		r = httptest.NewRequest(method, "http://example.com"+flows.DefaultPublicPrefix+target, nil)
-	} else {
-		r = httptest.NewRequest(method, "http://example.com"+flows.DefaultPublicPrefix+target, strings.NewReader(body))
-		if strings.HasPrefix(body, "{") {
-			r.Header.Set("Content-Type", "application/json")
-		} else {
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-	}
-	r.Header.Set("Accept", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		r.Header.Set(headers[i], headers[i+1])
-	}
-	w := httptest.NewRecorder()
-	u, _ := url.Parse(target)
-	e.s.ServePublic(w, r, u.Path)
-	return &adminResp{code: w.Code, header: w.Header(), raw: w.Body.Bytes()}
-}
-
-// admin sends a request to ServeAdmin (see adminEnv.do).
-func (e *pubEnv) admin(method, target string, body any, headers ...string) *adminResp {
-	e.t.Helper()
-	return (&adminEnv{t: e.t, s: e.s, api: New(e.s), store: e.store}).do(method, target, body, headers...)
-}
-
 // apiFlow starts an API flow of a kind ("registration", "settings") and
 // returns its id; headers go with the request (a session token for settings).
-func (e *pubEnv) apiFlow(kind string, headers ...string) string {
+func (e *adminEnv) apiFlow(kind string, headers ...string) string {
 	e.t.Helper()
-	res := e.public(http.MethodGet, "/self-service/"+kind+"/api", "", headers...).expect(e.t, http.StatusOK).obj(e.t)
+	res := e.public(http.MethodGet, "/self-service/"+kind+"/api", "", headers...).Expect(e.t, http.StatusOK).Obj(e.t)
 	id, _ := res["id"].(string)
 	if id == "" {
 		e.t.Fatalf("no flow id: %v", res)
@@ -113,11 +57,11 @@ func (e *pubEnv) apiFlow(kind string, headers ...string) string {
 
 // register signs up an identity through an API registration flow and
 // returns its session token.
-func (e *pubEnv) register(traits string) string {
+func (e *adminEnv) register(traits string) string {
 	e.t.Helper()
 	flow := e.apiFlow("registration")
 	res := e.public(http.MethodPost, "/self-service/registration?flow="+flow,
-		`{"method":"password","password":"`+pubPassword+`","traits":`+traits+`}`).expect(e.t, http.StatusOK).obj(e.t)
+		`{"method":"password","password":"`+pubPassword+`","traits":`+traits+`}`).Expect(e.t, http.StatusOK).Obj(e.t)
 	token, _ := res["session_token"].(string)
 	if token == "" {
 		e.t.Fatalf("no session token: %v", res)
@@ -125,20 +69,10 @@ func (e *pubEnv) register(traits string) string {
 	return token
 }
 
-// identityCount counts the stored identities; every record must decode.
-func (e *pubEnv) identityCount() int {
-	e.t.Helper()
-	list, _, err := e.store.ListIdentities(context.Background(), "", 1000)
-	if err != nil {
-		e.t.Fatalf("list identities: %v", err)
-	}
-	return len(list)
-}
-
 // expectOutOfRange checks a 400 error envelope naming the number and field.
-func (r *adminResp) expectOutOfRange(t *testing.T, number, field string) {
+func expectOutOfRange(t *testing.T, r *testenv.Response, number, field string) {
 	t.Helper()
-	e := r.expectError(t, http.StatusBadRequest, "The number "+number+" at "+field+" is out of range.")
+	e := r.ExpectError(t, http.StatusBadRequest, "The number "+number+" at "+field+" is out of range.")
 	if d, _ := e["details"].(map[string]any); d["field"] != field {
 		t.Errorf("details %v, want the field %s", e["details"], field)
 	}
@@ -181,7 +115,7 @@ func TestReadBodyRefusesNumbersOutOfRange(t *testing.T) {
 // of the identity (whoami, login, the admin API) worked again; the
 // identifier stayed taken.
 func TestRegistrationRefusesNumbersOutOfRange(t *testing.T) {
-	env := newPubEnv(t, numbersTestSchema)
+	env := newAdminEnv(t, withSchema(numbersTestSchema))
 	flow := env.apiFlow("registration")
 	for _, tt := range []struct {
 		name, body    string
@@ -201,22 +135,22 @@ func TestRegistrationRefusesNumbersOutOfRange(t *testing.T) {
 			"1e400", "traits.age"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			env.public(http.MethodPost, "/self-service/registration?flow="+flow, tt.body).expectOutOfRange(t, tt.number, tt.field)
-			if n := env.identityCount(); n != 0 {
+			expectOutOfRange(t, env.public(http.MethodPost, "/self-service/registration?flow="+flow, tt.body), tt.number, tt.field)
+			if n := env.count(); n != 0 {
 				t.Fatalf("%d identities stored", n)
 			}
 			// The flow is untouched and still readable.
-			env.public(http.MethodGet, "/self-service/registration/flows?id="+flow, "").expect(t, http.StatusOK)
+			env.public(http.MethodGet, "/self-service/registration/flows?id="+flow, "").Expect(t, http.StatusOK)
 		})
 	}
 
 	// The identifier is free: the same flow signs up normally.
 	res := env.public(http.MethodPost, "/self-service/registration?flow="+flow,
 		`{"method":"password","password":"`+pubPassword+`","traits":{"email":"o@example.com","age":42,"zzz":[1e300]}}`).
-		expect(t, http.StatusOK).obj(t)
+		Expect(t, http.StatusOK).Obj(t)
 	token, _ := res["session_token"].(string)
-	env.public(http.MethodGet, "/sessions/whoami", "", "X-Session-Token", token).expect(t, http.StatusOK)
-	if l := env.admin(http.MethodGet, "/identities", nil).expect(t, http.StatusOK).list(t); len(l) != 1 {
+	env.public(http.MethodGet, "/sessions/whoami", "", "X-Session-Token", token).Expect(t, http.StatusOK)
+	if l := env.admin(http.MethodGet, "/identities", nil).Expect(t, http.StatusOK).List(t); len(l) != 1 {
 		t.Fatalf("admin list: %d identities", len(l))
 	}
 }
@@ -224,59 +158,59 @@ func TestRegistrationRefusesNumbersOutOfRange(t *testing.T) {
 // A failing settings submission keeps what was sent in its flow; a number
 // out of range there made the flow unreadable.
 func TestSettingsRefusesNumbersOutOfRange(t *testing.T) {
-	env := newPubEnv(t, numbersTestSchema)
+	env := newAdminEnv(t, withSchema(numbersTestSchema))
 	token := env.register(`{"email":"o@example.com"}`)
 	flow := env.apiFlow("settings", "X-Session-Token", token)
-	submit := func(body string) *adminResp {
+	submit := func(body string) *testenv.Response {
 		return env.public(http.MethodPost, "/self-service/settings?flow="+flow, body, "X-Session-Token", token)
 	}
 
 	// name.first fails validation too (a number, not a string): before, the
 	// failing submission stored the flow with 1e400 in its nodes.
-	submit(`{"method":"profile","traits":{"email":"o@example.com","name":{"first":1e400}}}`).
-		expectOutOfRange(t, "1e400", "traits.name.first")
-	submit(url.Values{"method": {"profile"}, "traits.email": {"o@example.com"}, "traits.age": {"-1e400"}}.Encode()).
-		expectOutOfRange(t, "-1e400", "traits.age")
-	submit(`{"method":"profile","traits":{"email":"o@example.com","zzz":{"a":[1e400]}}}`).
-		expectOutOfRange(t, "1e400", "traits.zzz.a.0")
+	expectOutOfRange(t, submit(`{"method":"profile","traits":{"email":"o@example.com","name":{"first":1e400}}}`),
+		"1e400", "traits.name.first")
+	expectOutOfRange(t, submit(url.Values{"method": {"profile"}, "traits.email": {"o@example.com"}, "traits.age": {"-1e400"}}.Encode()),
+		"-1e400", "traits.age")
+	expectOutOfRange(t, submit(`{"method":"profile","traits":{"email":"o@example.com","zzz":{"a":[1e400]}}}`),
+		"1e400", "traits.zzz.a.0")
 
-	env.public(http.MethodGet, "/self-service/settings/flows?id="+flow, "", "X-Session-Token", token).expect(t, http.StatusOK)
-	env.public(http.MethodGet, "/sessions/whoami", "", "X-Session-Token", token).expect(t, http.StatusOK)
+	env.public(http.MethodGet, "/self-service/settings/flows?id="+flow, "", "X-Session-Token", token).Expect(t, http.StatusOK)
+	env.public(http.MethodGet, "/sessions/whoami", "", "X-Session-Token", token).Expect(t, http.StatusOK)
 	// The flow still works.
-	submit(`{"method":"profile","traits":{"email":"o@example.com","age":7}}`).expect(t, http.StatusOK)
-	env.admin(http.MethodGet, "/identities", nil).expect(t, http.StatusOK)
+	submit(`{"method":"profile","traits":{"email":"o@example.com","age":7}}`).Expect(t, http.StatusOK)
+	env.admin(http.MethodGet, "/identities", nil).Expect(t, http.StatusOK)
 }
 
 // The admin API reads its bodies with its own decoder; the same rule holds
 // for POST, PUT and PATCH, traits and metadata alike.
 func TestAdminRefusesNumbersOutOfRange(t *testing.T) {
 	env := newAdminEnv(t)
-	env.do(http.MethodPost, "/identities", `{"traits":{"email":"a@example.com","age":1e400}}`).
-		expectOutOfRange(t, "1e400", "traits.age")
-	env.do(http.MethodPost, "/identities", `{"traits":{"email":"a@example.com"},"metadata_public":{"n":[1e400]}}`).
-		expectOutOfRange(t, "1e400", "metadata_public.n.0")
+	expectOutOfRange(t, env.admin(http.MethodPost, "/identities", `{"traits":{"email":"a@example.com","age":1e400}}`),
+		"1e400", "traits.age")
+	expectOutOfRange(t, env.admin(http.MethodPost, "/identities", `{"traits":{"email":"a@example.com"},"metadata_public":{"n":[1e400]}}`),
+		"1e400", "metadata_public.n.0")
 
 	created := env.create(map[string]any{"email": "a@example.com", "age": 3})
 	id := created["id"].(string)
-	env.do(http.MethodPut, "/identities/"+id, `{"traits":{"email":"a@example.com","age":-1e400}}`).
-		expectOutOfRange(t, "-1e400", "traits.age")
-	env.do(http.MethodPut, "/identities/"+id, `{"traits":{"email":"a@example.com"},"metadata_admin":{"n":1e400}}`).
-		expectOutOfRange(t, "1e400", "metadata_admin.n")
-	env.do(http.MethodPatch, "/identities/"+id, `[{"op":"replace","path":"/traits/age","value":1e400}]`).
-		expectOutOfRange(t, "1e400", "0.value")
-	env.do(http.MethodPatch, "/identities/"+id, `[{"op":"add","path":"/metadata_public","value":{"n":[1e400]}}]`).
-		expectOutOfRange(t, "1e400", "0.value.n.0")
+	expectOutOfRange(t, env.admin(http.MethodPut, "/identities/"+id, `{"traits":{"email":"a@example.com","age":-1e400}}`),
+		"-1e400", "traits.age")
+	expectOutOfRange(t, env.admin(http.MethodPut, "/identities/"+id, `{"traits":{"email":"a@example.com"},"metadata_admin":{"n":1e400}}`),
+		"1e400", "metadata_admin.n")
+	expectOutOfRange(t, env.admin(http.MethodPatch, "/identities/"+id, `[{"op":"replace","path":"/traits/age","value":1e400}]`),
+		"1e400", "0.value")
+	expectOutOfRange(t, env.admin(http.MethodPatch, "/identities/"+id, `[{"op":"add","path":"/metadata_public","value":{"n":[1e400]}}]`),
+		"1e400", "0.value.n.0")
 
-	got := env.do(http.MethodGet, "/identities/"+id, nil).expect(t, http.StatusOK).obj(t)
+	got := env.admin(http.MethodGet, "/identities/"+id, nil).Expect(t, http.StatusOK).Obj(t)
 	if traits := got["traits"].(map[string]any); traits["age"] != 3.0 {
 		t.Errorf("traits changed: %v", traits)
 	}
-	if l := env.do(http.MethodGet, "/identities", nil).expect(t, http.StatusOK).list(t); len(l) != 1 {
+	if l := env.admin(http.MethodGet, "/identities", nil).Expect(t, http.StatusOK).List(t); len(l) != 1 {
 		t.Errorf("list: %d identities", len(l))
 	}
 	// Big numbers that fit are fine.
-	env.do(http.MethodPatch, "/identities/"+id, `[{"op":"replace","path":"/traits/age","value":1e300}]`).expect(t, http.StatusOK)
-	env.do(http.MethodDelete, "/identities/"+id, nil).expect(t, http.StatusNoContent)
+	env.admin(http.MethodPatch, "/identities/"+id, `[{"op":"replace","path":"/traits/age","value":1e300}]`).Expect(t, http.StatusOK)
+	env.admin(http.MethodDelete, "/identities/"+id, nil).Expect(t, http.StatusNoContent)
 }
 
 func TestParsePatchRefusesNumbersOutOfRange(t *testing.T) {

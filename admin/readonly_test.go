@@ -60,7 +60,7 @@ func nodeMessages(t *testing.T, flow map[string]any, name string) []string {
 // The settings flow never lets a user change a read-only trait
 // (docs/differences.md); registration let the user pick its first value.
 func TestRegistrationRefusesReadOnlyTraits(t *testing.T) {
-	env := newPubEnv(t, readOnlyTestSchema)
+	env := newAdminEnv(t, withSchema(readOnlyTestSchema))
 	flow := env.apiFlow("registration")
 	const lockedText = "Can only be changed by an administrator" // the settings flow's message
 	for _, tt := range []struct {
@@ -76,14 +76,14 @@ func TestRegistrationRefusesReadOnlyTraits(t *testing.T) {
 			"traits.role"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			res := env.public(http.MethodPost, "/self-service/registration?flow="+flow, tt.body).expect(t, http.StatusBadRequest).obj(t)
+			res := env.public(http.MethodPost, "/self-service/registration?flow="+flow, tt.body).Expect(t, http.StatusBadRequest).Obj(t)
 			if got := nodeMessages(t, res, tt.field); len(got) != 1 || got[0] != lockedText {
 				t.Errorf("messages on %s: %q, want [%q]", tt.field, got, lockedText)
 			}
 			if got := nodeMessages(t, res, "traits.email"); len(got) != 0 {
 				t.Errorf("messages on traits.email: %q", got)
 			}
-			if n := env.identityCount(); n != 0 {
+			if n := env.count(); n != 0 {
 				t.Fatalf("%d identities stored", n)
 			}
 		})
@@ -92,7 +92,7 @@ func TestRegistrationRefusesReadOnlyTraits(t *testing.T) {
 	// Without the read-only trait the same flow signs up; the trait is unset.
 	res := env.public(http.MethodPost, "/self-service/registration?flow="+flow,
 		`{"method":"password","password":"`+pubPassword+`","traits":{"email":"x@example.com","name":"Xavier"}}`).
-		expect(t, http.StatusOK).obj(t)
+		Expect(t, http.StatusOK).Obj(t)
 	traits := res["identity"].(map[string]any)["traits"].(map[string]any)
 	if _, ok := traits["role"]; ok {
 		t.Errorf("traits %v have a role", traits)
@@ -100,5 +100,5 @@ func TestRegistrationRefusesReadOnlyTraits(t *testing.T) {
 
 	// The admin API still sets it.
 	id := res["identity"].(map[string]any)["id"].(string)
-	env.admin(http.MethodPatch, "/identities/"+id, `[{"op":"add","path":"/traits/role","value":"admin"}]`).expect(t, http.StatusOK)
+	env.admin(http.MethodPatch, "/identities/"+id, `[{"op":"add","path":"/traits/role","value":"admin"}]`).Expect(t, http.StatusOK)
 }

@@ -3,13 +3,11 @@ package flows
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/seed06f30684/caddy-kratos/internal/testenv"
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // TestRegistrationLimits: traits beyond identity.DefaultLimits, however
@@ -17,7 +15,8 @@ import (
 // segments, a JSON object 40 levels deep), are refused with 400 and no
 // identity is stored.
 func TestRegistrationLimits(t *testing.T) {
-	s := passthroughService(t, "", testenv.NewClock(time.Now()).Now)
+	e := newFlowEnv(t)
+	c := e.newClient(callerAPI)
 	deepKey := "traits.name" + strings.Repeat(".a", 20000)
 	var deep any = "x"
 	for range 40 {
@@ -36,22 +35,12 @@ func TestRegistrationLimits(t *testing.T) {
 		{"JSON object 40 levels deep", "application/json", string(deepJSON)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			init := httptest.NewRecorder()
-			s.ServePublic(init, httptest.NewRequest(http.MethodGet, "http://app.test/self-service/registration/api", nil), "/self-service/registration/api")
-			var f struct{ ID string }
-			if err := json.Unmarshal(init.Body.Bytes(), &f); err != nil || f.ID == "" {
-				t.Fatalf("init: %d %s", init.Code, init.Body)
-			}
-			r := httptest.NewRequest(http.MethodPost, "http://app.test/self-service/registration?flow="+f.ID, strings.NewReader(tc.body))
-			r.Header.Set("Content-Type", tc.contentType)
-			r.Header.Set("Accept", "application/json")
-			w := httptest.NewRecorder()
-			s.ServePublic(w, r, "/self-service/registration")
+			w := c.do(http.MethodPost, c.begin(identity.KindRegistration, "").UI.Action, tc.contentType, tc.body)
 			if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "nested deeper than the 32 levels") {
 				t.Fatalf("%d %s, want 400 naming the depth limit", w.Code, w.Body.String()[:min(300, w.Body.Len())])
 			}
-			if list, _, err := s.cfg.Store.ListIdentities(t.Context(), "", 10); err != nil || len(list) != 0 {
-				t.Fatalf("%d identities stored (%v)", len(list), err)
+			if n := e.identityCount(); n != 0 {
+				t.Fatalf("%d identities stored", n)
 			}
 		})
 	}

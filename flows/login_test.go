@@ -42,13 +42,13 @@ func signedInAs(e *flowEnv, c *client, sc *scene) {
 func wantNewSession(t *testing.T, e *flowEnv, c *client, sc *scene, a *answer) {
 	token := c.sessionToken()
 	if c.kind == callerAPI {
-		token = a.body.SessionToken
+		token = a.doc.SessionToken
 	}
 	if sess := e.session(token); sess == nil || sess.IdentityID != sc.id.ID {
 		t.Errorf("the caller's token %q is no session of %s", token, sc.id.ID)
 	}
-	if a.body.Session != nil && a.body.Session.Identity.ID != sc.id.ID {
-		t.Errorf("answered the session of %s", a.body.Session.Identity.ID)
+	if a.doc.Session != nil && a.doc.Session.Identity.ID != sc.id.ID {
+		t.Errorf("answered the session of %s", a.doc.Session.Identity.ID)
 	}
 	if n := e.sessionCount(sc.id.ID); n != 1 {
 		t.Errorf("%d sessions, want 1", n)
@@ -81,7 +81,7 @@ func wantSameSession(t *testing.T, e *flowEnv, c *client, sc *scene, a *answer) 
 var loginScenarios = map[string]scenario{
 	"success": {
 		act: func(e *flowEnv, c *client, sc *scene) *answer {
-			return c.submit(startLoginAs(e, c, sc), loginWith(adaEmail, drvPassword))
+			return c.submit(startLoginAs(e, c, sc), loginWith(adaEmail, testPassword))
 		},
 		after: wantNewSession,
 	},
@@ -93,7 +93,7 @@ var loginScenarios = map[string]scenario{
 	},
 	"unknown identifier": {
 		act: func(e *flowEnv, c *client, sc *scene) *answer {
-			return c.submit(startLoginAs(e, c, sc), loginWith("nobody@example.com", drvPassword))
+			return c.submit(startLoginAs(e, c, sc), loginWith("nobody@example.com", testPassword))
 		},
 		after: wantNoSession,
 	},
@@ -104,13 +104,13 @@ var loginScenarios = map[string]scenario{
 			if err := e.store.UpdateIdentity(context.Background(), sc.id); err != nil {
 				e.t.Fatal(err)
 			}
-			return c.submit(f, loginWith(adaEmail, drvPassword))
+			return c.submit(f, loginWith(adaEmail, testPassword))
 		},
 		after: wantNoSession,
 	},
 	"missing CSRF token": {
 		act: func(e *flowEnv, c *client, sc *scene) *answer {
-			fields := loginWith(adaEmail, drvPassword)
+			fields := loginWith(adaEmail, testPassword)
 			fields["csrf_token"] = ""
 			return c.submit(startLoginAs(e, c, sc), fields)
 		},
@@ -118,7 +118,7 @@ var loginScenarios = map[string]scenario{
 	},
 	"cookie on an API flow": {
 		act: func(e *flowEnv, c *client, sc *scene) *answer {
-			return c.submit(startLoginAs(e, c, sc), loginWith(adaEmail, drvPassword), "Cookie", "theme=dark")
+			return c.submit(startLoginAs(e, c, sc), loginWith(adaEmail, testPassword), "Cookie", "theme=dark")
 		},
 		after: wantNoSession,
 	},
@@ -126,7 +126,7 @@ var loginScenarios = map[string]scenario{
 		act: func(e *flowEnv, c *client, sc *scene) *answer {
 			f := startLoginAs(e, c, sc)
 			e.clock.Add(DefaultFlowLifespan + time.Minute)
-			return c.submit(f, loginWith(adaEmail, drvPassword))
+			return c.submit(f, loginWith(adaEmail, testPassword))
 		},
 		after: wantNoSession,
 	},
@@ -135,7 +135,7 @@ var loginScenarios = map[string]scenario{
 		act: func(e *flowEnv, c *client, sc *scene) *answer {
 			f := startLoginAs(e, c, sc)
 			e.clock.Add(DefaultFlowLifespan + time.Minute)
-			fields := loginWith(adaEmail, drvPassword)
+			fields := loginWith(adaEmail, testPassword)
 			fields["csrf_token"] = ""
 			return c.submit(f, fields)
 		},
@@ -147,7 +147,7 @@ var loginScenarios = map[string]scenario{
 			f := startLoginAs(e, c, sc)
 			sc.token = e.addSession(sc.id)
 			c.signIn(sc.token)
-			return c.submit(f, loginWith(adaEmail, drvPassword))
+			return c.submit(f, loginWith(adaEmail, testPassword))
 		},
 		after: wantSameSession,
 	},
@@ -165,12 +165,12 @@ var loginScenarios = map[string]scenario{
 			sc.kind = identity.KindLogin
 			f := c.begin(identity.KindLogin, "refresh=true")
 			sc.flowID = f.ID
-			return c.submit(f, loginWith(f.nodeValue("identifier"), drvPassword))
+			return c.submit(f, loginWith(f.nodeValue("identifier"), testPassword))
 		},
 		after: func(t *testing.T, e *flowEnv, c *client, sc *scene, a *answer) {
 			wantSameSession(t, e, c, sc, a)
-			if c.kind == callerAPI && a.body.SessionToken != sc.token {
-				t.Errorf("session_token %q, want the refreshed session's", a.body.SessionToken)
+			if c.kind == callerAPI && a.doc.SessionToken != sc.token {
+				t.Errorf("session_token %q, want the refreshed session's", a.doc.SessionToken)
 			}
 			sess := e.session(sc.token)
 			if sess == nil {

@@ -16,13 +16,13 @@ func (c *client) logoutURL() string {
 	t := c.e.t
 	t.Helper()
 	a := c.do(http.MethodGet, DefaultPublicPrefix+"/self-service/logout/browser", "", "")
-	if a.code != http.StatusOK || !a.json || !strings.HasPrefix(a.body.LogoutURL, drvPub+"/self-service/logout?token=ory_lo_") {
-		t.Fatalf("logout URL: %d %s", a.code, a.raw)
+	if a.Code != http.StatusOK || !a.json || !strings.HasPrefix(a.doc.LogoutURL, testPub+"/self-service/logout?token=ory_lo_") {
+		t.Fatalf("logout URL: %d %s", a.Code, a.Body)
 	}
-	if u, _ := url.Parse(a.body.LogoutURL); u.Query().Get("token") != a.body.LogoutToken {
-		t.Errorf("logout_url %s does not carry logout_token %s", a.body.LogoutURL, a.body.LogoutToken)
+	if u, _ := url.Parse(a.doc.LogoutURL); u.Query().Get("token") != a.doc.LogoutToken {
+		t.Errorf("logout_url %s does not carry logout_token %s", a.doc.LogoutURL, a.doc.LogoutToken)
 	}
-	return a.body.LogoutURL
+	return a.doc.LogoutURL
 }
 
 // apiLogout is DELETE /self-service/logout/api with this session_token.
@@ -90,14 +90,14 @@ var logoutScenarios = map[string]scenario{
 		act: func(e *flowEnv, c *client, sc *scene) *answer {
 			signedInAs(e, c, sc)
 			if c.kind == callerAPI {
-				if a := c.apiLogout(sc.token); a.code != http.StatusNoContent {
-					e.t.Fatalf("first logout: %d %s", a.code, a.raw)
+				if a := c.apiLogout(sc.token); a.Code != http.StatusNoContent {
+					e.t.Fatalf("first logout: %d %s", a.Code, a.Body)
 				}
 				return c.apiLogout(sc.token)
 			}
 			to := c.logoutURL()
-			if a := c.do(http.MethodGet, to, "", ""); a.code/100 != 2 && a.code/100 != 3 {
-				e.t.Fatalf("first logout: %d %s", a.code, a.raw)
+			if a := c.do(http.MethodGet, to, "", ""); a.Code/100 != 2 && a.Code/100 != 3 {
+				e.t.Fatalf("first logout: %d %s", a.Code, a.Body)
 			}
 			c.signIn(sc.token) // a stale cookie, as an old tab would send it
 			return c.do(http.MethodGet, to, "", "")

@@ -52,19 +52,16 @@ func (c *callCountingStore) GetIdentity(ctx context.Context, id string) (*identi
 // its sign-out link included.
 func TestUISettingsPageIsOneStoreRead(t *testing.T) {
 	var store *callCountingStore
-	env := newUIEnv(t, func(c *Config) {
+	env := newFlowEnv(t, withSchema(uiTestSchema), func(c *Config) {
 		store = &callCountingStore{Store: c.Store}
 		c.Store = store
 	})
-	b := env.browser()
+	b := env.newClient(callerBrowser)
 	b.register("grace@example.com", "Grace", "Hopper")
-	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.SettingsPath) {
-		t.Fatalf("settings page: %d at %s", rec.Code, at)
-	}
+	_, at := b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath)
 	for range 3 {
 		store.calls.Store(0)
-		again := b.do(http.MethodGet, at, nil)
+		again := b.get(at)
 		if again.Code != http.StatusOK || !strings.Contains(again.Body.String(), "/self-service/logout?token=") {
 			t.Fatalf("settings page again: %d\n%s", again.Code, again.Body)
 		}

@@ -2,11 +2,8 @@ package flows
 
 import (
 	"bytes"
-	"encoding/base64"
 	"html"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,8 +15,6 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
-	"github.com/seed06f30684/caddy-kratos/internal/testenv"
-	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
@@ -51,145 +46,7 @@ const uiTestSchema = `{
   "additionalProperties": false
 }`
 
-const (
-	uiHost     = "http://example.com"
-	uiPrefix   = DefaultPublicPrefix
-	uiPassword = "correct horse battery staple"
-	uiCSPBase  = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-type uiEnv struct {
-	t     *testing.T
-	s     *Service
-	clock *testenv.Clock
-}
-
-func newUIEnv(t *testing.T, configure ...func(*Config)) *uiEnv {
-	t.Helper()
-	sch := testenv.Schema(t, uiTestSchema)
-	clock := testenv.NewClock(time.Now())
-	cfg := Config{Schema: sch, Store: memstore.NewWithClock(clock.Now), PasswordCost: 4, Now: clock.Now}
-	for _, c := range configure {
-		c(&cfg)
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &uiEnv{t: t, s: s, clock: clock}
-}
-
-// uiBrowser is a browser: it keeps cookies and follows redirects within
-// the public API.
-type uiBrowser struct {
-	env     *uiEnv
-	cookies map[string]*http.Cookie
-}
-
-func (e *uiEnv) browser() *uiBrowser {
-	return &uiBrowser{env: e, cookies: map[string]*http.Cookie{}}
-}
-
-// do sends one request; target is a path or an absolute URL on uiHost.
-func (b *uiBrowser) do(method, target string, form url.Values) *httptest.ResponseRecorder {
-	t := b.env.t
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u.Host != "" && uiHost != u.Scheme+"://"+u.Host {
-		t.Fatalf("request to another site: %s", target)
-	}
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, uiHost+u.RequestURI(), body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
-	for _, c := range b.cookies {
-		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	rec := httptest.NewRecorder()
-	rel, ok := strings.CutPrefix(u.Path, uiPrefix)
-	if !ok {
-		t.Fatalf("request outside the public API: %s", target)
-	}
-	b.env.s.ServePublic(rec, req, rel)
-	for _, c := range rec.Result().Cookies() {
-		if c.MaxAge < 0 || c.Value == "" {
-			delete(b.cookies, c.Name)
-		} else {
-			b.cookies[c.Name] = c
-		}
-	}
-	return rec
-}
-
-// follow GETs target and follows redirects while they stay in the public
-// API; it returns the last response and its URL.
-func (b *uiBrowser) follow(target string) (*httptest.ResponseRecorder, string) {
-	return b.followFrom(b.do(http.MethodGet, target, nil), target)
-}
-
-func (b *uiBrowser) followFrom(rec *httptest.ResponseRecorder, at string) (*httptest.ResponseRecorder, string) {
-	b.env.t.Helper()
-	for range 10 {
-		loc := rec.Header().Get("Location")
-		if rec.Code < 300 || rec.Code > 399 || !strings.HasPrefix(loc, uiHost+uiPrefix+"/") {
-			return rec, at
-		}
-		at = loc
-		rec = b.do(http.MethodGet, loc, nil)
-	}
-	b.env.t.Fatalf("too many redirects, at %s", at)
-	return nil, ""
-}
-
-// submit posts a form of the page, as a browser does: its hidden inputs and
-// enabled fields, changed by set, and the named button.
-func (b *uiBrowser) submit(page, formID, button string, set url.Values) (*httptest.ResponseRecorder, string) {
-	b.env.t.Helper()
-	action, values := formOf(b.env.t, page, formID, button)
-	for k, v := range set {
-		values[k] = v
-	}
-	return b.followFrom(b.do(http.MethodPost, action, values), action)
-}
-
-// csrfReal is the token in the browser's CSRF cookie.
-func (b *uiBrowser) csrfReal() []byte {
-	for name, c := range b.cookies {
-		if strings.HasPrefix(name, csrfCookiePrefix) {
-			real, _ := base64.StdEncoding.DecodeString(c.Value)
-			return real
-		}
-	}
-	return nil
-}
-
-// register signs a new identity up through the built-in registration page;
-// the browser ends signed in.
-func (b *uiBrowser) register(email, first, last string) {
-	t := b.env.t
-	t.Helper()
-	rec, at := b.follow(uiPrefix + "/self-service/registration/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.RegistrationPath) {
-		t.Fatalf("registration page: %d at %s", rec.Code, at)
-	}
-	rec, at = b.submit(rec.Body.String(), "registration", "method", url.Values{
-		"traits.email": {email}, "traits.name.first": {first}, "traits.name.last": {last}, "password": {uiPassword},
-	})
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != uiHost+"/" {
-		t.Fatalf("registration: %d at %s to %q\n%s", rec.Code, at, rec.Header().Get("Location"), rec.Body)
-	}
-	if b.cookies[SessionCookie] == nil {
-		t.Fatal("no session cookie after registration")
-	}
-}
+const uiCSPBase = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 var (
 	uiFormRe  = regexp.MustCompile(`(?s)<form id="([^"]*)" method="([^"]*)" action="([^"]*)"[^>]*>(.*?)</form>`)
@@ -273,7 +130,7 @@ func fieldBlock(t *testing.T, page, name string) string {
 
 // checkPage checks what every page has: status, headers, no script, a label
 // for every visible input, and CSRF tokens that verify against the cookie.
-func checkPage(t *testing.T, b *uiBrowser, rec *httptest.ResponseRecorder, status int) string {
+func checkPage(t *testing.T, b *client, rec *answer, status int) string {
 	t.Helper()
 	page := rec.Body.String()
 	if rec.Code != status {
@@ -283,7 +140,7 @@ func checkPage(t *testing.T, b *uiBrowser, rec *httptest.ResponseRecorder, statu
 	if ct := h.Get("Content-Type"); ct != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if csp := h.Get("Content-Security-Policy"); csp != uiCSPBase && b.env.s.cfg.UIStylesheet == "" {
+	if csp := h.Get("Content-Security-Policy"); csp != uiCSPBase && b.e.s.cfg.UIStylesheet == "" {
 		t.Errorf("Content-Security-Policy %q", csp)
 	}
 	if cc := h.Get("Cache-Control"); !strings.Contains(cc, "no-cache") {
@@ -317,6 +174,16 @@ func checkPage(t *testing.T, b *uiBrowser, rec *httptest.ResponseRecorder, statu
 	return page
 }
 
+// signedUpAda is a Service with uiTestSchema and a browser that signed
+// ada@example.com (Augusta King) up through the built-in pages.
+func signedUpAda(t *testing.T) (*flowEnv, *client) {
+	t.Helper()
+	e := newFlowEnv(t, withSchema(uiTestSchema))
+	b := e.newClient(callerBrowser)
+	b.register("ada@example.com", "Augusta", "King")
+	return e, b
+}
+
 func wantIn(t *testing.T, page string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
@@ -335,60 +202,48 @@ func wantNotIn(t *testing.T, page string, nots ...string) {
 	}
 }
 
-func wantRedirect(t *testing.T, rec *httptest.ResponseRecorder, to string) {
+func wantRedirect(t *testing.T, rec *answer, to string) {
 	t.Helper()
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != to {
-		t.Fatalf("got %d to %q, want 303 to %q\n%s", rec.Code, rec.Header().Get("Location"), to, rec.Body)
+	if rec.Code != http.StatusSeeOther || rec.Location() != to {
+		t.Fatalf("got %d to %q, want 303 to %q\n%s", rec.Code, rec.Location(), to, rec.Body)
 	}
-}
-
-func flowParam(t *testing.T, at, key string) string {
-	t.Helper()
-	u, err := url.Parse(at)
-	if err != nil || u.Query().Get(key) == "" {
-		t.Fatalf("no %s in %q", key, at)
-	}
-	return u.Query().Get(key)
 }
 
 func TestUILoginPage(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	rec, at := b.follow(uiPrefix + "/self-service/login/browser?return_to=/after")
-	if !strings.HasPrefix(at, uiHost+uiPrefix+siteurl.LoginPath+"?flow=") {
+	env := newFlowEnv(t, withSchema(uiTestSchema))
+	b := env.newClient(callerBrowser)
+	rec, at := b.follow(DefaultPublicPrefix + "/self-service/login/browser?return_to=/after")
+	if !strings.HasPrefix(at, testPub+siteurl.LoginPath+"?flow=") {
 		t.Fatalf("landed at %s", at)
 	}
 	page := checkPage(t, b, rec, http.StatusOK)
 	id := flowParam(t, at, "flow")
 	wantIn(t, page,
 		`<title>Sign in</title>`,
-		`<form id="login" method="POST" action="`+uiHost+uiPrefix+`/self-service/login?flow=`+id+`">`,
+		`<form id="login" method="POST" action="`+testPub+`/self-service/login?flow=`+id+`">`,
 		`<label for="login-identifier">ID`,
 		`<input id="login-identifier" name="identifier" type="text" value="" autocomplete="username" required>`,
 		`<label for="login-password">Password`,
 		`autocomplete="current-password"`,
 		`<button type="submit" name="method" value="password">Sign in</button>`,
-		`No account yet? <a href="`+uiHost+uiPrefix+`/self-service/registration/browser?return_to=http%3A%2F%2Fexample.com%2Fafter">Create an account</a>`,
-		`<link rel="stylesheet" href="`+uiPrefix+`/ui/style.css?v=`+pages.CSSVersion+`">`,
+		`No account yet? <a href="`+testPub+`/self-service/registration/browser?return_to=http%3A%2F%2Fexample.com%2Fafter">Create an account</a>`,
+		`<link rel="stylesheet" href="`+DefaultPublicPrefix+`/ui/style.css?v=`+pages.CSSVersion+`">`,
 	)
 	if a := inputTag(t, page, "csrf_token"); a["type"] != "hidden" {
 		t.Errorf("csrf_token input: %v", a)
 	}
 	// Each render masks the token afresh; both verify.
-	again := checkPage(t, b, b.do(http.MethodGet, at, nil), http.StatusOK)
+	again := checkPage(t, b, b.get(at), http.StatusOK)
 	if inputTag(t, page, "csrf_token")["value"] == inputTag(t, again, "csrf_token")["value"] {
 		t.Error("the csrf token was not masked afresh")
 	}
 
 	// The registration link starts a registration that keeps return_to and
 	// links back to sign in.
-	rec, at = b.follow(uiHost + uiPrefix + "/self-service/registration/browser?return_to=http%3A%2F%2Fexample.com%2Fafter")
+	rec, _ = b.open(testPub+"/self-service/registration/browser?return_to=http%3A%2F%2Fexample.com%2Fafter", siteurl.RegistrationPath+"?flow=")
 	page = checkPage(t, b, rec, http.StatusOK)
-	if !strings.Contains(at, siteurl.RegistrationPath+"?flow=") {
-		t.Fatalf("landed at %s", at)
-	}
 	wantIn(t, page, `<title>Create an account</title>`,
-		`Already have an account? <a href="`+uiHost+uiPrefix+`/self-service/login/browser?return_to=http%3A%2F%2Fexample.com%2Fafter">Sign in</a>`,
+		`Already have an account? <a href="`+testPub+`/self-service/login/browser?return_to=http%3A%2F%2Fexample.com%2Fafter">Sign in</a>`,
 		`<label for="registration-traits-email">E-Mail`,
 		`<label for="registration-traits-name-first">First name</label>`,
 		`<label for="registration-traits-name-last">Last name</label>`,
@@ -399,13 +254,12 @@ func TestUILoginPage(t *testing.T) {
 }
 
 func TestUILoginWrongPassword(t *testing.T) {
-	env := newUIEnv(t)
-	env.browser().register("ada@example.com", "Augusta", "King")
+	env, _ := signedUpAda(t)
 
-	b := env.browser()
-	rec, _ := b.follow(uiPrefix + "/self-service/login/browser")
+	b := env.newClient(callerBrowser)
+	rec, _ := b.follow(DefaultPublicPrefix + "/self-service/login/browser")
 	page := checkPage(t, b, rec, http.StatusOK)
-	rec, at := b.submit(page, "login", "method", url.Values{"identifier": {"ada@example.com"}, "password": {"not the password"}})
+	rec, at := b.submitForm(page, "login", "method", url.Values{"identifier": {"ada@example.com"}, "password": {"not the password"}})
 	if !strings.Contains(at, siteurl.LoginPath) {
 		t.Fatalf("landed at %s", at)
 	}
@@ -414,19 +268,19 @@ func TestUILoginWrongPassword(t *testing.T) {
 		`<p class="message error" role="alert" data-message-id="4000006">`+html.EscapeString(msgInvalidCredentials.Text)+`</p>`,
 		`<input id="login-identifier" name="identifier" type="text" value="ada@example.com"`)
 
-	rec, _ = b.submit(page, "login", "method", url.Values{"password": {uiPassword}})
-	wantRedirect(t, rec, uiHost+"/")
-	if b.cookies[SessionCookie] == nil {
+	rec, _ = b.submitForm(page, "login", "method", url.Values{"password": {testPassword}})
+	wantRedirect(t, rec, testHost+"/")
+	if b.cookies[SessionCookie] == "" {
 		t.Fatal("no session after signing in")
 	}
 }
 
 func TestUIRegistrationFieldErrors(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	rec, _ := b.follow(uiPrefix + "/self-service/registration/browser")
+	env := newFlowEnv(t, withSchema(uiTestSchema))
+	b := env.newClient(callerBrowser)
+	rec, _ := b.follow(DefaultPublicPrefix + "/self-service/registration/browser")
 	page := checkPage(t, b, rec, http.StatusOK)
-	rec, at := b.submit(page, "registration", "method", url.Values{
+	rec, at := b.submitForm(page, "registration", "method", url.Values{
 		"traits.email": {"ada@example.com"}, "traits.name.first": {"Ada"}, "password": {"short"},
 	})
 	if !strings.Contains(at, siteurl.RegistrationPath) {
@@ -448,15 +302,10 @@ func TestUIRegistrationFieldErrors(t *testing.T) {
 }
 
 func TestUISettingsPage(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	b.register("ada@example.com", "Augusta", "King")
-	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if !strings.Contains(at, siteurl.SettingsPath+"?flow=") {
-		t.Fatalf("landed at %s", at)
-	}
+	_, b := signedUpAda(t)
+	rec, at := b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath+"?flow=")
 	page := checkPage(t, b, rec, http.StatusOK)
-	action := uiHost + uiPrefix + "/self-service/settings?flow=" + flowParam(t, at, "flow")
+	action := testPub + "/self-service/settings?flow=" + flowParam(t, at, "flow")
 	wantIn(t, page,
 		`<p class="intro">Signed in as ada@example.com</p>`,
 		`<form id="settings-profile" method="POST" action="`+action+`"`,
@@ -468,7 +317,7 @@ func TestUISettingsPage(t *testing.T) {
 		`<input id="settings-password-password" name="password" type="password" autocomplete="new-password" required>`,
 		`<button type="submit" name="method" value="profile">Save</button>`,
 		`<button type="submit" name="method" value="password">Save</button>`,
-		`<a href="`+uiHost+`/">Back to the site</a>`)
+		`<a href="`+testHost+`/">Back to the site</a>`)
 	if n := strings.Count(page, `name="csrf_token"`); n != 2 {
 		t.Errorf("%d csrf_token inputs, want one per form", n)
 	}
@@ -483,7 +332,7 @@ func TestUISettingsPage(t *testing.T) {
 	}
 
 	// Save: the success message, the new values.
-	rec, at = b.submit(page, "settings-profile", "method", url.Values{
+	rec, at = b.submitForm(page, "settings-profile", "method", url.Values{
 		"traits.name.first": {"Adaline"}, "traits.newsletter": {"false", "true"},
 	})
 	if !strings.Contains(at, siteurl.SettingsPath) {
@@ -496,7 +345,7 @@ func TestUISettingsPage(t *testing.T) {
 		`name="traits.newsletter" type="checkbox" value="true" checked>`)
 
 	// A password that fails the policy: its error under the password field.
-	rec, _ = b.submit(page, "settings-password", "method", url.Values{"password": {"ada"}})
+	rec, _ = b.submitForm(page, "settings-password", "method", url.Values{"password": {"ada"}})
 	page = checkPage(t, b, rec, http.StatusOK)
 	wantIn(t, fieldBlock(t, page, "password"), `data-message-id="4000032"`)
 
@@ -506,26 +355,21 @@ func TestUISettingsPage(t *testing.T) {
 		t.Fatalf("no sign-out button in\n%s", page)
 	}
 	logout := html.UnescapeString(m[1])
-	if !strings.HasPrefix(logout, uiHost+uiPrefix+"/self-service/logout?token=") {
+	if !strings.HasPrefix(logout, testPub+"/self-service/logout?token=") {
 		t.Fatalf("sign-out URL %q", logout)
 	}
-	wantRedirect(t, b.do(http.MethodGet, logout, nil), uiHost+"/")
-	if b.cookies[SessionCookie] != nil {
+	wantRedirect(t, b.get(logout), testHost+"/")
+	if b.cookies[SessionCookie] != "" {
 		t.Error("the session cookie is still set after signing out")
 	}
-	if rec := b.do(http.MethodGet, uiPrefix+"/sessions/whoami", nil); rec.Code != http.StatusUnauthorized {
+	if rec := b.get(DefaultPublicPrefix + "/sessions/whoami"); rec.Code != http.StatusUnauthorized {
 		t.Errorf("whoami after sign-out: %d", rec.Code)
 	}
 }
 
 func TestUIRefreshNotice(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	b.register("ada@example.com", "Augusta", "King")
-	rec, at := b.follow(uiPrefix + "/self-service/login/browser?refresh=true")
-	if !strings.Contains(at, siteurl.LoginPath+"?flow=") {
-		t.Fatalf("landed at %s", at)
-	}
+	_, b := signedUpAda(t)
+	rec, _ := b.open(DefaultPublicPrefix+"/self-service/login/browser?refresh=true", siteurl.LoginPath+"?flow=")
 	page := checkPage(t, b, rec, http.StatusOK)
 	notice := `<p class="message info" role="status" data-message-id="1010003">` + html.EscapeString(text.LoginReAuth().Text) + `</p>`
 	wantIn(t, page, notice, `<p class="intro">Signed in as ada@example.com</p>`,
@@ -533,116 +377,115 @@ func TestUIRefreshNotice(t *testing.T) {
 	wantNotIn(t, page, "Create an account")
 
 	// After a wrong password the notice is still there, with the error.
-	rec, _ = b.submit(page, "login", "method", url.Values{"password": {"wrong password"}})
+	rec, _ = b.submitForm(page, "login", "method", url.Values{"password": {"wrong password"}})
 	page = checkPage(t, b, rec, http.StatusOK)
 	wantIn(t, page, notice, `data-message-id="4000006"`)
 
-	rec, _ = b.submit(page, "login", "method", url.Values{"password": {uiPassword}})
-	wantRedirect(t, rec, uiHost+"/")
+	rec, _ = b.submitForm(page, "login", "method", url.Values{"password": {testPassword}})
+	wantRedirect(t, rec, testHost+"/")
 }
 
 func TestUIRedirects(t *testing.T) {
-	env := newUIEnv(t)
-	pub := uiHost + uiPrefix
+	env := newFlowEnv(t, withSchema(uiTestSchema))
 
 	t.Run("login without a flow", func(t *testing.T) {
-		b := env.browser()
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login?return_to=%2Fback&refresh=true", nil),
-			pub+"/self-service/login/browser?refresh=true&return_to=%2Fback")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login", nil), pub+"/self-service/login/browser")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login?flow=junk", nil), pub+"/self-service/login/browser")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/login?flow="+identity.NewID(), nil), pub+"/self-service/login/browser")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/registration?return_to=%2Fback", nil),
-			pub+"/self-service/registration/browser?return_to=%2Fback")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/registration?flow="+identity.NewID(), nil), pub+"/self-service/registration/browser")
+		b := env.newClient(callerBrowser)
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/login?return_to=%2Fback&refresh=true"),
+			testPub+"/self-service/login/browser?refresh=true&return_to=%2Fback")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/login"), testPub+"/self-service/login/browser")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/login?flow=junk"), testPub+"/self-service/login/browser")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/login?flow="+identity.NewID()), testPub+"/self-service/login/browser")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/registration?return_to=%2Fback"),
+			testPub+"/self-service/registration/browser?return_to=%2Fback")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/registration?flow="+identity.NewID()), testPub+"/self-service/registration/browser")
 	})
 
 	t.Run("expired", func(t *testing.T) {
-		b := env.browser()
-		_, login := b.follow(uiPrefix + "/self-service/login/browser?return_to=/back")
-		_, reg := b.follow(uiPrefix + "/self-service/registration/browser")
+		b := env.newClient(callerBrowser)
+		_, login := b.follow(DefaultPublicPrefix + "/self-service/login/browser?return_to=/back")
+		_, reg := b.follow(DefaultPublicPrefix + "/self-service/registration/browser")
 		env.clock.Add(2 * time.Hour)
-		wantRedirect(t, b.do(http.MethodGet, login, nil), pub+"/self-service/login/browser?return_to=http%3A%2F%2Fexample.com%2Fback")
-		wantRedirect(t, b.do(http.MethodGet, reg, nil), pub+"/self-service/registration/browser")
+		wantRedirect(t, b.get(login), testPub+"/self-service/login/browser?return_to=http%3A%2F%2Fexample.com%2Fback")
+		wantRedirect(t, b.get(reg), testPub+"/self-service/registration/browser")
 	})
 
 	t.Run("another browser's flow", func(t *testing.T) {
-		a := env.browser()
-		_, at := a.follow(uiPrefix + "/self-service/login/browser")
-		other := env.browser()
-		other.follow(uiPrefix + "/self-service/registration/browser") // a CSRF cookie of its own
-		wantRedirect(t, other.do(http.MethodGet, at, nil), pub+"/self-service/login/browser")
+		a := env.newClient(callerBrowser)
+		_, at := a.follow(DefaultPublicPrefix + "/self-service/login/browser")
+		other := env.newClient(callerBrowser)
+		other.follow(DefaultPublicPrefix + "/self-service/registration/browser") // a CSRF cookie of its own
+		wantRedirect(t, other.get(at), testPub+"/self-service/login/browser")
 
 		// Without any cookie: a fresh flow means the browser drops cookies,
 		// and restarting would loop; an older one is restarted.
-		bare := env.browser()
-		page := checkPageNoCSRF(t, bare.do(http.MethodGet, at, nil), http.StatusBadRequest)
+		bare := env.newClient(callerBrowser)
+		page := checkPageNoCSRF(t, bare.get(at), http.StatusBadRequest)
 		wantIn(t, page, "Please allow cookies for this site")
 		env.clock.Add(pages.CookieLoopWindow)
-		wantRedirect(t, bare.do(http.MethodGet, at, nil), pub+"/self-service/login/browser")
+		wantRedirect(t, bare.get(at), testPub+"/self-service/login/browser")
 	})
 
 	t.Run("signed in", func(t *testing.T) {
-		b := env.browser()
-		_, login := b.follow(uiPrefix + "/self-service/login/browser?return_to=/back")
+		b := env.newClient(callerBrowser)
+		_, login := b.follow(DefaultPublicPrefix + "/self-service/login/browser?return_to=/back")
 		b.register("grace@example.com", "Grace", "Hopper")
 		// A login page with a session restarts, and the init sends the
 		// browser on to return_to.
-		wantRedirect(t, b.do(http.MethodGet, login, nil), pub+"/self-service/login/browser?return_to=http%3A%2F%2Fexample.com%2Fback")
+		wantRedirect(t, b.get(login), testPub+"/self-service/login/browser?return_to=http%3A%2F%2Fexample.com%2Fback")
 		rec, _ := b.follow(login)
-		if loc := rec.Header().Get("Location"); loc != uiHost+"/back" {
+		if loc := rec.Header().Get("Location"); loc != testHost+"/back" {
 			t.Errorf("signed-in login page ends at %q", loc)
 		}
 	})
 
 	t.Run("settings", func(t *testing.T) {
-		anon := env.browser()
+		anon := env.newClient(callerBrowser)
 		id := identity.NewID()
-		wantRedirect(t, anon.do(http.MethodGet, uiPrefix+"/ui/settings?flow="+id, nil),
-			pub+"/self-service/login/browser?return_to="+url.QueryEscape(pub+"/ui/settings?flow="+id))
+		wantRedirect(t, anon.get(DefaultPublicPrefix+"/ui/settings?flow="+id),
+			testPub+"/self-service/login/browser?return_to="+url.QueryEscape(testPub+"/ui/settings?flow="+id))
 
-		b := env.browser()
+		b := env.newClient(callerBrowser)
 		b.register("linus@example.com", "Linus", "Torvalds")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/settings", nil), pub+"/self-service/settings/browser")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/settings?flow="+identity.NewID(), nil), pub+"/self-service/settings/browser")
-		_, mine := b.follow(uiPrefix + "/self-service/settings/browser?return_to=/account")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/settings"), testPub+"/self-service/settings/browser")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/settings?flow="+identity.NewID()), testPub+"/self-service/settings/browser")
+		_, mine := b.follow(DefaultPublicPrefix + "/self-service/settings/browser?return_to=/account")
 
 		// Another identity's flow: 403.
-		o := env.browser()
+		o := env.newClient(callerBrowser)
 		o.register("ken@example.com", "Kenneth", "Thompson")
-		page := checkPage(t, o, o.do(http.MethodGet, mine, nil), http.StatusForbidden)
+		page := checkPage(t, o, o.get(mine), http.StatusForbidden)
 		wantIn(t, page, `<span class="error-code">403</span> Forbidden`, html.EscapeString(apierror.IdentityMismatch().Reason))
 
 		env.clock.Add(2 * time.Hour)
-		wantRedirect(t, b.do(http.MethodGet, mine, nil), pub+"/self-service/settings/browser?return_to=http%3A%2F%2Fexample.com%2Faccount")
+		wantRedirect(t, b.get(mine), testPub+"/self-service/settings/browser?return_to=http%3A%2F%2Fexample.com%2Faccount")
 	})
 
 	t.Run("profile", func(t *testing.T) {
-		anon := env.browser()
-		wantRedirect(t, anon.do(http.MethodGet, uiPrefix+"/ui/profile?request=x", nil),
-			pub+"/self-service/login/browser?return_to="+url.QueryEscape(pub+"/ui/profile?request=x"))
-		b := env.browser()
+		anon := env.newClient(callerBrowser)
+		wantRedirect(t, anon.get(DefaultPublicPrefix+"/ui/profile?request=x"),
+			testPub+"/self-service/login/browser?return_to="+url.QueryEscape(testPub+"/ui/profile?request=x"))
+		b := env.newClient(callerBrowser)
 		b.register("barbara@example.com", "Barbara", "Liskov")
-		wantRedirect(t, b.do(http.MethodGet, uiPrefix+"/ui/profile", nil), pub+"/self-service/browser/flows/profile")
-		_, mine := b.follow(uiPrefix + "/self-service/browser/flows/profile")
+		wantRedirect(t, b.get(DefaultPublicPrefix+"/ui/profile"), testPub+"/self-service/browser/flows/profile")
+		_, mine := b.follow(DefaultPublicPrefix + "/self-service/browser/flows/profile")
 		if !strings.Contains(mine, siteurl.ProfilePath+"?request=") {
 			t.Fatalf("landed at %s", mine)
 		}
-		o := env.browser()
+		o := env.newClient(callerBrowser)
 		o.register("edsger@example.com", "Edsger", "Dijkstra")
-		for _, target := range []string{mine, uiPrefix + "/ui/profile?request=" + identity.NewID()} {
-			page := checkPage(t, o, o.do(http.MethodGet, target, nil), http.StatusForbidden)
+		for _, target := range []string{mine, DefaultPublicPrefix + "/ui/profile?request=" + identity.NewID()} {
+			page := checkPage(t, o, o.get(target), http.StatusForbidden)
 			wantIn(t, page, html.EscapeString(apierror.ProfileAccess.Reason), `>Open your profile again</a>`)
 		}
 	})
 
 	t.Run("error and unknown pages", func(t *testing.T) {
-		b := env.browser()
-		page := checkPageNoCSRF(t, b.do(http.MethodGet, uiPrefix+"/ui/error?id="+identity.NewID(), nil), http.StatusNotFound)
+		b := env.newClient(callerBrowser)
+		page := checkPageNoCSRF(t, b.get(DefaultPublicPrefix+"/ui/error?id="+identity.NewID()), http.StatusNotFound)
 		wantIn(t, page, "This error could not be found.")
-		checkPageNoCSRF(t, b.do(http.MethodGet, uiPrefix+"/ui/error", nil), http.StatusNotFound)
+		checkPageNoCSRF(t, b.get(DefaultPublicPrefix+"/ui/error"), http.StatusNotFound)
 		for _, p := range []string{"/ui/nope", "/ui/welcome", "/ui/login/", "/ui/"} {
-			rec := b.do(http.MethodGet, uiPrefix+p, nil)
+			rec := b.get(DefaultPublicPrefix + p)
 			if rec.Code != http.StatusNotFound || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") ||
 				!strings.Contains(rec.Body.String(), `"code":404`) {
 				t.Errorf("%s: %d %s %s", p, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
@@ -652,7 +495,7 @@ func TestUIRedirects(t *testing.T) {
 }
 
 // checkPageNoCSRF checks a page of a browser without cookies.
-func checkPageNoCSRF(t *testing.T, rec *httptest.ResponseRecorder, status int) string {
+func checkPageNoCSRF(t *testing.T, rec *answer, status int) string {
 	t.Helper()
 	if rec.Code != status || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" ||
 		rec.Header().Get("Content-Security-Policy") != uiCSPBase {
@@ -663,21 +506,21 @@ func checkPageNoCSRF(t *testing.T, rec *httptest.ResponseRecorder, status int) s
 }
 
 func TestUILegacyProfileWalkthrough(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
+	env := newFlowEnv(t, withSchema(uiTestSchema))
+	b := env.newClient(callerBrowser)
 	b.register("foobar@ory.sh", "Foobar", "Barbaz")
 
 	// 1-2: the init redirects to the profile UI with ?request=.
-	rec := b.do(http.MethodGet, uiPrefix+"/self-service/browser/flows/profile", nil)
-	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), uiHost+uiPrefix+siteurl.ProfilePath+"?request=") {
+	rec := b.get(DefaultPublicPrefix + "/self-service/browser/flows/profile")
+	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), testPub+siteurl.ProfilePath+"?request=") {
 		t.Fatalf("init: %d %q", rec.Code, rec.Header().Get("Location"))
 	}
 	at := rec.Header().Get("Location")
 	reqID := flowParam(t, at, "request")
 	// 3: the page shows the request's fields, in schema order.
-	page := checkPage(t, b, b.do(http.MethodGet, at, nil), http.StatusOK)
+	page := checkPage(t, b, b.get(at), http.StatusOK)
 	wantIn(t, page,
-		`<form id="profile" method="POST" action="`+uiHost+uiPrefix+`/self-service/browser/flows/profile/update?request=`+reqID+`">`,
+		`<form id="profile" method="POST" action="`+testPub+`/self-service/browser/flows/profile/update?request=`+reqID+`">`,
 		`<p class="intro">Signed in as foobar@ory.sh</p>`,
 		`<button type="submit">Save</button>`)
 	order := []string{`name="csrf_token"`, `name="traits.email"`, `name="traits.name.first"`, `name="traits.name.last"`, `name="traits.newsletter"`}
@@ -697,7 +540,7 @@ func TestUILegacyProfileWalkthrough(t *testing.T) {
 	wantIn(t, page, `<label for="profile-traits-name-first">First name</label>`)
 
 	// 4: invalid data: the error under the field, the value kept.
-	rec, at2 := b.submit(page, "profile", "", url.Values{"traits.name.first": {"abc"}})
+	rec, at2 := b.submitForm(page, "profile", "", url.Values{"traits.name.first": {"abc"}})
 	if at2 != at {
 		t.Fatalf("after the update: at %s, want %s", at2, at)
 	}
@@ -708,66 +551,53 @@ func TestUILegacyProfileWalkthrough(t *testing.T) {
 	wantNotIn(t, page, "Your changes have been saved!")
 
 	// Valid data: saved.
-	rec, _ = b.submit(page, "profile", "", url.Values{"traits.name.first": {"Foobarbaz"}})
+	rec, _ = b.submitForm(page, "profile", "", url.Values{"traits.name.first": {"Foobarbaz"}})
 	page = checkPage(t, b, rec, http.StatusOK)
 	wantIn(t, page, `<p class="message success" role="status" data-message-id="1050001">Your changes have been saved!</p>`,
 		`name="traits.name.first" type="text" value="Foobarbaz">`)
-	id, err := env.s.cfg.Store.FindIdentityByIdentifier(t.Context(), "foobar@ory.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := id.Traits["name"].(map[string]any)["first"]; got != "Foobarbaz" {
+	if got := env.holder("foobar@ory.sh").Traits["name"].(map[string]any)["first"]; got != "Foobarbaz" {
 		t.Errorf("stored first name %v", got)
 	}
 }
 
 func TestUIEscaping(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
+	env := newFlowEnv(t, withSchema(uiTestSchema))
+	b := env.newClient(callerBrowser)
 	evil := `<script>alert("x")</script>`
 	b.register("ada@example.com", "Augusta", evil)
-	rec, _ := b.follow(uiPrefix + "/self-service/settings/browser")
+	rec, _ := b.follow(DefaultPublicPrefix + "/self-service/settings/browser")
 	page := checkPage(t, b, rec, http.StatusOK) // checkPage fails on any <script
 	wantIn(t, page, `value="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"`)
-	rec, _ = b.follow(uiPrefix + "/self-service/browser/flows/profile")
+	rec, _ = b.follow(DefaultPublicPrefix + "/self-service/browser/flows/profile")
 	page = checkPage(t, b, rec, http.StatusOK)
 	wantIn(t, page, `value="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"`)
 
 	// Errors echo the value too.
-	rec, _ = b.submit(page, "profile", "", url.Values{"traits.name.first": {evil}})
+	rec, _ = b.submitForm(page, "profile", "", url.Values{"traits.name.first": {evil}})
 	checkPage(t, b, rec, http.StatusOK)
 }
 
 func TestUIErrorPage(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	b.register("ada@example.com", "Augusta", "King")
-	rec, at := b.follow(uiPrefix + "/self-service/logout?token=not-the-token")
-	if !strings.Contains(at, siteurl.ErrorPath+"?id=") {
-		t.Fatalf("landed at %s", at)
-	}
+	_, b := signedUpAda(t)
+	rec, _ := b.open(DefaultPublicPrefix+"/self-service/logout?token=not-the-token", siteurl.ErrorPath+"?id=")
 	page := checkPage(t, b, rec, http.StatusOK)
 	wantIn(t, page, `<title>Something went wrong</title>`,
 		`<span class="error-code">403</span> Forbidden`,
 		`<p class="error-reason">Unable to log out because the logout token in the URL query does not match the session cookie.</p>`,
-		`<a href="`+uiHost+`/">Back to the site</a>`)
+		`<a href="`+testHost+`/">Back to the site</a>`)
 	wantNotIn(t, page, "<form")
 }
 
 func TestUIStylesheet(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	rec := b.do(http.MethodGet, uiPrefix+"/ui/style.css?v="+pages.CSSVersion, nil)
+	env := newFlowEnv(t, withSchema(uiTestSchema))
+	b := env.newClient(callerBrowser)
+	rec := b.get(DefaultPublicPrefix + "/ui/style.css?v=" + pages.CSSVersion)
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/css; charset=utf-8" ||
 		!strings.Contains(rec.Header().Get("Cache-Control"), "public") || !bytes.Equal(rec.Body.Bytes(), pages.CSS) {
 		t.Fatalf("style.css: %d %v", rec.Code, rec.Header())
 	}
 	etag := rec.Header().Get("ETag")
-	req := httptest.NewRequest(http.MethodGet, uiHost+uiPrefix+"/ui/style.css", nil)
-	req.Header.Set("If-None-Match", etag)
-	rec = httptest.NewRecorder()
-	env.s.ServePublic(rec, req, "/ui/style.css")
-	if rec.Code != http.StatusNotModified {
+	if rec := b.get(DefaultPublicPrefix+"/ui/style.css", "If-None-Match", etag); rec.Code != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d", rec.Code)
 	}
 
@@ -775,9 +605,9 @@ func TestUIStylesheet(t *testing.T) {
 		{"https://cdn.example.net/brand/site.css", "default-src 'none'; style-src 'self' https://cdn.example.net; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"},
 		{"/assets/site.css", uiCSPBase},
 	} {
-		env := newUIEnv(t, func(c *Config) { c.UIStylesheet = tc.sheet })
-		b := env.browser()
-		rec, _ := b.follow(uiPrefix + "/self-service/login/browser")
+		env := newFlowEnv(t, withSchema(uiTestSchema), func(c *Config) { c.UIStylesheet = tc.sheet })
+		b := env.newClient(callerBrowser)
+		rec, _ := b.follow(DefaultPublicPrefix + "/self-service/login/browser")
 		page := checkPage(t, b, rec, http.StatusOK)
 		wantIn(t, page, `<link rel="stylesheet" href="`+tc.sheet+`">`)
 		wantNotIn(t, page, "/ui/style.css")
@@ -790,12 +620,12 @@ func TestUIStylesheet(t *testing.T) {
 // Form posts are checked against form-action up to the redirect's target,
 // so the site's allowed return URLs are allowed there too.
 func TestUIFormActionAllowsReturnURLs(t *testing.T) {
-	env := newUIEnv(t, func(c *Config) {
+	env := newFlowEnv(t, withSchema(uiTestSchema), func(c *Config) {
 		c.AllowedReturnURLs = []string{"https://app.example.org/welcome", "http://example.com/same"}
 		c.UI.Error = "https://errors.example.org/oops"
 	})
-	b := env.browser()
-	rec, _ := b.follow(uiPrefix + "/self-service/login/browser")
+	b := env.newClient(callerBrowser)
+	rec, _ := b.follow(DefaultPublicPrefix + "/self-service/login/browser")
 	want := "default-src 'none'; style-src 'self'; form-action 'self' https://errors.example.org https://app.example.org; frame-ancestors 'none'; base-uri 'none'"
 	if csp := rec.Header().Get("Content-Security-Policy"); csp != want {
 		t.Errorf("CSP %q, want %q", csp, want)

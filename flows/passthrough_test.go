@@ -9,35 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/testenv"
-	"github.com/seed06f30684/caddy-kratos/memstore"
 )
 
-// passthroughService is a Service on a memory store with the admin test
-// schema; public, when set, is its public URL.
-func passthroughService(t *testing.T, public string, now func() time.Time) *Service {
-	t.Helper()
-	sch := testenv.Schema(t, testenv.PersonSchema)
-	cfg := Config{Schema: sch, Store: memstore.New(), PasswordCost: bcrypt.MinCost, Now: now}
-	if public != "" {
-		var err error
-		if cfg.PublicURL, err = url.Parse(public); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestRequireSessionJSONCallers(t *testing.T) {
-	s := passthroughService(t, "", nil)
+	s := newFlowEnv(t).s
 	for name, header := range map[string][2]string{
 		"accept json":      {"Accept", "application/json"},
 		"json body":        {"Content-Type", "application/json"},
@@ -46,10 +24,8 @@ func TestRequireSessionJSONCallers(t *testing.T) {
 		"accept prefers":   {"Accept", "text/html;q=0.5, application/json"},
 		"lowercase bearer": {"Authorization", "bearer x"},
 	} {
-		r := httptest.NewRequest(http.MethodGet, "http://app.example.com/account", nil)
-		r.Header.Set(header[0], header[1])
 		w := httptest.NewRecorder()
-		s.RequireSession(w, r, "")
+		s.RequireSession(w, testenv.Request(http.MethodGet, "http://app.example.com/account", "", header[0], header[1]), "")
 		if w.Code != http.StatusUnauthorized {
 			t.Errorf("%s: status %d, want 401", name, w.Code)
 			continue
@@ -71,27 +47,21 @@ func TestRequireSessionJSONCallers(t *testing.T) {
 
 // startLogin follows a RequireSession redirect into the login flow and
 // returns the flow it created.
-func startLogin(t *testing.T, s *Service, location string) *identity.Flow {
+func startLogin(t *testing.T, e *flowEnv, location string) *identity.Flow {
 	t.Helper()
-	u, err := url.Parse(location)
-	if err != nil {
-		t.Fatal(err)
+	c := e.newClient(callerBrowser)
+	if u, err := url.Parse(location); err == nil {
+		c.site = u.Scheme + "://" + u.Host
 	}
-	rel, ok := strings.CutPrefix(u.Path, DefaultPublicPrefix)
-	if !ok {
-		t.Fatalf("redirect %q is not under the public prefix", location)
-	}
-	r := httptest.NewRequest(http.MethodGet, location, nil)
-	w := httptest.NewRecorder()
-	s.ServePublic(w, r, rel)
+	w := c.get(location)
 	if w.Code != http.StatusSeeOther {
 		t.Fatalf("GET %s: status %d\n%s", location, w.Code, w.Body)
 	}
-	next, _ := url.Parse(w.Header().Get("Location"))
+	next, _ := url.Parse(w.Location())
 	if !strings.HasSuffix(next.Path, siteurl.LoginPath) {
 		t.Fatalf("GET %s went to %s, want the login UI (return_to refused?)", location, next)
 	}
-	f, err := s.cfg.Store.GetFlow(r.Context(), next.Query().Get("flow"))
+	f, err := e.store.GetFlow(t.Context(), next.Query().Get("flow"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +81,10 @@ func TestRequireSessionBrowserGoesToLogin(t *testing.T) {
 		{"site root", "", "http://app.example.com/", "", "http://app.example.com/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := passthroughService(t, tc.public, nil)
-			r := httptest.NewRequest(http.MethodGet, tc.target, nil)
-			r.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+			e := newFlowEnv(t, publicURL(tc.public))
+			r := testenv.Request(http.MethodGet, tc.target, "", "Accept", testAccept)
 			w := httptest.NewRecorder()
-			s.RequireSession(w, r, tc.page)
+			e.s.RequireSession(w, r, tc.page)
 			if w.Code != http.StatusSeeOther {
 				t.Fatalf("status %d, want 303\n%s", w.Code, w.Body)
 			}
@@ -123,7 +92,7 @@ func TestRequireSessionBrowserGoesToLogin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			base := s.site.Base(r)
+			base := e.s.site.Base(r)
 			if loc.Scheme != base.Scheme || loc.Host != base.Host || loc.Path != DefaultPublicPrefix+"/self-service/login/browser" {
 				t.Errorf("Location %s, want the browser login flow on %s", loc, base)
 			}
@@ -133,7 +102,7 @@ func TestRequireSessionBrowserGoesToLogin(t *testing.T) {
 			if w.Header().Get("Cache-Control") == "" {
 				t.Error("redirect is cacheable")
 			}
-			if f := startLogin(t, s, loc.String()); f.ReturnTo != tc.want {
+			if f := startLogin(t, e, loc.String()); f.ReturnTo != tc.want {
 				t.Errorf("login flow return_to %q, want %q", f.ReturnTo, tc.want)
 			}
 		})
@@ -141,7 +110,7 @@ func TestRequireSessionBrowserGoesToLogin(t *testing.T) {
 }
 
 func TestRequireSessionDropsWhatCheckReturnToRefuses(t *testing.T) {
-	s := passthroughService(t, "", nil)
+	e := newFlowEnv(t)
 	r := httptest.NewRequest(http.MethodGet, "http://app.example.com/x", nil)
 	for page, want := range map[string]string{
 		"/a?b=c\\d":   "http://app.example.com/a", // a query checkReturnTo refuses
@@ -149,7 +118,7 @@ func TestRequireSessionDropsWhatCheckReturnToRefuses(t *testing.T) {
 		"*":           "",
 	} {
 		w := httptest.NewRecorder()
-		s.RequireSession(w, r, page)
+		e.s.RequireSession(w, r, page)
 		loc, _ := url.Parse(w.Header().Get("Location"))
 		if w.Code != http.StatusSeeOther {
 			t.Errorf("%q: status %d", page, w.Code)
@@ -158,22 +127,21 @@ func TestRequireSessionDropsWhatCheckReturnToRefuses(t *testing.T) {
 		if got := loc.Query().Get("return_to"); got != want {
 			t.Errorf("%q: return_to %q, want %q", page, got, want)
 		}
-		startLogin(t, s, loc.String())
+		startLogin(t, e, loc.String())
 	}
 }
 
 func TestStoreUnavailable(t *testing.T) {
-	s := passthroughService(t, "", nil)
 	w := httptest.NewRecorder()
-	s.StoreUnavailable(w, httptest.NewRequest(http.MethodGet, "/account", nil))
+	newFlowEnv(t).s.StoreUnavailable(w, httptest.NewRequest(http.MethodGet, "/account", nil))
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"code":503`) {
 		t.Errorf("got %d %s, want the 503 envelope", w.Code, w.Body)
 	}
 }
 
 func TestPrivileged(t *testing.T) {
-	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	s := passthroughService(t, "", func() time.Time { return now })
+	e := newFlowEnv(t)
+	s, now := e.s, e.clock.Now()
 	sess := &identity.Session{Active: true, AuthenticatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
 	if !s.Privileged(sess) {
 		t.Error("a session signed in a minute ago is not privileged")

@@ -10,10 +10,10 @@ import (
 
 const graceEmail = "grace@example.com"
 
-// signUpAs is a registration of email with drvPassword.
+// signUpAs is a registration of email with testPassword.
 func signUpAs(email string) map[string]string {
 	return map[string]string{
-		"method": "password", "password": drvPassword,
+		"method": "password", "password": testPassword,
 		"traits.email": email, "traits.name.first": "Grace", "traits.name.last": "Hopper",
 	}
 }
@@ -56,8 +56,8 @@ var registrationScenarios = map[string]scenario{
 			if first := sc.id.Traits["name"].(map[string]any)["first"]; first != "Grace" {
 				t.Errorf("stored name.first %v", first)
 			}
-			if a.body.Identity != nil && a.body.Identity.ID != holder {
-				t.Errorf("answered identity %s, stored %s", a.body.Identity.ID, holder)
+			if a.doc.Identity != nil && a.doc.Identity.ID != holder {
+				t.Errorf("answered identity %s, stored %s", a.doc.Identity.ID, holder)
 			}
 			wantNewSession(t, e, c, sc, a) // registration signs the new identity in
 		},

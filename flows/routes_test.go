@@ -3,19 +3,15 @@ package flows
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 )
 
 // TestRoutes checks the route table: methods, 405 with Allow in the error
 // envelope, HEAD wherever GET is answered, 404 for unknown and unclean
 // paths.
 func TestRoutes(t *testing.T) {
-	s := passthroughService(t, "", testenv.NewClock(time.Now()).Now)
+	c := newFlowEnv(t).newClient(callerAPI)
 	for _, tc := range []struct {
 		method, rel string
 		code        int
@@ -38,20 +34,12 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/self-service/login/api?return_to=" + strings.Repeat("a", 2040), 400, ""},
 	} {
 		t.Run(tc.method+" "+tc.rel, func(t *testing.T) {
-			rel, query, _ := strings.Cut(tc.rel, "?")
-			r := httptest.NewRequest(tc.method, "http://app.test/", nil)
-			r.URL.Path, r.URL.RawQuery = DefaultPublicPrefix+rel, query
-			r.Header.Set("Accept", "application/json")
-			w := httptest.NewRecorder()
-			s.ServePublic(w, r, rel)
+			w := c.do(tc.method, DefaultPublicPrefix+tc.rel, "", "")
 			if w.Code != tc.code || w.Header().Get("Allow") != tc.allow {
 				t.Fatalf("%d Allow %q, want %d Allow %q; body %s", w.Code, w.Header().Get("Allow"), tc.code, tc.allow, w.Body)
 			}
 			if tc.code >= 400 && tc.method != http.MethodHead {
-				var env struct {
-					Error struct{ Code int } `json:"error"`
-				}
-				if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || env.Error.Code != tc.code {
+				if w.doc.Error == nil || w.doc.Error.Code != tc.code {
 					t.Fatalf("not the error envelope: %s", w.Body)
 				}
 			}
@@ -63,7 +51,7 @@ func TestRoutes(t *testing.T) {
 // JSON of the flow to the SDKs' Accept (axios, Angular) and redirects a
 // browser navigation and */* to the UI.
 func TestBrowserInitNegotiates(t *testing.T) {
-	s := passthroughService(t, "", testenv.NewClock(time.Now()).Now)
+	c := newFlowEnv(t).newClient(callerAPI)
 	for accept, wantJSON := range map[string]bool{
 		"application/json, text/plain, */*": true, // axios (@ory/client), Angular
 		"application/json":                  true,
@@ -71,12 +59,7 @@ func TestBrowserInitNegotiates(t *testing.T) {
 		"":                                  false,
 		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8": false,
 	} {
-		r := httptest.NewRequest(http.MethodGet, "http://app.test"+DefaultPublicPrefix+"/self-service/login/browser", nil)
-		if accept != "" {
-			r.Header.Set("Accept", accept)
-		}
-		w := httptest.NewRecorder()
-		s.ServePublic(w, r, "/self-service/login/browser")
+		w := c.get(DefaultPublicPrefix+"/self-service/login/browser", "Accept", accept)
 		switch {
 		case wantJSON && (w.Code != http.StatusOK || !json.Valid(w.Body.Bytes())):
 			t.Errorf("Accept %q: %d %s, want 200 and the flow", accept, w.Code, w.Body)

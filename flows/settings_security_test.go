@@ -2,102 +2,80 @@ package flows
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 )
-
-// secTestCost is the bcrypt cost newUIEnv configures.
-const secTestCost = 4
 
 // canLogIn reports whether a fresh browser can sign in with these
 // credentials through the built-in login page.
-func canLogIn(e *uiEnv, email, password string) bool {
+func canLogIn(e *flowEnv, email, password string) bool {
 	e.t.Helper()
-	b := e.browser()
-	rec, at := b.follow(uiPrefix + "/self-service/login/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.LoginPath) {
-		e.t.Fatalf("login page: %d at %s", rec.Code, at)
-	}
-	b.submit(rec.Body.String(), "login", "method", url.Values{"identifier": {email}, "password": {password}})
-	return b.cookies[SessionCookie] != nil
-}
-
-// storedIdentity reads the identity holding a login identifier.
-func storedIdentity(e *uiEnv, identifier string) *identity.Identity {
-	e.t.Helper()
-	id, err := e.s.cfg.Store.FindIdentityByIdentifier(context.Background(), identifier)
-	if err != nil {
-		e.t.Fatalf("find %s: %v", identifier, err)
-	}
-	return id
+	b := e.newClient(callerBrowser)
+	rec, _ := b.open(DefaultPublicPrefix+"/self-service/login/browser", siteurl.LoginPath)
+	b.submitForm(rec.Body.String(), "login", "method", url.Values{"identifier": {email}, "password": {password}})
+	return b.cookies[SessionCookie] != ""
 }
 
 // peekContinuity returns the continuity record the browser's cookie names
 // and puts it back, so the refresh login can still resume it.
-func peekContinuity(e *uiEnv, b *uiBrowser) []byte {
+func peekContinuity(e *flowEnv, b *client) []byte {
 	e.t.Helper()
 	c := b.cookies[ContinuityCookie]
-	if c == nil {
+	if c == "" {
 		e.t.Fatal("no continuity cookie")
 	}
 	ctx := context.Background()
-	raw, err := e.s.cfg.Store.TakeContinuity(ctx, c.Value)
+	raw, err := e.store.TakeContinuity(ctx, c)
 	if err != nil {
-		e.t.Fatalf("take continuity %s: %v", c.Value, err)
+		e.t.Fatalf("take continuity %s: %v", c, err)
 	}
-	if err := e.s.cfg.Store.SaveContinuity(ctx, c.Value, raw, continuityTTL); err != nil {
+	if err := e.store.SaveContinuity(ctx, c, raw, continuityTTL); err != nil {
 		e.t.Fatal(err)
 	}
 	return raw
 }
 
-// agedSettingsPage signs a new identity up, lets its session age past
+// agedSettingsPage signs Ada up (signedUpAda), lets her session age past
 // privileged_session_max_age and opens the settings page.
-func agedSettingsPage(e *uiEnv, b *uiBrowser, email string) (page, at string) {
-	e.t.Helper()
-	b.register(email, "Augusta", "King")
+func agedSettingsPage(t *testing.T) (e *flowEnv, b *client, page, at string) {
+	t.Helper()
+	e, b = signedUpAda(t)
 	e.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
-	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.SettingsPath+"?flow=") {
-		e.t.Fatalf("settings page: %d at %s", rec.Code, at)
-	}
-	return rec.Body.String(), at
+	rec, at := b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath+"?flow=")
+	return e, b, rec.Body.String(), at
 }
 
 // wantPaused checks a submit was paused for a refresh login of flow.
-func wantPaused(t *testing.T, rec *httptest.ResponseRecorder, flow string) {
+func wantPaused(t *testing.T, rec *answer, flow string) {
 	t.Helper()
-	loc, _ := url.Parse(rec.Header().Get("Location"))
-	if rec.Code != http.StatusSeeOther || loc == nil || loc.Path != uiPrefix+"/self-service/login/browser" ||
+	loc, _ := url.Parse(rec.Location())
+	if rec.Code != http.StatusSeeOther || loc == nil || loc.Path != DefaultPublicPrefix+"/self-service/login/browser" ||
 		loc.Query().Get("refresh") != "true" || !strings.Contains(loc.Query().Get("return_to"), "flow="+flow) {
-		t.Fatalf("not paused: %d to %q\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+		t.Fatalf("not paused: %d to %q\n%s", rec.Code, rec.Location(), rec.Body)
 	}
 }
 
 // refreshLogin follows a pause redirect to the refresh login page and signs
 // in again; it returns where the browser ends.
-func refreshLogin(e *uiEnv, b *uiBrowser, paused *httptest.ResponseRecorder, from, password string) string {
+func refreshLogin(e *flowEnv, b *client, paused *answer, from, password string) string {
 	e.t.Helper()
 	rec, at := b.followFrom(paused, from)
 	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.LoginPath+"?flow=") {
 		e.t.Fatalf("refresh login page: %d at %s", rec.Code, at)
 	}
-	rec, at = b.submit(rec.Body.String(), "login", "method", url.Values{"password": {password}})
+	rec, at = b.submitForm(rec.Body.String(), "login", "method", url.Values{"password": {password}})
 	if rec.Code != http.StatusOK {
 		e.t.Fatalf("after the refresh login: %d at %s\n%s", rec.Code, at, rec.Body)
 	}
@@ -106,23 +84,21 @@ func refreshLogin(e *uiEnv, b *uiBrowser, paused *httptest.ResponseRecorder, fro
 
 func TestSettingsPausedPasswordStoresNoSecret(t *testing.T) {
 	const newPassword = "a brand new passphrase 42"
-	env := newUIEnv(t)
-	b := env.browser()
-	page, at := agedSettingsPage(env, b, "ada@example.com")
+	env, b, page, at := agedSettingsPage(t)
 	flow := flowParam(t, at, "flow")
 
 	// A password the policy refuses is refused now, not paused.
-	rec, _ := b.submit(page, "settings-password", "method", url.Values{"password": {"ada"}})
+	rec, _ := b.submitForm(page, "settings-password", "method", url.Values{"password": {"ada"}})
 	page = checkPage(t, b, rec, http.StatusOK)
 	wantIn(t, fieldBlock(t, page, "password"), `data-message-id="4000032"`)
-	if b.cookies[ContinuityCookie] != nil {
+	if b.cookies[ContinuityCookie] != "" {
 		t.Fatal("a refused password was paused")
 	}
 
 	action, form := formOf(t, page, "settings-password", "method")
 	form.Set("password", newPassword)
 	csrf := form.Get("csrf_token")
-	paused := b.do(http.MethodPost, action, form)
+	paused := b.post(action, form)
 	wantPaused(t, paused, flow)
 
 	raw := peekContinuity(env, b)
@@ -146,32 +122,29 @@ func TestSettingsPausedPasswordStoresNoSecret(t *testing.T) {
 		t.Fatal("the new password works before the refresh login")
 	}
 
-	at = refreshLogin(env, b, paused, action, uiPassword)
+	at = refreshLogin(env, b, paused, action, testPassword)
 	if !strings.Contains(at, siteurl.SettingsPath+"?flow="+flow) {
 		t.Fatalf("after the refresh login at %s", at)
 	}
 	if !canLogIn(env, "ada@example.com", newPassword) {
 		t.Error("the new password does not work after the refresh login")
 	}
-	if canLogIn(env, "ada@example.com", uiPassword) {
+	if canLogIn(env, "ada@example.com", testPassword) {
 		t.Error("the old password still works")
 	}
-	f, err := env.s.cfg.Store.GetFlow(context.Background(), flow)
-	if err != nil || f.State != identity.StateSuccess {
-		t.Fatalf("flow after resume: %+v %v", f, err)
+	if f := env.storedFlow(flow); f.State != identity.StateSuccess {
+		t.Fatalf("flow after resume: %+v", f)
 	}
 }
 
 func TestSettingsPausedProfileChange(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	page, at := agedSettingsPage(env, b, "ada@example.com")
+	env, b, page, at := agedSettingsPage(t)
 	flow := flowParam(t, at, "flow")
 
 	action, form := formOf(t, page, "settings-profile", "method")
 	form.Set("traits.email", "augusta@example.com")
 	csrf := form.Get("csrf_token")
-	paused := b.do(http.MethodPost, action, form)
+	paused := b.post(action, form)
 	wantPaused(t, paused, flow)
 
 	raw := peekContinuity(env, b)
@@ -186,16 +159,16 @@ func TestSettingsPausedProfileChange(t *testing.T) {
 		p.Form.Get("method") != "profile" || p.Form.Get("traits.name.first") != "Augusta" {
 		t.Fatalf("continuity record %s", raw)
 	}
-	if storedIdentity(env, "ada@example.com") == nil {
+	if env.holder("ada@example.com") == nil {
 		t.Fatal("changed before the refresh login")
 	}
 
-	refreshLogin(env, b, paused, action, uiPassword)
-	id := storedIdentity(env, "augusta@example.com")
+	refreshLogin(env, b, paused, action, testPassword)
+	id := env.holder("augusta@example.com")
 	if id.Traits["name"].(map[string]any)["first"] != "Augusta" {
 		t.Fatalf("traits after resume: %v", id.Traits)
 	}
-	if !canLogIn(env, "augusta@example.com", uiPassword) {
+	if !canLogIn(env, "augusta@example.com", testPassword) {
 		t.Error("cannot sign in with the new email")
 	}
 }
@@ -203,56 +176,45 @@ func TestSettingsPausedProfileChange(t *testing.T) {
 // A paused record whose form asks for a password change (never written by
 // pauseSettings, which keeps only the hash) is dropped rather than replayed.
 func TestSettingsPausedCleartextRecordDropped(t *testing.T) {
-	env := newUIEnv(t)
-	b := env.browser()
-	page, at := agedSettingsPage(env, b, "ada@example.com")
+	env, b, page, at := agedSettingsPage(t)
 	flow := flowParam(t, at, "flow")
 	action, form := formOf(t, page, "settings-password", "method")
 	form.Set("password", "a brand new passphrase 42")
-	paused := b.do(http.MethodPost, action, form)
+	paused := b.post(action, form)
 	wantPaused(t, paused, flow)
 
-	id := storedIdentity(env, "ada@example.com")
+	id := env.holder("ada@example.com")
 	old, _ := json.Marshal(pausedSubmission{FlowID: flow, IdentityID: id.ID, Form: form})
-	if err := env.s.cfg.Store.SaveContinuity(context.Background(), b.cookies[ContinuityCookie].Value, old, continuityTTL); err != nil {
+	if err := env.store.SaveContinuity(context.Background(), b.cookies[ContinuityCookie], old, continuityTTL); err != nil {
 		t.Fatal(err)
 	}
-	refreshLogin(env, b, paused, action, uiPassword)
-	if !canLogIn(env, "ada@example.com", uiPassword) || canLogIn(env, "ada@example.com", "a brand new passphrase 42") {
+	refreshLogin(env, b, paused, action, testPassword)
+	if !canLogIn(env, "ada@example.com", testPassword) || canLogIn(env, "ada@example.com", "a brand new passphrase 42") {
 		t.Error("a cleartext record was replayed")
 	}
 }
 
 // importIdentity stores an identity whose password is an imported
 // argon2id hash of password, as the admin API's import does.
-func importIdentity(e *uiEnv, email, password string) *identity.Identity {
+func importIdentity(e *flowEnv, email, password string) *identity.Identity {
 	e.t.Helper()
 	id := e.s.NewIdentity(map[string]any{"email": email})
 	if err := e.s.SetPassword(id, password); err != nil {
 		e.t.Fatal(err)
 	}
-	id.Password.HashedPassword = argon2idHash(password)
-	if err := e.s.cfg.Store.CreateIdentity(context.Background(), id); err != nil {
+	id.Password.HashedPassword = testenv.Argon2idHash(password)
+	if err := e.store.CreateIdentity(context.Background(), id); err != nil {
 		e.t.Fatal(err)
 	}
-	return storedIdentity(e, email)
-}
-
-// argon2idHash is an argon2id hash of password, as another system made it.
-func argon2idHash(password string) string {
-	salt := make([]byte, 16)
-	_, _ = rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, 1, 8*1024, 1, 32)
-	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", 8*1024, 1, 1,
-		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+	return e.holder(email)
 }
 
 // wantUpgraded checks the stored hash is bcrypt at the configured cost.
 func wantUpgraded(t *testing.T, id *identity.Identity, password string) {
 	t.Helper()
 	hash := id.Password.HashedPassword
-	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != secTestCost {
-		t.Fatalf("stored hash %q (cost %d, %v), want bcrypt at cost %d", hash, cost, err, secTestCost)
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != testCost {
+		t.Fatalf("stored hash %q (cost %d, %v), want bcrypt at cost %d", hash, cost, err, testCost)
 	}
 	if !passwords.Check(hash, password) {
 		t.Fatal("the upgraded hash does not verify the password")
@@ -261,19 +223,19 @@ func wantUpgraded(t *testing.T, id *identity.Identity, password string) {
 
 func TestLoginUpgradesImportedHash(t *testing.T) {
 	const pw = "an imported passphrase"
-	env := newUIEnv(t)
+	env := newFlowEnv(t, withSchema(uiTestSchema))
 	imported := importIdentity(env, "ada@example.com", pw)
 
 	if canLogIn(env, "ada@example.com", pw+"x") {
 		t.Fatal("a wrong password works")
 	}
-	if got := storedIdentity(env, "ada@example.com"); got.Password.HashedPassword != imported.Password.HashedPassword {
+	if got := env.holder("ada@example.com"); got.Password.HashedPassword != imported.Password.HashedPassword {
 		t.Fatal("a failed login changed the hash")
 	}
 	if !canLogIn(env, "ada@example.com", pw) {
 		t.Fatal("the imported password does not work")
 	}
-	upgraded := storedIdentity(env, "ada@example.com")
+	upgraded := env.holder("ada@example.com")
 	wantUpgraded(t, upgraded, pw)
 	if upgraded.Version != imported.Version+1 {
 		t.Errorf("version %d after the upgrade, want %d", upgraded.Version, imported.Version+1)
@@ -281,53 +243,46 @@ func TestLoginUpgradesImportedHash(t *testing.T) {
 	if !canLogIn(env, "ada@example.com", pw) || canLogIn(env, "ada@example.com", "wrong password") {
 		t.Fatal("the password check changed with the upgrade")
 	}
-	if again := storedIdentity(env, "ada@example.com"); again.Version != upgraded.Version {
+	if again := env.holder("ada@example.com"); again.Version != upgraded.Version {
 		t.Errorf("an up-to-date hash was rewritten (version %d → %d)", upgraded.Version, again.Version)
 	}
 }
 
 func TestLoginUpgradesBcryptAtAnotherCost(t *testing.T) {
 	const pw = "an imported passphrase"
-	env := newUIEnv(t)
+	env := newFlowEnv(t, withSchema(uiTestSchema))
 	id := importIdentity(env, "ada@example.com", pw)
-	hash, err := bcrypt.GenerateFromPassword([]byte(pw), secTestCost+1)
+	hash, err := bcrypt.GenerateFromPassword([]byte(pw), testCost+1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	id.Password.HashedPassword = string(hash)
-	if err := env.s.cfg.Store.UpdateIdentity(context.Background(), id); err != nil {
+	if err := env.store.UpdateIdentity(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	if !canLogIn(env, "ada@example.com", pw) {
 		t.Fatal("the password does not work")
 	}
-	wantUpgraded(t, storedIdentity(env, "ada@example.com"), pw)
+	wantUpgraded(t, env.holder("ada@example.com"), pw)
 }
 
 // A refresh login upgrades the hash too, after replaying the paused change
 // it was made for (whose flow holds the identity's version before it).
 func TestRefreshLoginUpgradesImportedHash(t *testing.T) {
 	const pw = "an imported passphrase"
-	env := newUIEnv(t)
+	env := newFlowEnv(t, withSchema(uiTestSchema))
 	id := importIdentity(env, "ada@example.com", pw)
-	_, token, err := env.s.IssueSession(httptest.NewRequest(http.MethodGet, uiHost+"/", nil), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := env.browser()
-	b.cookies[SessionCookie] = &http.Cookie{Name: SessionCookie, Value: token}
+	b := env.newClient(callerBrowser)
+	b.signIn(env.addSession(id))
 	env.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
-	rec, at := b.follow(uiPrefix + "/self-service/settings/browser")
-	if rec.Code != http.StatusOK || !strings.Contains(at, siteurl.SettingsPath+"?flow=") {
-		t.Fatalf("settings page: %d at %s", rec.Code, at)
-	}
+	rec, at := b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath+"?flow=")
 	action, form := formOf(t, rec.Body.String(), "settings-profile", "method")
 	form.Set("traits.email", "augusta@example.com")
-	paused := b.do(http.MethodPost, action, form)
+	paused := b.post(action, form)
 	wantPaused(t, paused, flowParam(t, at, "flow"))
 
 	refreshLogin(env, b, paused, action, pw)
-	after := storedIdentity(env, "augusta@example.com") // the paused change was applied
+	after := env.holder("augusta@example.com") // the paused change was applied
 	wantUpgraded(t, after, pw)
 	if after.Version != id.Version+2 {
 		t.Errorf("version %d, want %d (the change, then the upgrade)", after.Version, id.Version+2)
@@ -338,24 +293,24 @@ func TestRefreshLoginUpgradesImportedHash(t *testing.T) {
 // the login read it, the hash stays and the login goes on.
 func TestUpgradeHashSkipsOnConflict(t *testing.T) {
 	const pw = "an imported passphrase"
-	env := newUIEnv(t)
+	env := newFlowEnv(t, withSchema(uiTestSchema))
 	stale := importIdentity(env, "ada@example.com", pw)
 	newer := cloneIdentity(stale)
 	newer.Traits = map[string]any{"email": "ada@example.com", "name": map[string]any{"first": "Augusta"}}
-	if err := env.s.cfg.Store.UpdateIdentity(context.Background(), newer); err != nil {
+	if err := env.store.UpdateIdentity(context.Background(), newer); err != nil {
 		t.Fatal(err)
 	}
 	got := loginFlow{env.s}.upgradeHash(context.Background(), stale, stale.Password.HashedPassword, pw)
 	if got != stale {
 		t.Error("upgradeHash did not return the identity it was given")
 	}
-	stored := storedIdentity(env, "ada@example.com")
+	stored := env.holder("ada@example.com")
 	if stored.Password.HashedPassword != stale.Password.HashedPassword || stored.Version != newer.Version {
 		t.Fatalf("a conflicting upgrade was written: version %d, hash %q", stored.Version, stored.Password.HashedPassword)
 	}
 	// A hash other than the one the password was checked against is never
 	// replaced.
-	if got := (loginFlow{env.s}).upgradeHash(context.Background(), stored, passwords.Dummy(secTestCost), pw); got != stored {
+	if got := (loginFlow{env.s}).upgradeHash(context.Background(), stored, passwords.Dummy(testCost), pw); got != stored {
 		t.Error("upgradeHash replaced a hash the password was not checked against")
 	}
 }
@@ -366,7 +321,7 @@ func TestDummyHashAtConfiguredCost(t *testing.T) {
 			t.Errorf("dummyHash(%d) has cost %d (%v)", cost, got, err)
 		}
 	}
-	if !passwords.UpToDate(passwords.Dummy(passwords.BcryptCost), 0) || passwords.UpToDate(argon2idHash("x"), passwords.BcryptCost) {
+	if !passwords.UpToDate(passwords.Dummy(passwords.BcryptCost), 0) || passwords.UpToDate(testenv.Argon2idHash("x"), passwords.BcryptCost) {
 		t.Error("hashUpToDate")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"go.uber.org/zap"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
-	"github.com/seed06f30684/caddy-kratos/internal/testenv"
-	"github.com/seed06f30684/caddy-kratos/memstore"
 )
 
 // downStore fails every session lookup like an unreachable Redis.
@@ -24,18 +21,11 @@ func (downStore) GetSession(context.Context, string) (*identity.Session, *identi
 }
 
 func TestStoreFailuresLoggedOncePerInterval(t *testing.T) {
-	sch := testenv.Schema(t, testenv.PersonSchema)
 	core, logs := observer.New(zap.DebugLevel)
-	s, err := New(Config{Schema: sch, Store: downStore{memstore.New()}, Logger: zap.New(core)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := identity.NewSessionToken(identity.NewID())
+	c := newFlowEnv(t, func(c *Config) { c.Store, c.Logger = downStore{c.Store}, zap.New(core) }).newClient(callerAPI)
+	c.signIn(identity.NewSessionToken(identity.NewID()))
 	for range 50 {
-		r := httptest.NewRequest(http.MethodGet, "/sessions/whoami", nil)
-		r.Header.Set("X-Session-Token", token)
-		w := httptest.NewRecorder()
-		s.ServePublic(w, r, "/sessions/whoami")
+		w := c.get(DefaultPublicPrefix + "/sessions/whoami")
 		if w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("whoami with the store down: %d %s, want 503", w.Code, w.Body)
 		}

@@ -2,25 +2,18 @@ package flows
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/seed06f30684/caddy-kratos/internal/testenv"
 )
 
 // Behind a TLS-terminating proxy that Caddy trusts, the site's scheme and
 // host come from X-Forwarded-Proto and X-Forwarded-Host; from anyone else
 // those headers change nothing.
 func TestBaseFromTrustedProxy(t *testing.T) {
-	s := returnToService(t, "")
 	trusted := false
-	s.site.FromTrustedProxy = func(*http.Request) bool { return trusted }
-	req := func(header ...string) *http.Request {
-		r := httptest.NewRequest(http.MethodGet, "http://10.0.0.7:8080/x", nil)
-		for i := 0; i+1 < len(header); i += 2 {
-			r.Header.Set(header[i], header[i+1])
-		}
-		return r
-	}
+	e := newFlowEnv(t, func(c *Config) { c.FromTrustedProxy = func(*http.Request) bool { return trusted } })
 	for _, c := range []struct {
 		trusted bool
 		header  []string
@@ -38,16 +31,17 @@ func TestBaseFromTrustedProxy(t *testing.T) {
 		{true, []string{"X-Forwarded-Host", "evil.com#x"}, "http://10.0.0.7:8080"},
 	} {
 		trusted = c.trusted
-		if got := s.site.Base(req(c.header...)).String(); got != c.want {
+		if got := e.s.site.Base(testenv.Request(http.MethodGet, "http://10.0.0.7:8080/x", "", c.header...)).String(); got != c.want {
 			t.Errorf("trusted %v, %q: base %q, want %q", c.trusted, c.header, got, c.want)
 		}
 	}
 
 	// The cookies follow: Secure once the trusted proxy says https.
 	trusted = true
-	w := httptest.NewRecorder()
-	s.ServePublic(w, req("X-Forwarded-Proto", "https", "X-Forwarded-Host", "app.example.com"), "/self-service/login/browser")
-	if loc := w.Header().Get("Location"); !strings.HasPrefix(loc, "https://app.example.com/") {
+	b := e.newClient(callerBrowser)
+	b.site = "http://10.0.0.7:8080"
+	w := b.get(DefaultPublicPrefix+"/self-service/login/browser", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "app.example.com")
+	if loc := w.Location(); !strings.HasPrefix(loc, "https://app.example.com/") {
 		t.Errorf("login init behind the proxy: Location %q", loc)
 	}
 	cookies := w.Result().Cookies()

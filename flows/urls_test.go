@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,15 +11,6 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 )
-
-// returnToService is a Service on a memory store with these allowed return
-// URLs; public, when set, is its public URL.
-func returnToService(t *testing.T, public string, allowed ...string) *Service {
-	t.Helper()
-	s := passthroughService(t, public, nil)
-	s.site.AllowedReturnURLs = allowed
-	return s
-}
 
 // wantSafeLocation fails unless to is an absolute http(s) URL: never a value
 // a browser reads as relative to another host ("//…", "/\…").
@@ -36,12 +26,14 @@ func wantSafeLocation(t *testing.T, what, to string) {
 }
 
 func TestCheckReturnTo(t *testing.T) {
-	s := returnToService(t, "",
-		"https://partner.example.org/cb",
-		"https://partner.example.org/dir/",
-		"https://ports.example.org:8443/",
-		"https://backend.example.org/app",
-	)
+	s := newFlowEnv(t, func(c *Config) {
+		c.AllowedReturnURLs = []string{
+			"https://partner.example.org/cb",
+			"https://partner.example.org/dir/",
+			"https://ports.example.org:8443/",
+			"https://backend.example.org/app",
+		}
+	}).s
 	const site = "http://app.example.com"
 	for _, tc := range []struct {
 		name, raw string
@@ -161,7 +153,7 @@ func TestCheckReturnTo(t *testing.T) {
 
 // With a public URL, site paths go to it whatever the request's Host.
 func TestCheckReturnToPublicURL(t *testing.T) {
-	s := returnToService(t, "https://app.example.com")
+	s := newFlowEnv(t, publicURL("https://app.example.com")).s
 	r := httptest.NewRequest(http.MethodGet, "http://10.0.0.7:8080/.ory/kratos/public/self-service/login/browser", nil)
 	for raw, want := range map[string]string{
 		"/account":                  "https://app.example.com/account",
@@ -187,7 +179,7 @@ func TestCheckReturnToPublicURL(t *testing.T) {
 // Without a Host (and no public URL) there is no origin to put a path on:
 // "http:///account" would be "http://account/" to a browser.
 func TestCheckReturnToWithoutHost(t *testing.T) {
-	s := returnToService(t, "")
+	s := newFlowEnv(t).s
 	r := httptest.NewRequest(http.MethodGet, "/.ory/kratos/public/self-service/login/browser", nil)
 	r.Host = ""
 	for _, raw := range []string{"/account", "/", "http:///account"} {
@@ -200,7 +192,7 @@ func TestCheckReturnToWithoutHost(t *testing.T) {
 // absolute is used for configured UI and return URLs: a value starting with
 // "/" always comes out absolute, never as "//…" or "/\…".
 func TestAbsolute(t *testing.T) {
-	s := returnToService(t, "")
+	s := newFlowEnv(t).s
 	r := httptest.NewRequest(http.MethodGet, "http://app.example.com/x", nil)
 	for ref, want := range map[string]string{
 		"/":                              "http://app.example.com/",
@@ -224,30 +216,19 @@ func TestAbsolute(t *testing.T) {
 // The browser flows refuse a return_to off the site when they start, with
 // or without a session, and never redirect to "//…".
 func TestFlowInitRefusesOpenRedirect(t *testing.T) {
-	s := returnToService(t, "", "https://partner.example.org/cb")
+	c := newFlowEnv(t, func(c *Config) { c.AllowedReturnURLs = []string{"https://partner.example.org/cb"} }).newClient(callerAPI)
+	c.site = "http://app.example.com"
 	for _, kind := range []string{"login", "registration", "settings"} {
 		for _, raw := range []string{"///evil.com", "////evil.com", "/\\evil.com", "\\/evil.com", "/\t/evil.com", "https:evil.com", "https://partner.example.org/cbevil", "https://partner.example.org/cb/../../x"} {
 			target := "http://app.example.com" + DefaultPublicPrefix + "/self-service/" + kind + "/browser?return_to=" + url.QueryEscape(raw)
 
-			r := httptest.NewRequest(http.MethodGet, target, nil)
-			r.Header.Set("Accept", "application/json")
-			w := httptest.NewRecorder()
-			s.ServePublic(w, r, "/self-service/"+kind+"/browser")
-			var env struct {
-				Error struct {
-					ID   string `json:"id"`
-					Code int    `json:"code"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || w.Code != http.StatusBadRequest || env.Error.ID != "self_service_flow_return_to_forbidden" {
+			w := c.get(target)
+			if e := w.doc.Error; w.Code != http.StatusBadRequest || e == nil || e.ID != "self_service_flow_return_to_forbidden" {
 				t.Errorf("%s %q (JSON): status %d %s, want 400 self_service_flow_return_to_forbidden", kind, raw, w.Code, w.Body)
 			}
 
-			r = httptest.NewRequest(http.MethodGet, target, nil)
-			r.Header.Set("Accept", "text/html")
-			w = httptest.NewRecorder()
-			s.ServePublic(w, r, "/self-service/"+kind+"/browser")
-			loc := w.Header().Get("Location")
+			w = c.get(target, "Accept", "text/html")
+			loc := w.Location()
 			if w.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "http://app.example.com"+DefaultPublicPrefix+siteurl.ErrorPath+"?") {
 				t.Errorf("%s %q (browser): status %d Location %q, want the error UI", kind, raw, w.Code, loc)
 			}

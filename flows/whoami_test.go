@@ -23,14 +23,14 @@ func wantWhoami(t *testing.T, e *flowEnv, c *client, sc *scene, a *answer) {
 	if sc.extra != "" {
 		token = sc.extra
 	}
-	if got := a.header.Get("X-Kratos-Authenticated-Identity-Id"); got != want.ID {
+	if got := a.Header().Get("X-Kratos-Authenticated-Identity-Id"); got != want.ID {
 		t.Errorf("X-Kratos-Authenticated-Identity-Id %q, want %s", got, want.ID)
 	}
-	if sess := e.session(token); sess == nil || a.body.ID != sess.ID {
-		t.Errorf("answered session %q, want the token's", a.body.ID)
+	if sess := e.session(token); sess == nil || a.doc.ID != sess.ID {
+		t.Errorf("answered session %q, want the token's", a.doc.ID)
 	}
-	if a.body.Identity == nil || a.body.Identity.ID != want.ID || a.body.Identity.Traits["email"] == nil {
-		t.Errorf("answered identity %+v, want %s with its traits", a.body.Identity, want.ID)
+	if a.doc.Identity == nil || a.doc.Identity.ID != want.ID || a.doc.Identity.Traits["email"] == nil {
+		t.Errorf("answered identity %+v, want %s with its traits", a.doc.Identity, want.ID)
 	}
 }
 
@@ -109,7 +109,7 @@ var whoamiScenarios = map[string]scenario{
 		signedInAs(e, c, sc)
 		return c.do(http.MethodPost, whoamiPath, "", "")
 	}, after: func(t *testing.T, e *flowEnv, c *client, sc *scene, a *answer) {
-		if got := a.header.Get("Allow"); got != "" {
+		if got := a.Header().Get("Allow"); got != "" {
 			t.Errorf("Allow %q on an answered method", got)
 		}
 	}},

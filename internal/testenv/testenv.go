@@ -1,17 +1,26 @@
 // Package testenv is what the unit tests of the flows, the admin API and
 // the stores share: one settable clock that a test moves instead of
-// sleeping, the identity schema most tests use, and a memory store on
-// that clock. It is imported by tests only.
+// sleeping, the identity schema most tests use, a memory store on that
+// clock, and requests recorded against a handler (http.go). It is imported
+// by tests only; it cannot import flows or admin, whose own tests import it.
 package testenv
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"sync"
-	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/seed06f30684/caddy-kratos/memstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
+
+// Start is where the clocks of the flows' and the admin API's tests stand
+// at first.
+var Start = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // Clock is a clock the tests move by hand, shared by the code under test
 // and its store.
@@ -77,12 +86,30 @@ const PersonSchema = `{
   }
 }`
 
-// Schema compiles an identity schema for a test, under the id "default".
-func Schema(t testing.TB, schemaJSON string) *schema.Schema {
-	t.Helper()
+// schemas holds the compiled schemas by their JSON: a Schema is immutable
+// and safe for concurrent use, and compiling one per test is slow.
+var schemas sync.Map
+
+// Schema is an identity schema compiled under the id "default". It panics
+// when schemaJSON does not compile: a test's schema is a constant.
+func Schema(schemaJSON string) *schema.Schema {
+	if sch, ok := schemas.Load(schemaJSON); ok {
+		return sch.(*schema.Schema)
+	}
 	sch, err := schema.Compile("default", "test", []byte(schemaJSON))
 	if err != nil {
-		t.Fatalf("compile the test schema: %v", err)
+		panic(fmt.Sprintf("compile the test schema: %v", err))
 	}
+	schemas.Store(schemaJSON, sch)
 	return sch
+}
+
+// Argon2idHash is an argon2id hash of password, as another system made it
+// (an import).
+func Argon2idHash(password string) string {
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, 1, 8*1024, 1, 32)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", 8*1024, 1, 1,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
 }
