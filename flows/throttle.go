@@ -59,8 +59,9 @@ func (s *Service) limitRequests(w http.ResponseWriter, r *http.Request, rel stri
 	}
 	wait, err := s.throttle.take(r.Context(), "requests:"+s.cfg.ClientIP(r), s.cfg.Requests)
 	if err != nil {
-		s.writeError(w, r, err)
-		return true
+		// The store cannot count: the handler answers the outage its own
+		// way (an API flow's JSON, a browser's error page).
+		return false
 	}
 	if wait == 0 {
 		return false
