@@ -30,8 +30,8 @@ import (
 
 const (
 	// browserBudget bounds a whole browser test; stepTimeout one step of it.
-	browserBudget = 50 * time.Second
-	stepTimeout   = 15 * time.Second
+	browserBudget = 2 * time.Minute
+	stepTimeout   = 30 * time.Second
 
 	// artifactsEnv set to "all" also saves a screenshot at every checkpoint
 	// of a passing test (to look at the pages); failures always save them.
@@ -278,7 +278,7 @@ func (b *tab) waitFor(what, cond string) {
 	expr := `(() => { try { return !!(` + cond + `) } catch (e) { return false } })()`
 	var last error
 	for {
-		c, cc := context.WithTimeout(ctx, 2*time.Second)
+		c, cc := context.WithTimeout(ctx, 5*time.Second)
 		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](expr))
 		cc()
 		if err == nil && ok && document(b) {
