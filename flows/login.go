@@ -186,7 +186,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return apierror.AsJSON(apierror.SessionAlreadyAvailable())
 	}
 
-	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(strings.TrimSpace(identifier)))
+	id, err := s.LookupIdentity(ctx, strings.TrimSpace(identifier))
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return fail(err)
 	}
