@@ -48,6 +48,9 @@
 #                       FuzzTraitsFromJSON  traits from JSON bodies.
 #                       FuzzCompile         identity schema documents, and
 #                       the use of those that compile.
+#                       FuzzNormalizeIdentifier  login identifiers: a normal
+#                       form is its own, lower-case, without invisible
+#                       characters or stray combining marks.
 
 GO ?= go
 GOFMT ?= gofmt
@@ -64,7 +67,8 @@ ALL_FUZZ_TARGETS := \
 	./internal/passwords:FuzzPolicy \
 	./schema:FuzzTraitsFromForm \
 	./schema:FuzzTraitsFromJSON \
-	./schema:FuzzCompile
+	./schema:FuzzCompile \
+	./schema:FuzzNormalizeIdentifier
 FUZZ_TARGETS ?= $(ALL_FUZZ_TARGETS)
 
 APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \

@@ -20,6 +20,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/wire"
+	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // Paging of GET /admin/identities.
@@ -319,7 +320,7 @@ func (s *API) applyAdminInput(id *identity.Identity, in *adminIdentityInput) err
 
 	for _, a := range in.verifiable {
 		i := slices.IndexFunc(id.VerifiableAddresses, func(v identity.VerifiableAddress) bool {
-			return strings.EqualFold(v.Value, a.value) && v.Via == a.via
+			return strings.EqualFold(v.Value, schema.NormalizeAddress(a.value, a.via)) && v.Via == a.via
 		})
 		if i < 0 {
 			return apierror.BadRequest("The verifiable address %q (via %s) is not one the traits define.", a.value, a.via)
@@ -344,7 +345,7 @@ func (s *API) adminListIdentities(w http.ResponseWriter, r *http.Request) error 
 	q := r.URL.Query()
 	if ident := q.Get("credentials_identifier"); ident != "" {
 		out := []*wire.Identity{}
-		id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, strings.ToLower(ident))
+		id, err := s.svc.LookupIdentity(ctx, ident)
 		switch {
 		case err == nil:
 			out = append(out, s.svc.IdentityJSON(r, id, true))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
+	"github.com/seed06f30684/caddy-kratos/schema"
 )
 
 // newIdentity returns an active identity of the configured schema with
@@ -18,7 +19,8 @@ func (s *Service) NewIdentity(traits map[string]any) *identity.Identity {
 
 // applyTraits sets an identity's traits and recomputes what the schema
 // derives from them: login identifiers and verifiable and recovery
-// addresses. An address that stays keeps its id and verified state.
+// addresses. An address that stays keeps its id and verified state (also
+// one stored before addresses were normalised, in another spelling).
 func (s *Service) ApplyTraits(id *identity.Identity, traits map[string]any) {
 	now := s.cfg.Now()
 	id.Traits = traits
@@ -38,7 +40,7 @@ func (s *Service) ApplyTraits(id *identity.Identity, traits map[string]any) {
 	va := make([]identity.VerifiableAddress, 0, len(verifiable))
 	for _, a := range verifiable {
 		i := slices.IndexFunc(id.VerifiableAddresses, func(old identity.VerifiableAddress) bool {
-			return old.Value == a.Value && old.Via == a.Via
+			return schema.NormalizeAddress(old.Value, old.Via) == a.Value && old.Via == a.Via
 		})
 		if i >= 0 {
 			va = append(va, id.VerifiableAddresses[i])
@@ -49,7 +51,7 @@ func (s *Service) ApplyTraits(id *identity.Identity, traits map[string]any) {
 	ra := make([]identity.RecoveryAddress, 0, len(recovery))
 	for _, a := range recovery {
 		i := slices.IndexFunc(id.RecoveryAddresses, func(old identity.RecoveryAddress) bool {
-			return old.Value == a.Value && old.Via == a.Via
+			return schema.NormalizeAddress(old.Value, old.Via) == a.Value && old.Via == a.Via
 		})
 		if i >= 0 {
 			ra = append(ra, id.RecoveryAddresses[i])

@@ -145,6 +145,14 @@ func (s *Service) replaceExpired(w http.ResponseWriter, r *http.Request, old *id
 	return nil
 }
 
+// firstOr is the first of keys, or def when there is none.
+func firstOr(keys []string, def string) string {
+	if len(keys) == 0 {
+		return def
+	}
+	return keys[0]
+}
+
 // loginThrottled answers a login whose identifier failed too often: 429
 // with Retry-After, in the envelope for JSON callers and API flows, and the
 // flow with a message for browsers.
@@ -210,15 +218,16 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return apierror.AsJSON(apierror.SessionAlreadyAvailable())
 	}
 
-	normalized := strings.ToLower(strings.TrimSpace(identifier))
-	throttle := s.throttle.loginKey(normalized)
+	// One count per account, whatever the spelling: the identifier's first
+	// lookup key (its normal form).
+	throttle := s.throttle.loginKey(firstOr(s.cfg.Schema.LookupKeys(identifier), ""))
 	if wait, err := s.throttle.peek(ctx, throttle, s.cfg.LoginFailures); err != nil {
 		return fail(err)
 	} else if wait > 0 {
 		// The same answer whether or not the account exists.
 		return s.loginThrottled(w, r, f, identifier, wait)
 	}
-	id, err := s.cfg.Store.FindIdentityByIdentifier(ctx, normalized)
+	id, err := s.LookupIdentity(ctx, strings.TrimSpace(identifier))
 	if err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return fail(err)
 	}

@@ -39,8 +39,9 @@ type Identity struct {
 
 // PasswordCredential is the identity's password credential.
 type PasswordCredential struct {
-	// Identifiers are the login identifiers, lower-cased and sorted. They are
-	// unique across all identities.
+	// Identifiers are the login identifiers, normalised by the schema
+	// (schema.NormalizeIdentifier: for plain ASCII, lower-cased) and sorted.
+	// They are unique across all identities.
 	Identifiers []string `json:"identifiers"`
 	// HashedPassword is a bcrypt or argon2id hash in its usual text form.
 	HashedPassword string    `json:"hashed_password,omitempty"`

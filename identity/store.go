@@ -58,7 +58,9 @@ type Identities interface {
 	// GetIdentity returns the identity with this id.
 	GetIdentity(ctx context.Context, id string) (*Identity, error)
 	// FindIdentityByIdentifier returns the identity that holds this login
-	// identifier (compared lower-cased).
+	// identifier (compared lower-cased). Callers pass identifiers already
+	// normalised (schema.NormalizeIdentifier), which lower-casing leaves
+	// as they are; the store does not normalise.
 	FindIdentityByIdentifier(ctx context.Context, identifier string) (*Identity, error)
 	// UpdateIdentity replaces the stored identity if its version still is
 	// id.Version, and then sets id.Version to the new version. The login

@@ -609,7 +609,10 @@ func checkMemorySession(s *identity.Session) error {
 	return nil
 }
 
-// lowerIdentifiers returns idents lower-cased, without repeats.
+// lowerIdentifiers returns idents lower-cased, without repeats. The
+// service hands over normalised identifiers (schema.NormalizeIdentifier),
+// which lower-casing leaves alone; the store's own rule stays
+// case-insensitive for every caller, as the contract suite wants.
 func lowerIdentifiers(idents []string) []string {
 	out := make([]string, 0, len(idents))
 	seen := make(map[string]bool, len(idents))

@@ -246,6 +246,9 @@ func parseClaimValue(v string) (at int64, identityID string, ok bool) {
 }
 
 // lowerIdentifiers returns idents lower-cased, without repeats, in order.
+// The service hands over normalised identifiers (schema.NormalizeIdentifier),
+// which lower-casing leaves alone; the store's own rule stays
+// case-insensitive for every caller, as the contract suite wants.
 func lowerIdentifiers(idents []string) []string {
 	out := make([]string, 0, len(idents))
 	for _, ident := range idents {

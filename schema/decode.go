@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // formPrefix starts every trait key of a form or a flat JSON body.
@@ -18,8 +20,10 @@ const formPrefix = "traits."
 // TraitsFromForm builds the traits from form values with dotted names
 // ("traits.name.first"; a dot inside a name is written `\.`), typed by the
 // schema at each path:
-//   - number and integer values are parsed as float64; a value that is not
-//     a number is kept as the string, so validation reports the wrong type;
+//   - number and integer values are parsed as float64 (an integer beyond
+//     2^53, which a float64 may not hold exactly, is kept as a json.Number);
+//     a value that is not a number is kept as the string, so validation
+//     reports the wrong type;
 //     a number that does not fit a float64 (1e400) is a *NumberError, the
 //     only error;
 //   - boolean: the last value of a repeated key wins ("true", "on", "1" or
@@ -151,6 +155,9 @@ func (b *formBuilder) typed(path []string, v, jsonType string) any {
 	switch jsonType {
 	case "number", "integer":
 		f, ok, syntax := parseNumber(v)
+		if n := json.Number(strings.TrimSpace(v)); ok && identity.BeyondFloat(n) {
+			return n // exact, as a JSON body's number is
+		}
 		if ok {
 			return f
 		}

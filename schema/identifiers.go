@@ -3,19 +3,19 @@ package schema
 import (
 	"cmp"
 	"slices"
-	"strings"
 )
 
 // Address is a verifiable or recovery address taken from the traits.
 type Address struct {
-	Value string // lower-cased when Via is "email"
+	Value string // normalised as an email or phone identifier (see NormalizeAddress)
 	Via   string // "email" or "sms"
 }
 
 // Identifiers returns the password login identifiers in traits: the values
 // of every trait marked credentials.password.identifier (each string item,
-// for arrays), lower-cased, sorted and without duplicates. Empty strings
-// and non-string values are skipped.
+// for arrays), normalised by the trait's format (NormalizeIdentifier),
+// sorted and without duplicates. Empty strings, non-string values and
+// values that cannot be normalised (Validate refuses those) are skipped.
 func (s *Schema) Identifiers(traits any) []string {
 	var out []string
 	for _, f := range s.fields {
@@ -23,7 +23,9 @@ func (s *Schema) Identifiers(traits any) []string {
 			continue
 		}
 		for _, v := range stringValues(traits, f.Path) {
-			out = append(out, strings.ToLower(v))
+			if n, err := NormalizeIdentifier(v, f.Format); err == nil && n != "" {
+				out = append(out, n)
+			}
 		}
 	}
 	slices.Sort(out)
@@ -52,10 +54,7 @@ func (s *Schema) Addresses(traits any) (verifiable, recovery []Address) {
 }
 
 func address(value, via string) Address {
-	if via == "email" {
-		value = strings.ToLower(value)
-	}
-	return Address{Value: value, Via: via}
+	return Address{Value: NormalizeAddress(value, via), Via: via}
 }
 
 func sortAddresses(a []Address) []Address {

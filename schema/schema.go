@@ -94,6 +94,7 @@ func compile(id, name, base string, raw []byte) (sch *Schema, err error) {
 	c.LoadURL = func(u string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("external reference %q refused: %w", u, errExternalRef)
 	}
+	c.Formats["tel"] = isTel
 	c.RegisterExtension(ExtensionKeyword, nil, extCompiler{})
 	if err := c.AddResource(base, bytes.NewReader(raw)); err != nil {
 		return fail(err)

@@ -26,22 +26,26 @@ type FieldError struct {
 // schema field order and then keyword order. A "required" error is placed
 // on the missing trait itself, an "additionalProperties" error on the
 // unexpected trait, so no error lands on a "traits" pseudo-field unless the
-// traits as a whole are wrong (for example not an object).
+// traits as a whole are wrong (for example not an object). A login
+// identifier that cannot be normalised (NormalizeIdentifier) is an error
+// on its trait, with the keyword "identifier".
 func (s *Schema) Validate(traits any) []FieldError {
 	doc := traits
 	if s.wrapped {
 		doc = map[string]any{"traits": traits}
 	}
-	err := s.root.Validate(doc)
-	if err == nil {
+	var found []issue
+	if err := s.root.Validate(doc); err != nil {
+		var ve *jsonschema.ValidationError
+		if !errors.As(err, &ve) {
+			return []FieldError{s.fieldError(generic(nil, "type", "the traits are not valid JSON values", "Must be valid JSON"))}
+		}
+		s.collect(ve, doc, &found)
+	}
+	found = append(found, s.identifierIssues(traits, found)...)
+	if len(found) == 0 {
 		return nil
 	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return []FieldError{s.fieldError(generic(nil, "type", "the traits are not valid JSON values", "Must be valid JSON"))}
-	}
-	var found []issue
-	s.collect(ve, doc, &found)
 
 	// Sort before removing duplicates, so the one kept does not depend on
 	// the order the library met them in (it walks Go maps).
@@ -223,7 +227,7 @@ func (s *Schema) comparePaths(a, b []string) int {
 // keywordOrder is the order of errors on one field.
 var keywordOrder = []string{
 	"false", "required", "dependentRequired", "dependencies", "additionalProperties", "unevaluatedProperties",
-	"type", "const", "enum", "format", "pattern", "minLength", "maxLength",
+	"type", "const", "enum", "format", "identifier", "pattern", "minLength", "maxLength",
 	"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf",
 	"minItems", "maxItems", "uniqueItems", "additionalItems", "minContains", "maxContains",
 	"minProperties", "maxProperties", "propertyNames", "not", "oneOf", "anyOf",

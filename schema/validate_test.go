@@ -177,6 +177,11 @@ func TestValidate(t *testing.T) {
 					Text: `does not match pattern "^[a-z0-9_]+$"`, Context: ctx("pattern", "^[a-z0-9_]+$"),
 					Legacy: "traits.username: Must match the pattern ^[a-z0-9_]+$",
 				},
+				{ // "tel" is checked with libphonenumber: a number in international format
+					Field: "traits.phone", Keyword: "format", ID: 4000001,
+					Text: `"12" is not valid "tel"`, Context: reason(`"12" is not valid "tel"`),
+					Legacy: "traits.phone: Must be a valid tel",
+				},
 				{
 					Field: "traits.phone", Keyword: "pattern", ID: 4000004,
 					Text: `does not match pattern "^\\+[0-9]{6,15}$"`, Context: ctx("pattern", `^\+[0-9]{6,15}$`),

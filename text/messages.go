@@ -71,6 +71,13 @@ func Generic(reason string) Message {
 	return errorMessage(ErrorValidationGeneric, reason, map[string]any{"reason": reason})
 }
 
+// InvalidIdentifier refuses a login identifier that cannot be normalised
+// (an invisible character, a stray combining mark, a phone number not in
+// international format, ...): Kratos' generic message, the reason naming
+// the value and what is wrong with it. Kratos v1.3.1 has no message of its
+// own for this (it does not normalise).
+func InvalidIdentifier(reason string) Message { return Generic(reason) }
+
 // NoChanges answers a profile submit without traits.
 func NoChanges() Message { return Generic("Did not receive any value changes.") }
 

@@ -20,6 +20,7 @@ func (s *suite) testIdentities(t *testing.T) {
 	t.Run("Delete", s.testDeleteIdentity)
 	t.Run("List", s.testListIdentities)
 	t.Run("AtLimits", s.testIdentityAtLimits)
+	t.Run("TraitNumbers", s.testTraitNumbers)
 }
 
 func (s *suite) testCreateAndGetIdentity(t *testing.T) {
