@@ -188,12 +188,41 @@ func parseNumber(v string) (f float64, ok, syntax bool) {
 	return f, ok, true
 }
 
+// Bounds of a number's text: no float64 needs more digits or a larger
+// exponent than this.
+const (
+	maxNumberText     = 400
+	maxNumberExponent = 400
+)
+
+// absExponent is the absolute value of the exponent written in a number's
+// text (after e or E), 0 without one; a number too long to read is huge.
+func absExponent(s string) int {
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+	if err != nil {
+		return math.MaxInt
+	}
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
 // FiniteNumber parses a number's text as a float64 and reports whether it
 // is finite: it parses without a range error and is neither ±Inf nor NaN.
 // A number that does not fit (1e400) cannot be read back from a stored
 // record into a float64, so no such number may be accepted. A number too
 // small to represent (1e-400) reads as 0 and is accepted.
 func FiniteNumber(s string) (float64, bool) {
+	if len(s) > maxNumberText || absExponent(s) > maxNumberExponent {
+		// Within float64 once parsed, but exact comparisons of such text
+		// (minimum, multipleOf, enum) take milliseconds each.
+		return 0, false
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false
