@@ -39,6 +39,26 @@ func KeepUntil(f *Flow) time.Time {
 	return f.ExpiresAt.Add(FlowGrace)
 }
 
+// Marked reports whether a store keeps only the flow's Marker once it has
+// expired: login and registration flows, which anyone can start, so that
+// anonymous traffic cannot keep whole flows for a day.
+func Marked(f *Flow) bool {
+	return f.Kind == KindLogin || f.Kind == KindRegistration
+}
+
+// Marker is what answering an expired flow needs (410, or a replacement
+// flow with the same return_to): everything but its form.
+func (f *Flow) Marker() *Flow {
+	return &Flow{
+		ID: f.ID, Kind: f.Kind, Type: f.Type, State: f.State,
+		IssuedAt: f.IssuedAt, ExpiresAt: f.ExpiresAt, UpdatedAt: f.UpdatedAt,
+		RequestURL: f.RequestURL, ReturnTo: f.ReturnTo, Active: f.Active,
+		IdentityID: f.IdentityID, IdentityVersion: f.IdentityVersion,
+		CSRFTokenHash: f.CSRFTokenHash, Refresh: f.Refresh,
+		UI: UI{Method: f.UI.Method},
+	}
+}
+
 // The store contract is split by role: each interface below is one kind of
 // record. A new capability (a counter, a mail queue) is a new small interface
 // beside these, not a wider Store. Every implementation is safe for
@@ -101,9 +121,12 @@ type Sessions interface {
 
 // Flows keeps self-service flows and stored errors.
 type Flows interface {
-	// SaveFlow creates or replaces a flow. It is kept until KeepUntil(f).
+	// SaveFlow creates or replaces a flow. It is kept until KeepUntil(f);
+	// a Marked flow only until it expires, and then its Marker until
+	// KeepUntil.
 	SaveFlow(ctx context.Context, f *Flow) error
-	// GetFlow returns the flow with this id, expired or not.
+	// GetFlow returns the flow with this id, expired or not (an expired
+	// Marked flow as its Marker).
 	GetFlow(ctx context.Context, id string) (*Flow, error)
 }
 

@@ -54,10 +54,15 @@ type memorySession struct {
 	expiresAt  time.Time
 }
 
-// memoryRecord is a stored flow or continuity payload and when it goes.
+// memoryRecord is a stored flow or continuity payload and when it goes. A
+// Marked flow's record holds its marker too, which replaces data once the
+// flow expires.
 type memoryRecord struct {
 	data  string
 	until time.Time
+
+	marker    string
+	expiresAt time.Time
 }
 
 // New returns an empty Store on the system clock.
@@ -172,10 +177,10 @@ func (m *Store) updateIdentity(id *identity.Identity, f *identity.Flow) error {
 	if err != nil {
 		return fmt.Errorf("flows: encode identity: %w", err)
 	}
-	var flowData []byte
+	var flowRec memoryRecord
 	if f != nil {
-		if flowData, err = json.Marshal(f); err != nil {
-			return fmt.Errorf("flows: encode flow: %w", err)
+		if flowRec, err = flowRecord(f); err != nil {
+			return err
 		}
 	}
 	idents := lowerIdentifiers(id.Identifiers())
@@ -203,7 +208,7 @@ func (m *Store) updateIdentity(id *identity.Identity, f *identity.Flow) error {
 	}
 	m.identities[id.ID] = memoryIdentity{data: string(data), version: c.Version, identifiers: idents}
 	if f != nil {
-		m.putFlow(f.ID, string(flowData), identity.KeepUntil(f))
+		m.putFlowRecord(f.ID, flowRec)
 	}
 	id.Version = c.Version
 	return nil
@@ -391,15 +396,33 @@ func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 	if f == nil || f.ID == "" {
 		return errors.New("flows: flow without id")
 	}
-	data, err := json.Marshal(f)
+	rec, err := flowRecord(f)
 	if err != nil {
-		return fmt.Errorf("flows: encode flow: %w", err)
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.maybeSweep()
-	m.putFlow(f.ID, string(data), identity.KeepUntil(f))
+	m.putFlowRecord(f.ID, rec)
 	return nil
+}
+
+// flowRecord is a flow as the store keeps it: its JSON until KeepUntil,
+// and for a Marked flow its marker, which replaces it once it expired.
+func flowRecord(f *identity.Flow) (memoryRecord, error) {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return memoryRecord{}, fmt.Errorf("memstore: encode flow: %w", err)
+	}
+	rec := memoryRecord{data: string(data), until: identity.KeepUntil(f)}
+	if identity.Marked(f) {
+		marker, err := json.Marshal(f.Marker())
+		if err != nil {
+			return memoryRecord{}, fmt.Errorf("memstore: encode flow: %w", err)
+		}
+		rec.marker, rec.expiresAt = string(marker), f.ExpiresAt
+	}
+	return rec, nil
 }
 
 // GetFlow implements Store.
@@ -549,14 +572,23 @@ func (m *Store) removeSession(hash string) {
 	}
 }
 
-// putFlow stores a flow's JSON until until, or drops it when that has passed.
-// The caller holds m.mu.
-func (m *Store) putFlow(id, data string, until time.Time) {
-	if !m.now().Before(until) {
+// putFlowRecord stores a flow's record, or drops it when it has gone. The
+// caller holds m.mu.
+func (m *Store) putFlowRecord(id string, rec memoryRecord) {
+	if !m.now().Before(rec.until) {
 		delete(m.flows, id)
 		return
 	}
-	m.flows[id] = memoryRecord{data: data, until: until}
+	m.flows[id] = rec.marked(m.now())
+}
+
+// marked is the record as it is kept at now: a Marked flow past its expiry
+// is its marker alone.
+func (r memoryRecord) marked(now time.Time) memoryRecord {
+	if r.marker != "" && !now.Before(r.expiresAt) {
+		return memoryRecord{data: r.marker, until: r.until}
+	}
+	return r
 }
 
 // liveRecord returns records[id] unless it expired; an expired one is
@@ -569,6 +601,10 @@ func (m *Store) liveRecord(records map[string]memoryRecord, id string) (memoryRe
 	if !m.now().Before(rec.until) {
 		delete(records, id)
 		return memoryRecord{}, false
+	}
+	if marked := rec.marked(m.now()); marked.marker != rec.marker {
+		records[id] = marked // the whole flow is no longer kept
+		rec = marked
 	}
 	return rec, true
 }
@@ -588,8 +624,11 @@ func (m *Store) maybeSweep() {
 	}
 	for _, records := range []map[string]memoryRecord{m.flows, m.continuity} {
 		for id, rec := range records {
-			if !now.Before(rec.until) {
+			switch {
+			case !now.Before(rec.until):
 				delete(records, id)
+			case rec.marker != "" && !now.Before(rec.expiresAt):
+				records[id] = rec.marked(now)
 			}
 		}
 	}

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-// SaveFlow implements identity.Store: the flow expires from Redis FlowGrace
-// after its ExpiresAt.
+// SaveFlow implements identity.Store: the flow expires from Redis at
+// identity.KeepUntil; a Marked flow at its ExpiresAt, its marker at
+// KeepUntil.
 func (s *Store) SaveFlow(ctx context.Context, f *identity.Flow) error {
 	if f == nil || !validID(f.ID) {
 		return errors.New("redisstore: flow without a valid id")
@@ -20,7 +22,25 @@ func (s *Store) SaveFlow(ctx context.Context, f *identity.Flow) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: encode flow: %w", err)
 	}
-	err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(identity.KeepUntil(f))).Err()
+	if !identity.Marked(f) {
+		err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(identity.KeepUntil(f))).Err()
+		return wrap("save flow", err)
+	}
+	// The whole flow until it expires, its marker until KeepUntil: one
+	// round trip, both keys in the flow's slot.
+	marker, err := json.Marshal(f.Marker())
+	if err != nil {
+		return fmt.Errorf("redisstore: encode flow: %w", err)
+	}
+	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if f.ExpiresAt.After(time.Now()) {
+			p.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(f.ExpiresAt))
+		} else {
+			p.Del(ctx, s.keys.flow(f.ID))
+		}
+		p.Do(ctx, "SET", s.keys.flowMarker(f.ID), marker, "PXAT", pxat(identity.KeepUntil(f)))
+		return nil
+	})
 	return wrap("save flow", err)
 }
 
@@ -29,11 +49,17 @@ func (s *Store) GetFlow(ctx context.Context, id string) (*identity.Flow, error) 
 	if !validID(id) {
 		return nil, identity.ErrNotFound
 	}
-	data, err := s.client.Get(ctx, s.keys.flow(id)).Result()
+	// The whole flow, else (a Marked flow that expired) its marker.
+	vals, err := s.client.MGet(ctx, s.keys.flow(id), s.keys.flowMarker(id)).Result()
 	if err != nil {
 		return nil, wrap("get flow", err)
 	}
-	return decode[identity.Flow](data)
+	for _, v := range vals {
+		if data, ok := v.(string); ok {
+			return decode[identity.Flow](data)
+		}
+	}
+	return nil, identity.ErrNotFound
 }
 
 // SaveContinuity implements identity.Store.
@@ -62,6 +88,11 @@ func (s *Store) TakeContinuity(ctx context.Context, id string) ([]byte, error) {
 }
 
 // The keys and scripts of these records.
+
+// flowMarker is the key of an expired Marked flow's marker.
+func (k keys) flowMarker(id string) string {
+	return k.tag(identity.RoutingKey(id)) + "flow-expired:" + id
+}
 
 // flow is the key of the flow with this id.
 func (k keys) flow(id string) string { return k.tag(identity.RoutingKey(id)) + "flow:" + id }

@@ -109,6 +109,12 @@ func (s *suite) testExpiredFlow(t *testing.T) {
 	ctx := t.Context()
 	expired := s.flow("")
 	expired.ExpiresAt = s.now().Add(-time.Hour)
+	expired.ReturnTo, expired.CSRFTokenHash = "https://example.com/back", "c0ffee"
+	expiredSettings := s.flow(identity.NewID())
+	expiredSettings.ExpiresAt = s.now().Add(-time.Hour)
+	// Saved while live, read once expired.
+	expiring := s.flow("")
+	expiring.ExpiresAt = s.now().Add(short)
 	forgotten := s.flow("")
 	forgotten.ExpiresAt = s.now().Add(short - identity.FlowGrace)
 	gone := s.flow("")
@@ -116,18 +122,26 @@ func (s *suite) testExpiredFlow(t *testing.T) {
 	// A stored error goes when it expires: there is no "expired" to answer.
 	errorRecord := s.flow("")
 	errorRecord.Kind, errorRecord.ExpiresAt = identity.KindError, s.now().Add(short)
-	for _, f := range []*identity.Flow{expired, forgotten, gone, errorRecord} {
+	for _, f := range []*identity.Flow{expired, expiredSettings, expiring, forgotten, gone, errorRecord} {
 		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
 	}
 	s.waitPast()
 
-	// An expired flow is still answered, so callers can say "expired".
+	// An expired flow is still answered, so callers can say "expired": a
+	// login (or registration) flow, which anyone can start, as its marker
+	// only; a settings flow whole.
 	got, err := st.GetFlow(ctx, expired.ID)
 	wantErr(t, "GetFlow(expired)", err, nil)
-	wantJSON(t, "expired flow", jsonOf(t, expired), got)
-	if !got.Expired(s.now()) {
-		t.Error("the expired flow does not report Expired")
+	wantJSON(t, "expired login flow", jsonOf(t, expired.Marker()), got)
+	if !got.Expired(s.now()) || got.ReturnTo != expired.ReturnTo || got.CSRFTokenHash != expired.CSRFTokenHash || len(got.UI.Nodes) != 0 {
+		t.Errorf("the expired login flow's marker: %+v", got)
 	}
+	got, err = st.GetFlow(ctx, expiring.ID)
+	wantErr(t, "GetFlow(expiring)", err, nil)
+	wantJSON(t, "login flow read after it expired", jsonOf(t, expiring.Marker()), got)
+	got, err = st.GetFlow(ctx, expiredSettings.ID)
+	wantErr(t, "GetFlow(expired settings)", err, nil)
+	wantJSON(t, "expired settings flow", jsonOf(t, expiredSettings), got)
 	// FlowGrace after its expiry it is gone.
 	for _, f := range []*identity.Flow{forgotten, gone, errorRecord} {
 		_, err = st.GetFlow(ctx, f.ID)
