@@ -278,7 +278,7 @@ func (b *tab) waitFor(what, cond string) {
 	expr := `(() => { try { return !!(` + cond + `) } catch (e) { return false } })()`
 	var last error
 	for {
-		c, cc := context.WithTimeout(ctx, 5*time.Second)
+		c, cc := context.WithTimeout(ctx, 2*time.Second)
 		ok, err := chromedp.Run(c, chromedp.Evaluate[bool](expr))
 		cc()
 		if err == nil && ok && document(b) {
