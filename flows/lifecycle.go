@@ -2,7 +2,6 @@ package flows
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/url"
@@ -120,13 +119,11 @@ func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, b *body.Body
 
 // renewCSRF puts a freshly masked CSRF token into a browser flow's form
 // (setting the cookie if needed), binding the flow to the cookie. API flows
-// carry the node too, as in Kratos, with a token bound to nothing: they are
-// protected by refusing cookies instead.
+// carry the node too, as in Kratos, with the value "": they are protected
+// by refusing cookies instead.
 func (s *Service) renewCSRF(w http.ResponseWriter, r *http.Request, f *identity.Flow) {
 	if f.Type != identity.TypeBrowser {
-		unbound := make([]byte, csrf.TokenLen)
-		_, _ = rand.Read(unbound)
-		form.SetCSRF(&f.UI, csrf.Mask(unbound))
+		form.SetCSRF(&f.UI, "") // native apps use no CSRF token
 		return
 	}
 	real := s.cookies.ensureCSRF(w, r)
