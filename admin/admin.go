@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
+	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/route"
 )
 
@@ -66,6 +67,12 @@ func (s *API) routes() *http.ServeMux {
 		rt.Get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.svc.ServeSchemas(w, r, "") })
 		rt.Get("/schemas/{id}", withID(s.svc.ServeSchemas))
 		rt.Get("/self-service/browser/flows/requests/profile", s.svc.ServeLegacyAdminProfile)
+		rt.Get("/health/alive", func(w http.ResponseWriter, r *http.Request) error { s.svc.Health(w, r, false, true); return nil })
+		rt.Get("/health/ready", func(w http.ResponseWriter, r *http.Request) error { s.svc.Health(w, r, true, true); return nil })
+		rt.Get("/version", func(w http.ResponseWriter, r *http.Request) error {
+			reply.JSON(w, http.StatusOK, map[string]string{"version": Version()})
+			return nil
+		})
 	}
 	rt.NotFound(func(http.ResponseWriter, *http.Request) error {
 		return apierror.NotFound("The requested resource could not be found")

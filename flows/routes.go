@@ -110,6 +110,8 @@ func (s *Service) publicRoutes() *http.ServeMux {
 	})
 	rt.Post("/self-service/browser/flows/profile/update", profile.profileUpdate)
 
+	rt.Get("/health/alive", page(func(w http.ResponseWriter, r *http.Request) { s.Health(w, r, false, false) }))
+	rt.Get("/health/ready", page(func(w http.ResponseWriter, r *http.Request) { s.Health(w, r, true, false) }))
 	rt.Get("/self-service/errors", s.errorFetch)
 	rt.Get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.ServeSchemas(w, r, "") })
 	rt.Get("/schemas/{id}", func(w http.ResponseWriter, r *http.Request) error {

@@ -155,6 +155,12 @@ type Settings interface {
 	UpdateIdentityAndFlow(ctx context.Context, stored, id *Identity, f *Flow) error
 }
 
+// Pinger is a store that can say whether it answers (the readiness check);
+// a store without it is always ready.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // Store is every role together: what a backing service (memory, Redis)
 // provides.
 type Store interface {
