@@ -233,6 +233,18 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 		return fail(err)
 	}
 	ch, err := settingsChange(s.cfg.Schema, b)
+	if errors.Is(err, errNoSettingsStrategy) && !isExpired {
+		form.ClearMessages(&f.UI)
+		s.renewCSRF(w, r, f)
+		f.UI.Messages = []text.Message{text.SettingsNoStrategy()}
+		f.UpdatedAt = s.cfg.Now()
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
+		if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+			return fail(err)
+		}
+		s.sendFormResult(w, r, f, id, http.StatusBadRequest, s.site.SettingsUI(r))
+		return nil
+	}
 	if err != nil && !isExpired {
 		return fail(err)
 	}
@@ -273,16 +285,21 @@ func settingsChange(sch *schema.Schema, b *body.Body) (change, error) {
 			return ch, err
 		}
 		ch.traits, err = b.Traits(sch)
+		ch.traitsAbsent = !b.Has("traits") && !b.Has("traits.")
 	case "password":
 		if err := b.CheckFields("method", "csrf_token", "password", "flow", "transient_payload"); err != nil {
 			return ch, err
 		}
 		ch.password, err = b.Str("password")
 	default:
-		err = apierror.BadRequest("Could not find a strategy to update your settings. Did you fill out the form correctly?")
+		err = errNoSettingsStrategy
 	}
 	return ch, err
 }
+
+// errNoSettingsStrategy: the submission names no method we have; it is
+// answered with the flow and a message, as Kratos does.
+var errNoSettingsStrategy = errors.New("no settings strategy")
 
 func cloneIdentity(id *identity.Identity) *identity.Identity {
 	raw, _ := json.Marshal(id)

@@ -46,9 +46,12 @@ func (o outcome) result() string {
 
 // change is one submitted change to a flow's identity.
 type change struct {
-	method   string         // "profile" or "password"
-	traits   map[string]any // the profile method's traits
-	password string         // the password method's password
+	method string         // "profile" or "password"
+	traits map[string]any // the profile method's traits
+	// traitsAbsent: the profile method's submission had no traits field
+	// at all (as opposed to empty traits).
+	traitsAbsent bool
+	password     string // the password method's password
 	// passwordHash replaces password when a paused browser submission is
 	// replayed (settings.go): the hash made when it was paused, after the
 	// password passed the policy. The cleartext is never stored.
@@ -166,9 +169,15 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 // protected.
 func (s stateMachine) changeTraits(f *identity.Flow, stored, updated *identity.Identity, ch change) bool {
 	sch := s.cfg.Schema
-	if len(ch.traits) == 0 {
+	if len(ch.traits) == 0 && (ch.legacy || !ch.traitsAbsent) {
+		// Traits sent empty: nothing to change. Traits not sent at all
+		// (settings flow) are validated as empty, as Kratos does: each
+		// required trait is missing.
 		f.UI.Messages = []text.Message{msgNoChanges}
 		return false
+	}
+	if ch.traits == nil {
+		ch.traits = map[string]any{}
 	}
 	keepLocked(sch, ch.traits, stored.Traits, ch.legacy)
 	form.SetTraitValues(f.UI.Nodes, sch, ch.traits)

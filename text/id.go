@@ -43,6 +43,7 @@ const (
 	ErrorValidationPasswordMaxLength    ID = 4000033
 
 	ErrorValidationLoginFlowExpired        ID = 4010001
+	ErrorValidationSettingsNoStrategy      ID = 4010004
 	ErrorValidationRegistrationFlowExpired ID = 4040001
 	ErrorValidationSettingsFlowExpired     ID = 4050001
 )

@@ -65,6 +65,13 @@ func TooManyAttempts(wait time.Duration) Message {
 	return Generic(fmt.Sprintf("Too many failed attempts. Please try again in %d minutes.", mins))
 }
 
+// SettingsNoStrategy answers a settings submission whose method is missing
+// or unknown.
+func SettingsNoStrategy() Message {
+	return errorMessage(ErrorValidationSettingsNoStrategy,
+		"Could not find a strategy to update your settings. Did you fill out the form correctly?", nil)
+}
+
 // Generic is Kratos' message without an id of its own: the text is
 // repeated as the context's reason.
 func Generic(reason string) Message {

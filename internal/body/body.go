@@ -99,6 +99,25 @@ func (b *Body) Str(key string) (string, error) {
 
 // checkFields refuses fields other than the allowed ones; a name ending in
 // "." allows every key with that prefix (dotted form names).
+// Has reports whether the body holds the field name, or (name ending in
+// ".") any field under it.
+func (b *Body) Has(name string) bool {
+	match := func(key string) bool {
+		return key == name || (strings.HasSuffix(name, ".") && strings.HasPrefix(key, name))
+	}
+	for k := range b.Form {
+		if match(k) {
+			return true
+		}
+	}
+	for k := range b.json {
+		if match(k) {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *Body) CheckFields(allowed ...string) error {
 	check := func(key string) error {
 		for _, a := range allowed {
