@@ -19,8 +19,8 @@ type RateLimitConfig struct {
 	// LoginFailures bounds failed logins per identifier, whether or not the
 	// account exists. Default: 5 per 15m.
 	LoginFailures *LimitConfig `json:"login_failures,omitempty"`
-	// Requests bounds self-service requests (/self-service/...) per client
-	// IP, as Caddy sees it (behind trusted_proxies, the forwarded one).
+	// Requests bounds login and registration requests per client IP, as
+	// Caddy sees it (behind trusted_proxies, the forwarded one).
 	// Default: 300 per 1m.
 	Requests *LimitConfig `json:"requests,omitempty"`
 }

@@ -59,15 +59,15 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	// Limiter counts failed logins and self-service requests, shared by
+	// Limiter counts failed logins and login and registration requests, shared by
 	// every instance on the same store; nil limits nothing.
 	Limiter identity.Limiter
 	// LoginFailures bounds failed logins per identifier (zero Events: no
 	// bound); past it a login answers 429 until the window passes, whether
 	// or not the account exists.
 	LoginFailures identity.Limit
-	// Requests bounds self-service requests (/self-service/...) per client
-	// (zero Events: no bound).
+	// Requests bounds login and registration requests (/self-service/login...,
+	// /self-service/registration...) per client (zero Events: no bound).
 	Requests identity.Limit
 	// ClientIP is the client's address as the server sees it (behind a
 	// trusted proxy, the forwarded one). Nil: the connection's address.

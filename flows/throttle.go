@@ -49,12 +49,14 @@ func retryAfter(wait time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
 }
 
-// limitRequests counts a self-service request of its client and answers
+// limitRequests counts a login or registration request of its client and answers
 // 429 when the client is over Config.Requests; it reports whether it
 // answered. Browsers get the built-in error page (nothing is stored for
 // the error UI: a client over its limit writes nothing).
 func (s *Service) limitRequests(w http.ResponseWriter, r *http.Request, rel string) bool {
-	if !strings.HasPrefix(rel, "/self-service/") {
+	if !strings.HasPrefix(rel, "/self-service/login") && !strings.HasPrefix(rel, "/self-service/registration") {
+		// Only the flows anyone can start: the others need a session, and
+		// a settings submit stays at two store round trips.
 		return false
 	}
 	wait, err := s.throttle.take(r.Context(), "requests:"+s.cfg.ClientIP(r), s.cfg.Requests)

@@ -50,8 +50,8 @@ func TestLoginThrottleThroughCaddy(t *testing.T) {
 }
 
 // TestRequestLimitThroughCaddy: past the self-service request limit of a
-// client, its self-service requests answer 429 with Retry-After; whoami is
-// not counted.
+// client, its login and registration requests answer 429 with Retry-After;
+// whoami and the flows that need a session are not counted.
 func TestRequestLimitThroughCaddy(t *testing.T) {
 	s := startSiteMemory(t, "rate_limit {\n\t\t\trequests 4 1h\n\t\t}")
 	c := browser(t)
@@ -65,7 +65,10 @@ func TestRequestLimitThroughCaddy(t *testing.T) {
 		t.Fatalf("past the limit: %d %v %s", res.StatusCode, res.Header, res.body)
 	}
 	if res := do(t, c, "GET", s.kratos()+"/sessions/whoami", nil); res.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("whoami is not a self-service request: %d", res.StatusCode)
+		t.Fatalf("whoami is not counted: %d", res.StatusCode)
+	}
+	if res := do(t, c, "GET", s.kratos()+"/self-service/settings/api", nil); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a settings flow (it needs a session) is not counted: %d", res.StatusCode)
 	}
 }
 
