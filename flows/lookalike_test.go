@@ -20,30 +20,6 @@ import (
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
-// lookalikeSchema has an email and a phone number login identifier, either
-// one enough, and a number trait.
-const lookalikeSchema = `{
-  "$schema": "http://json-schema.org/draft-07/schema#",
-  "type": "object",
-  "properties": {
-    "traits": {
-      "type": "object",
-      "properties": {
-        "email": {
-          "type": "string", "format": "email",
-          "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}, "verification": {"via": "email"}}
-        },
-        "phone": {
-          "type": "string", "format": "tel",
-          "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}, "verification": {"via": "sms"}}
-        },
-        "age": {"type": "integer"}
-      },
-      "additionalProperties": false
-    }
-  }
-}`
-
 const lookalikePassword = "correct horse battery staple 9"
 
 type lookalikeEnv struct {
@@ -56,7 +32,7 @@ func newLookalikeEnv(t *testing.T) *lookalikeEnv {
 	t.Helper()
 	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	store := clock.Store()
-	s, err := flows.New(flows.Config{Schema: testenv.Schema(lookalikeSchema), Store: store, PasswordCost: 4, Now: clock.Now})
+	s, err := flows.New(flows.Config{Schema: testenv.Schema(testenv.PhoneSchema), Store: store, PasswordCost: 4, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,30 @@ const PersonSchema = `{
   }
 }`
 
+// PhoneSchema has an email and a phone number (format "tel") login
+// identifier, either one enough, and an integer trait.
+const PhoneSchema = `{
+  "$schema": "http://json-schema.org/draft-07/schema#",
+  "type": "object",
+  "properties": {
+    "traits": {
+      "type": "object",
+      "properties": {
+        "email": {
+          "type": "string", "format": "email",
+          "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}, "verification": {"via": "email"}}
+        },
+        "phone": {
+          "type": "string", "format": "tel",
+          "ory.sh/kratos": {"credentials": {"password": {"identifier": true}}, "verification": {"via": "sms"}}
+        },
+        "age": {"type": "integer"}
+      },
+      "additionalProperties": false
+    }
+  }
+}`
+
 // schemas holds the compiled schemas by their JSON: a Schema is immutable
 // and safe for concurrent use, and compiling one per test is slow.
 var schemas sync.Map
