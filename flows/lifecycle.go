@@ -39,8 +39,12 @@ import (
 func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *identity.Flow {
 	now := s.cfg.Now()
 	s.cfg.Metrics.FlowCreated(kind, typ)
+	state := identity.StateShowForm
+	if kind == identity.KindLogin || kind == identity.KindRegistration {
+		state = identity.StateChooseMethod
+	}
 	return &identity.Flow{
-		ID: identity.NewID(), Kind: kind, Type: typ, State: identity.StateShowForm,
+		ID: identity.NewID(), Kind: kind, Type: typ, State: state,
 		IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan),
 		RequestURL: s.requestURL(r), ReturnTo: returnTo,
 		UI: identity.UI{Method: "POST"},
@@ -86,7 +90,7 @@ func (s *Service) sendNewFlow(w http.ResponseWriter, r *http.Request, f *identit
 // checkAPIRequest refuses browser traits on an API flow submit, as Kratos
 // does: API flows use no cookies and no CSRF token, so a request with
 // cookies or an Origin header is a browser that must use the browser flow.
-func checkAPIRequest(r *http.Request) error {
+func checkAPIRequest(r *http.Request) *apierror.Error {
 	if r.Header.Get("Origin") != "" {
 		return apierror.BadRequest(`The HTTP Request Header included the "Origin" key, indicating that this request was made as part of an AJAX request in a Browser. The flow however was initiated as an API request. To prevent potential misuse and mitigate several attack vectors including CSRF, the request has been blocked. Please consult the documentation.`)
 	}
@@ -104,11 +108,26 @@ func checkAPIRequest(r *http.Request) error {
 	return nil
 }
 
+// refusedWithFlow is a submit refused before anything was decided, answered
+// as Kratos answers it: 400 with the flow, the reason as the flow's message
+// (4000001). The flow is shown, not stored: nothing changes.
+type refusedWithFlow struct {
+	f   *identity.Flow
+	id  *identity.Identity // a settings flow's identity; nil otherwise
+	err *apierror.Error
+}
+
+func (e *refusedWithFlow) Error() string { return e.err.Error() }
+
 // checkSubmitter checks what protects a submit: the CSRF token for browser
-// flows, the absence of browser traits for API flows.
-func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, b *body.Body) error {
+// flows, the absence of browser traits for API flows. id is a settings
+// flow's identity (nil for login and registration).
+func (s *Service) checkSubmitter(r *http.Request, f *identity.Flow, id *identity.Identity, b *body.Body) error {
 	if f.Type == identity.TypeAPI {
-		return checkAPIRequest(r)
+		if err := checkAPIRequest(r); err != nil {
+			return &refusedWithFlow{f: f, id: id, err: err}
+		}
+		return nil
 	}
 	token, err := b.Str("csrf_token")
 	if err != nil {
@@ -179,7 +198,7 @@ func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string
 	if err != nil {
 		return nil, nil, fail(err)
 	}
-	if err := s.checkSubmitter(r, f, b); err != nil {
+	if err := s.checkSubmitter(r, f, nil, b); err != nil {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
 		return nil, nil, fail(err)
 	}

@@ -62,20 +62,51 @@ func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string)
 }
 
 // loginNodes are the password method's nodes; a refresh login fixes the
-// identifier to the signed-in identity's.
+// identifier to the signed-in identity's, in a hidden input without a label.
 func (s loginFlow) loginNodes(id *identity.Identity, refresh bool) []identity.Node {
-	identifier := form.Input(identity.GroupDefault, "identifier", "text", nil)
-	identifier.Attributes.Required = true
-	identifier.Attributes.Autocomplete = "username"
-	label := text.NodeLabelID()
-	identifier.Meta.Label = &label
+	identifier := form.Input(identity.GroupDefault, "identifier", "hidden", nil)
 	if refresh {
-		identifier.Attributes.Type = "hidden"
 		if ids := id.Identifiers(); len(ids) > 0 {
 			identifier.Attributes.Value = ids[0]
 		}
+	} else {
+		identifier = s.identifierInput()
 	}
 	return []identity.Node{identifier, form.Password("current-password"), form.Submit(identity.GroupPassword, "password", text.SignIn())}
+}
+
+// identifierInput is the login form's identifier field, as Kratos builds it
+// from the identity schema: labelled with the title of the login identifier
+// trait when exactly one such trait has a title (1070002), else "ID"
+// (1070004). Its autocomplete is "email" when every identifier trait is an
+// email address, and none otherwise: strictly typed SDKs accept only the
+// few values Kratos itself uses ("username" is not one of them).
+func (s loginFlow) identifierInput() identity.Node {
+	n := form.Input(identity.GroupDefault, "identifier", "text", nil)
+	n.Attributes.Required = true
+	var titles []string
+	emails, identifiers := 0, 0
+	for _, f := range s.cfg.Schema.Fields() {
+		if !f.Identifier {
+			continue
+		}
+		identifiers++
+		if f.Title != "" {
+			titles = append(titles, f.Title)
+		}
+		if f.Format == "email" {
+			emails++
+		}
+	}
+	label := text.NodeLabelID()
+	if len(titles) == 1 {
+		label = text.NodeLabel(titles[0])
+	}
+	n.Meta.Label = &label
+	if identifiers > 0 && emails == identifiers {
+		n.Attributes.Autocomplete = "email"
+	}
+	return n
 }
 
 // afterURL is where a browser goes after a completed flow.
@@ -272,7 +303,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		s.cfg.Metrics.Login("success")
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
-	f.State, f.Active, f.UpdatedAt = identity.StateSuccess, "password", s.cfg.Now()
+	f.Active, f.UpdatedAt = "password", s.cfg.Now()
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return fail(err)
 	}

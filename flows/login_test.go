@@ -191,9 +191,9 @@ func TestLoginFlow(t *testing.T) {
 	// A wrong password and an unknown identifier get the same answer: the
 	// form does not tell which accounts exist.
 	badCredentials := map[callerKind]expect{
-		callerBrowser: {status: http.StatusSeeOther, location: "{pub}/ui/login?flow={flow}", state: "show_form", messages: []int{4000006}},
-		callerSPA:     {status: http.StatusBadRequest, state: "show_form", messages: []int{4000006}},
-		callerAPI:     {status: http.StatusBadRequest, state: "show_form", messages: []int{4000006}},
+		callerBrowser: {status: http.StatusSeeOther, location: "{pub}/ui/login?flow={flow}", state: "choose_method", messages: []int{4000006}},
+		callerSPA:     {status: http.StatusBadRequest, state: "choose_method", messages: []int{4000006}},
+		callerAPI:     {status: http.StatusBadRequest, state: "choose_method", messages: []int{4000006}},
 	}
 	runRows(t, loginScenarios, []row{
 		{callerBrowser, "success", expect{status: http.StatusSeeOther, location: "{host}/", sessionCookie: setNew, csrfCookie: setNew}},
@@ -214,14 +214,14 @@ func TestLoginFlow(t *testing.T) {
 
 		{callerBrowser, "missing CSRF token", expect{status: http.StatusSeeOther, location: "{pub}/ui/error?id={err}", errorID: "security_csrf_violation"}},
 		{callerSPA, "missing CSRF token", expect{status: http.StatusForbidden, errorID: "security_csrf_violation"}},
-		{callerAPI, "cookie on an API flow", expect{status: http.StatusBadRequest, reason: `included the "Cookie" key`}},
+		{callerAPI, "cookie on an API flow", expect{status: http.StatusBadRequest, state: "choose_method", messages: []int{4000001}}},
 
-		{callerBrowser, "expired flow", expect{status: http.StatusSeeOther, location: "{pub}/ui/login?flow={new}", state: "show_form", messages: []int{4010001}}},
-		{callerSPA, "expired flow", expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "show_form", messages: []int{4010001}}},
-		{callerAPI, "expired flow", expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "show_form", messages: []int{4010001}}},
+		{callerBrowser, "expired flow", expect{status: http.StatusSeeOther, location: "{pub}/ui/login?flow={new}", state: "choose_method", messages: []int{4010001}}},
+		{callerSPA, "expired flow", expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "choose_method", messages: []int{4010001}}},
+		{callerAPI, "expired flow", expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "choose_method", messages: []int{4010001}}},
 
-		{callerBrowser, "expired flow without CSRF token", expect{status: http.StatusSeeOther, location: "{pub}/ui/login?flow={new}", state: "show_form", messages: []int{4010001}}},
-		{callerSPA, "expired flow without CSRF token", expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "show_form", messages: []int{4010001}}},
+		{callerBrowser, "expired flow without CSRF token", expect{status: http.StatusSeeOther, location: "{pub}/ui/login?flow={new}", state: "choose_method", messages: []int{4010001}}},
+		{callerSPA, "expired flow without CSRF token", expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "choose_method", messages: []int{4010001}}},
 
 		// JSON for every caller, browsers too (docs/api.md, "Login").
 		{callerBrowser, "already signed in", signedInJSON},

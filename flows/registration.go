@@ -142,7 +142,7 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 		s.cookies.rotateCSRF(w, r)
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
-	f.State, f.Active = identity.StateSuccess, "password"
+	f.Active = "password"
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return fail(err)
 	}

@@ -135,15 +135,15 @@ var registrationScenarios = map[string]scenario{
 func TestRegistrationFlow(t *testing.T) {
 	invalid := func(k callerKind, msgs []int, nodeMsgs map[string]int) expect {
 		if k == callerBrowser {
-			return expect{status: http.StatusSeeOther, location: "{pub}/ui/registration?flow={flow}", state: "show_form", messages: msgs, nodeMsgs: nodeMsgs}
+			return expect{status: http.StatusSeeOther, location: "{pub}/ui/registration?flow={flow}", state: "choose_method", messages: msgs, nodeMsgs: nodeMsgs}
 		}
-		return expect{status: http.StatusBadRequest, state: "show_form", messages: msgs, nodeMsgs: nodeMsgs}
+		return expect{status: http.StatusBadRequest, state: "choose_method", messages: msgs, nodeMsgs: nodeMsgs}
 	}
 	// Every failing field gets its message: format (4000001, generic, as in
 	// Kratos) and minLength (4000003).
 	badTraits := map[string]int{"traits.email": 4000001, "traits.name.first": 4000003}
 	signedIn := expect{status: http.StatusBadRequest, errorID: "session_already_available"}
-	expired := expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "show_form", messages: []int{4040001}}
+	expired := expect{status: http.StatusGone, errorID: "self_service_flow_expired", state: "choose_method", messages: []int{4040001}}
 	runRows(t, registrationScenarios, []row{
 		{callerBrowser, "success", expect{status: http.StatusSeeOther, location: "{host}/", sessionCookie: setNew, csrfCookie: setNew}},
 		{callerSPA, "success", expect{status: http.StatusOK, session: true, identity: true, continueTo: "{host}/", sessionCookie: setNew, csrfCookie: setNew}},
@@ -164,7 +164,7 @@ func TestRegistrationFlow(t *testing.T) {
 		{callerBrowser, "missing CSRF token", expect{status: http.StatusSeeOther, location: "{pub}/ui/error?id={err}", errorID: "security_csrf_violation"}},
 		{callerSPA, "missing CSRF token", expect{status: http.StatusForbidden, errorID: "security_csrf_violation"}},
 
-		{callerBrowser, "expired flow", expect{status: http.StatusSeeOther, location: "{pub}/ui/registration?flow={new}", state: "show_form", messages: []int{4040001}}},
+		{callerBrowser, "expired flow", expect{status: http.StatusSeeOther, location: "{pub}/ui/registration?flow={new}", state: "choose_method", messages: []int{4040001}}},
 		{callerSPA, "expired flow", expired},
 		{callerAPI, "expired flow", expired},
 

@@ -2,15 +2,18 @@ package flows
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/text"
 )
 
 // writeError answers a JSON caller with the error envelope; a store
@@ -43,9 +46,23 @@ func (s *Service) browserError(w http.ResponseWriter, r *http.Request, err error
 // answerError answers with a handler's error: the JSON envelope for JSON
 // callers and errors marked apierror.AsJSON, else the error UI (browserError).
 func (s *Service) answerError(w http.ResponseWriter, r *http.Request, err error) {
+	var refused *refusedWithFlow
+	if errors.As(unwrapJSON(err), &refused) {
+		f := refused.f
+		form.ClearMessages(&f.UI)
+		f.UI.Messages = []text.Message{text.Generic(refused.err.Reason)}
+		reply.JSON(w, refused.err.Code, s.flowJSON(r, f, refused.id))
+		return
+	}
 	if err, ok := apierror.IsJSON(err); ok {
 		s.writeError(w, r, err)
 		return
 	}
 	s.browserError(w, r, err)
+}
+
+// unwrapJSON is err without its apierror.AsJSON mark.
+func unwrapJSON(err error) error {
+	inner, _ := apierror.IsJSON(err)
+	return inner
 }

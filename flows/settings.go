@@ -228,7 +228,7 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 	// Expiry comes first, as in Kratos: an expired flow is replaced
 	// (submit's expired outcome) whatever the body and CSRF token.
 	isExpired := f.Expired(s.cfg.Now())
-	if err := s.checkSubmitter(r, f, b); err != nil && !isExpired {
+	if err := s.checkSubmitter(r, f, id, b); err != nil && !isExpired {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
 		return fail(err)
 	}

@@ -22,10 +22,14 @@ const (
 	TypeAPI     = "api"
 )
 
-// Flow states. Kratos knows more states, but these flows use only two.
+// Flow states. Settings flows (and legacy profile requests) go from
+// show_form to success; login and registration flows, whose only method is
+// the password, stay in choose_method, as Kratos' do. Kratos knows more
+// states, for methods these flows do not have.
 const (
-	StateShowForm = "show_form"
-	StateSuccess  = "success"
+	StateShowForm     = "show_form"
+	StateSuccess      = "success"
+	StateChooseMethod = "choose_method"
 )
 
 // Flow is one self-service flow (or legacy request) as it is stored.

@@ -250,6 +250,11 @@ func (form *Form) Add(n identity.Node, label string, value any, disabled bool, m
 		Required: a.Required, Disabled: disabled, Autocomplete: a.Autocomplete, MaxLength: a.MaxLength,
 		Messages: ms,
 	}
+	if a.Name == "identifier" && f.Autocomplete == "" {
+		// The API offers only Kratos' autocomplete values, without
+		// "username"; a browser's password manager still wants it.
+		f.Autocomplete = "username"
+	}
 	switch v := value.(type) {
 	case []any:
 		for _, item := range v {
