@@ -307,14 +307,21 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return fail(err)
 	}
-	if f.Type == identity.TypeBrowser && !negotiate.WantsJSON(r) {
-		id = settingsFlow(s).resumePaused(w, r, sess, id)
+	if !pausedChangeWaiting(r) {
+		id = s.upgradeHash(r.Context(), id, hash, password)
 	}
-	// After the paused change, whose flow was made for the identity's
-	// version before this login: the upgrade makes a new version.
-	id = s.upgradeHash(r.Context(), id, hash, password)
 	s.sendSession(w, r, f, sess, id, token)
 	return nil
+}
+
+// pausedChangeWaiting reports whether the browser holds a paused settings
+// change (a continuity cookie), which its refresh login's return_to applies
+// next. That change was made against the identity's version before this
+// login, so the login leaves the hash upgrade to a later login rather than
+// turn the change into a version conflict.
+func pausedChangeWaiting(r *http.Request) bool {
+	c, err := r.Cookie(ContinuityCookie)
+	return err == nil && c.Value != ""
 }
 
 // upgradeHash rehashes the password of a successful login (refresh logins

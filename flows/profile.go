@@ -129,8 +129,10 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	// The legacy API answers its refusals with 403 itself, browsers too
+	// (decisions.md): there is no error UI in the seed's design.
 	if err := s.cookies.checkCSRF(r, token); err != nil {
-		return err
+		return apierror.AsJSON(err)
 	}
 	reqID := r.URL.Query().Get("request")
 	if reqID == "" {
@@ -154,7 +156,7 @@ func (s profileFlow) profileUpdate(w http.ResponseWriter, r *http.Request) error
 		return apierror.NotFound("The profile request could not be found. Please restart the flow.")
 	}
 	if f.IdentityID != id.ID {
-		return apierror.ProfileAccess
+		return apierror.AsJSON(apierror.IdentityMismatch())
 	}
 	if err := b.CheckFields("csrf_token", "traits", "traits."); err != nil {
 		return err

@@ -44,9 +44,11 @@ func (s settingsFlow) settingsNodes(traits map[string]any) []identity.Node {
 }
 
 // refreshURL is where a session too old for a protected change is sent: a
-// refresh login that comes back to the settings UI showing this flow.
+// refresh login that comes back, as in Kratos, through the public settings
+// endpoint (GET /self-service/settings?flow=), which applies a paused
+// browser change and then shows the flow in the settings UI.
 func (s settingsFlow) refreshURL(r *http.Request, f *identity.Flow) string {
-	back := siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID)
+	back := s.site.PublicURL(r, "/self-service/settings", url.Values{"flow": {f.ID}})
 	return s.site.PublicURL(r, "/self-service/login/browser", url.Values{"refresh": {"true"}, "return_to": {back}})
 }
 
@@ -360,46 +362,41 @@ func (s settingsFlow) pauseSettings(w http.ResponseWriter, r *http.Request, f *i
 	return nil
 }
 
-// resumePaused applies a browser's paused settings submission after its
-// refresh login. Nothing happens unless the session is privileged now and
-// the paused submission belongs to its identity. It returns the identity as
-// stored afterwards: the updated one when the change was saved, else id.
-func (s settingsFlow) resumePaused(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity) *identity.Identity {
+// resumeSettings answers GET /self-service/settings?flow=, where a refresh
+// login sends the browser back: a paused change of this flow (continuity
+// cookie) is applied when the session is privileged now, and the browser
+// is sent on to the settings UI showing the flow.
+func (s settingsFlow) resumeSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
+	s.resumePaused(w, r, sess, id, f)
+	reply.Redirect(w, siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID), http.StatusSeeOther)
+}
+
+// resumePaused applies the browser's paused submission of flow f. Nothing
+// happens unless the session is privileged now and the paused submission
+// is this flow's, by this identity.
+func (s settingsFlow) resumePaused(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
 	c, err := r.Cookie(ContinuityCookie)
 	if err != nil || c.Value == "" || !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge) {
-		return id
+		return
 	}
 	http.SetCookie(w, s.cookies.cookie(r, ContinuityCookie, "", -1))
 	raw, err := s.cfg.Store.TakeContinuity(r.Context(), c.Value)
 	if err != nil {
-		return id
+		return
 	}
 	var p pausedSubmission
-	if json.Unmarshal(raw, &p) != nil || p.IdentityID != id.ID {
-		return id
-	}
-	f, err := s.cfg.Store.GetFlow(r.Context(), p.FlowID)
-	if err != nil || f.Kind != identity.KindSettings || f.IdentityID != id.ID {
-		return id
+	if json.Unmarshal(raw, &p) != nil || p.IdentityID != id.ID || p.FlowID != f.ID {
+		return
 	}
 	ch, err := p.change(s.cfg.Schema)
 	if err != nil {
 		s.cfg.Logger.Info("paused settings change dropped", zap.Error(err))
-		return id
+		return
 	}
-	o, updated, err := stateMachine(s).submit(r.Context(), f, sess, id, ch)
+	o, _, err := stateMachine(s).submit(r.Context(), f, sess, id, ch)
 	if err != nil || o != saved {
 		s.cfg.Logger.Info("paused settings change not applied", zap.String("outcome", o.result()), zap.Error(err))
-		return id
 	}
-	return updated
-}
-
-// resumeSettings answers GET /self-service/settings?flow=: the browser
-// lands on the settings UI showing the flow.
-func (s settingsFlow) resumeSettings(w http.ResponseWriter, r *http.Request, sess *identity.Session, id *identity.Identity, f *identity.Flow) {
-	_ = s.resumePaused(w, r, sess, id)
-	reply.Redirect(w, siteurl.WithQuery(s.site.SettingsUI(r), "flow", f.ID), http.StatusSeeOther)
 }
 
 // sendSettingsSuccess answers a saved settings change. A browser flow's

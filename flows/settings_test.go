@@ -148,7 +148,7 @@ var settingsScenarios = map[string]scenario{
 
 func TestSettingsFlow(t *testing.T) {
 	// The refresh login that comes back to the settings UI showing the flow.
-	refreshLogin := "{pub}/self-service/login/browser?refresh=true&return_to=" + url.QueryEscape(testPub+"/ui/settings?flow=") + "{flow}"
+	refreshLogin := "{pub}/self-service/login/browser?refresh=true&return_to=" + url.QueryEscape(testPub+"/self-service/settings?flow=") + "{flow}"
 	saved := map[callerKind]expect{
 		callerBrowser: {status: http.StatusSeeOther, location: "{pub}/ui/settings?flow={flow}", state: "success", messages: []int{1050001}, sessionCookie: setAgain},
 		callerSPA: {status: http.StatusOK, state: "success", messages: []int{1050001},

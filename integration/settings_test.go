@@ -124,6 +124,8 @@ func TestSettingsBrowserRefresh(t *testing.T) {
 	}
 	res = loginBrowser(t, s, c, "", "a long enough secret", "?"+to.RawQuery)
 	wantStatus(t, res, 303)
+	// The login's return_to, the public settings endpoint, applies it.
+	wantStatus(t, do(t, c, "GET", res.Header.Get("Location"), nil), 303)
 	who = do(t, c, "GET", s.kratos()+"/sessions/whoami", nil)
 	if get(who.json(t), "identity", "traits", "email") != "linus@kernel.example" {
 		t.Fatalf("paused change not applied after refresh: %s", who.body)
