@@ -62,7 +62,9 @@ func IdentifierMissing() Message {
 // Kratos has no throttle).
 func TooManyAttempts(wait time.Duration) Message {
 	mins := max(1, int((wait+time.Minute-1)/time.Minute))
-	return Generic(fmt.Sprintf("Too many failed attempts. Please try again in %d minutes.", mins))
+	m := Generic(fmt.Sprintf("Too many failed attempts. Please try again in %d minutes.", mins))
+	m.Context["retry_after_minutes"] = mins
+	return m
 }
 
 // SettingsNoStrategy answers a settings submission whose method is missing
