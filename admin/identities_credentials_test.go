@@ -37,7 +37,9 @@ func TestAdminDeleteIdentityCredentials(t *testing.T) {
 			t.Fatalf("%s: %v", path, got)
 		}
 	}
-	e.admin(http.MethodGet, "/admin/identities/"+withPassword+"/credentials/password", nil).ExpectError(t, http.StatusMethodNotAllowed)
+	if r := e.admin(http.MethodGet, "/admin/identities/"+withPassword+"/credentials/password", nil); r.ExpectError(t, http.StatusMethodNotAllowed) != nil && r.Header().Get("Allow") != "DELETE" {
+		t.Fatalf("Allow %q", r.Header().Get("Allow"))
+	}
 
 	after := e.stored(withPassword)
 	if after.Version != before.Version || after.Password == nil || after.Password.HashedPassword != before.Password.HashedPassword {
