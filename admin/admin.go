@@ -23,10 +23,12 @@ import (
 //
 //	GET    /admin/identities                      list (page_size, page_token, credentials_identifier)
 //	POST   /admin/identities                      create: 201 + Location
+//	PATCH  /admin/identities                      batch create (at most 2000): 200, a result per item
 //	GET    /admin/identities/{id}                 get (ETag)
 //	PUT    /admin/identities/{id}                 replace (If-Match → 412)
 //	PATCH  /admin/identities/{id}                 RFC 6902 JSON Patch (If-Match → 412)
 //	DELETE /admin/identities/{id}                 204, with its sessions
+//	DELETE /admin/identities/{id}/credentials/{type}  as Kratos: 400 for password, 404 for a type it lacks
 //	GET    /admin/identities/{id}/sessions        the identity's sessions (active=true|false)
 //	DELETE /admin/identities/{id}/sessions        204
 //	GET    /admin/sessions/{id}                   session with its identity
@@ -50,12 +52,16 @@ func (s *API) routes() *http.ServeMux {
 	for _, rt := range []*route.Router{rt, rt.WithPrefix("/admin")} {
 		rt.Handle("/identities", map[string]route.HandlerFunc{
 			http.MethodGet: s.adminListIdentities, http.MethodPost: s.adminCreateIdentity,
+			http.MethodPatch: s.adminBatchPatchIdentities,
 		})
 		rt.Handle("/identities/{id}", map[string]route.HandlerFunc{
 			http.MethodGet:    withID(s.adminGetIdentity),
 			http.MethodPut:    withID(s.adminPutIdentity),
 			http.MethodPatch:  withID(s.adminPatchIdentity),
 			http.MethodDelete: withID(s.adminDeleteIdentity),
+		})
+		rt.Handle("/identities/{id}/credentials/{type}", map[string]route.HandlerFunc{
+			http.MethodDelete: withID(s.adminDeleteIdentityCredentials),
 		})
 		rt.Handle("/identities/{id}/sessions", map[string]route.HandlerFunc{
 			http.MethodGet: withID(s.adminListIdentitySessions), http.MethodDelete: withID(s.adminDeleteIdentitySessions),
@@ -106,11 +112,16 @@ func adminIdentityURL(r *http.Request, id string) string {
 // numbers as json.Number. The Content-Type is not checked (Kratos' admin API
 // does not check it either, so `curl -d` works). Errors are 4xx.
 func readAdminJSON(w http.ResponseWriter, r *http.Request) (any, []byte, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, body.MaxBodyBytes))
+	return readAdminJSONUpTo(w, r, body.MaxBodyBytes)
+}
+
+// readAdminJSONUpTo is readAdminJSON with a body of at most limit bytes.
+func readAdminJSONUpTo(w http.ResponseWriter, r *http.Request, limit int64) (any, []byte, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, nil, apierror.New(http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", body.MaxBodyBytes)
+			return nil, nil, apierror.New(http.StatusRequestEntityTooLarge, "The request body is larger than %d bytes.", limit)
 		}
 		return nil, nil, apierror.BadRequest("Unable to read the HTTP request body.")
 	}

@@ -824,7 +824,7 @@ func TestAdminRouting(t *testing.T) {
 		{"GET", "/admin/sessions", 404, ""},
 		{"GET", "/sessions/whoami", 404, ""},
 		{"GET", "/self-service/login/browser", 404, ""},
-		{"DELETE", "/admin/identities", 405, "GET, HEAD, POST"},
+		{"DELETE", "/admin/identities", 405, "GET, HEAD, POST, PATCH"},
 		{"POST", "/admin/identities/" + id, 405, "GET, HEAD, PUT, PATCH, DELETE"},
 		{"POST", "/identities/" + id + "/sessions", 405, "GET, HEAD, DELETE"},
 		{"PUT", "/admin/sessions/" + id, 405, "GET, HEAD, DELETE"},

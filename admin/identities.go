@@ -415,8 +415,8 @@ func (s *API) adminCreateIdentity(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	id := s.svc.NewIdentity(in.traits)
-	if err := s.applyAdminInput(id, in); err != nil {
+	id, err := s.newAdminIdentity(in)
+	if err != nil {
 		return err
 	}
 	if err := s.cfg.Store.CreateIdentity(r.Context(), id); err != nil {
@@ -430,6 +430,16 @@ func (s *API) adminCreateIdentity(w http.ResponseWriter, r *http.Request) error 
 	w.Header().Set("ETag", adminETag(id.Version))
 	reply.JSON(w, http.StatusCreated, s.svc.IdentityJSON(r, id, true))
 	return nil
+}
+
+// newAdminIdentity is the new identity of a checked create body (POST, or
+// an item of the batch PATCH); errors are those of applyAdminInput.
+func (s *API) newAdminIdentity(in *adminIdentityInput) (*identity.Identity, error) {
+	id := s.svc.NewIdentity(in.traits)
+	if err := s.applyAdminInput(id, in); err != nil {
+		return nil, err
+	}
+	return id, nil
 }
 
 // adminLoadIdentity reads an identity for an admin request; a malformed or

@@ -5,7 +5,6 @@ package caddymodule
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -126,7 +125,8 @@ type Handler struct {
 	storeLog *zap.Logger // logger, once per interval (identity.StoreFailureLogger)
 	svc      *flows.Service
 	admin    *admin.API // with Admin set
-	// warnPublicAdmin logs once if the admin API answers beyond loopback.
+	// warnPublicAdmin logs once if the admin API answers beyond loopback,
+	// when provisioning could not tell (see warnPublicListen).
 	warnPublicAdmin *sync.Once
 	store           identity.Store
 	poolKey         string // the store pool entry this handler holds; "" when none
@@ -263,7 +263,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	}
 	if h.Admin {
 		h.admin = admin.New(h.svc)
-		h.warnPublicAdmin = new(sync.Once)
+		if !warnPublicListen(ctx, h.logger) {
+			h.warnPublicAdmin = new(sync.Once)
+		}
 	}
 
 	if c := h.logger.Check(zap.DebugLevel, "kratos handler provisioned"); c != nil {
@@ -400,25 +402,6 @@ func publicPath(path, prefix string) (rel string, ok bool) {
 		return "", false
 	}
 	return rel, true
-}
-
-// warnIfPublic warns when the admin API answers on an address other than
-// loopback: it needs no credentials, so it belongs on a private listener.
-// The handler cannot see its listener when it is provisioned, so the first
-// admin request tells.
-func warnIfPublic(log *zap.Logger, r *http.Request) {
-	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok {
-		return
-	}
-	host, _, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		host = addr.String()
-	}
-	if ip := net.ParseIP(host); ip != nil && !ip.IsLoopback() {
-		log.Warn("the admin API answers on a non-loopback address: anyone who can reach it can read and change every identity; bind it to 127.0.0.1 or a private network",
-			zap.String("address", addr.String()))
-	}
 }
 
 // loginIdentifierProblem says what is wrong with a schema's login

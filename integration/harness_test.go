@@ -136,6 +136,7 @@ http://127.0.0.1:%d {
 	reverse_proxy 127.0.0.1:%d
 }
 http://127.0.0.1:%d {
+	bind 127.0.0.1
 	kratos {
 		identity_schema %s
 		%s
