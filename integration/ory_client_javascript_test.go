@@ -319,13 +319,20 @@ func wantUnknownFlows(t *testing.T, r *jsReport) {
 
 // wantExpiredLoginFlow checks expiredLoginFlow: 410
 // self_service_flow_expired, with where to start again.
-func wantExpiredLoginFlow(t *testing.T, r *jsReport, flowID string) {
+func wantExpiredLoginFlow(t *testing.T, s *site, r *jsReport, flowID string) {
 	t.Helper()
+	// The fetch answers as Kratos' x.ErrGone: where to start again, no new
+	// flow.
 	got := r.step(t, "getLoginFlow", 410)
 	wantErrorID(t, "getLoginFlow of an expired flow", got, 410, "self_service_flow_expired")
-	if to, _ := get(got, "error", "details", "redirect_to").(string); !strings.Contains(to, "/.ory/kratos/public/self-service/login/browser") {
-		t.Errorf("getLoginFlow of an expired flow: details.redirect_to %q", to)
+	if get(got, "error", "message") != "The requested resource is no longer available because it has expired or is otherwise invalid." ||
+		get(got, "error", "reason") != "The login flow has expired. Redirect the user to the login flow init endpoint to initialize a new login flow." {
+		t.Errorf("getLoginFlow of an expired flow: message %v reason %v", get(got, "error", "message"), get(got, "error", "reason"))
 	}
+	if to := get(got, "error", "details", "redirect_to"); to != s.kratos()+"/self-service/login/browser" || get(got, "error", "details", "return_to") != "" {
+		t.Errorf("getLoginFlow of an expired flow: details %v, want redirect_to %s/self-service/login/browser and an empty return_to", get(got, "error", "details"), s.kratos())
+	}
+	// The submit answers with a replacement flow.
 	sub := r.step(t, "updateLoginFlow", 410)
 	wantErrorID(t, "updateLoginFlow of an expired flow", sub, 410, "self_service_flow_expired")
 	if use, _ := sub["use_flow_id"].(string); use == "" || use == flowID {
@@ -374,7 +381,7 @@ func TestOryClientJSNode(t *testing.T) {
 			t.Cleanup(caddymodule.AdvanceClockForTest(oryJSFlowLifespan + time.Minute))
 			var expired jsReport
 			runNode(t, s, "expired-login", map[string]any{"flowId": started.FlowID, "csrf": started.CSRF, "email": email, "password": oryJSPassword, "jar": jar}, &expired)
-			wantExpiredLoginFlow(t, &expired, started.FlowID)
+			wantExpiredLoginFlow(t, s, &expired, started.FlowID)
 		})
 	}
 }
@@ -443,7 +450,7 @@ func TestOryClientJSBrowser(t *testing.T) {
 	t.Cleanup(caddymodule.AdvanceClockForTest(oryJSFlowLifespan + time.Minute))
 	var expired jsReport
 	b.eval("the expired login flow", `oryClientTest.expiredLogin({flowId: `+js(started.FlowID)+`, csrf: `+js(started.CSRF)+`, email: `+js(email)+`, password: `+js(oryJSPassword)+`})`, &expired)
-	wantExpiredLoginFlow(t, &expired, started.FlowID)
+	wantExpiredLoginFlow(t, s, &expired, started.FlowID)
 	if got := b.text("#report"); !strings.Contains(got, "self_service_flow_expired") {
 		t.Errorf("the page does not show the expired flow's error:\n%s", got)
 	}
