@@ -1,7 +1,9 @@
-# make test: everything CI runs. On a fresh Debian machine with Go it first
-# installs what the tests need (redis-server and redis-cli for the store
-# tests, Debian's chromium for the browser tests), then lints (see make
-# lint) and runs every test with the race detector.
+# make test: everything CI runs. On a fresh Debian machine with Go, node and
+# npm it first installs what the tests need (redis-server and redis-cli for
+# the store tests, Debian's chromium for the browser tests, and with npm ci
+# the pinned npm packages of the tests of Ory's JavaScript SDK in
+# integration/testdata/ory-client-js), then lints (see make lint) and runs
+# every test with the race detector.
 #
 # Other targets:
 #   make test-short  the edit-test loop: every test with -short, without the
@@ -23,7 +25,10 @@
 #                    <package>/testdata/fuzz/<target>/.
 #   make bench       every benchmark.
 #   make demo        the demo site of Caddyfile.example.
-#   make deps        installs the Debian packages the tests need.
+#   make deps        installs the Debian packages the tests need, and the
+#                    npm packages of integration/testdata/ory-client-js
+#                    (npm ci, exactly as package-lock.json pins them) when
+#                    its node_modules is missing or older than the lock.
 #
 # The fuzz targets:
 #   internal/siteurl    FuzzCheckReturnTo   return_to checks: only absolute
@@ -75,6 +80,10 @@ APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
                 $(if $(shell command -v redis-cli),,redis-tools) \
                 $(if $(shell command -v chromium),,chromium)
 
+# The tests of Ory's JavaScript SDK (@ory/client), their bundler (esbuild)
+# and cookie jar (tough-cookie). npm ci writes node_modules/.package-lock.json.
+ORY_CLIENT_JS := integration/testdata/ory-client-js
+
 .PHONY: test test-short lint vet fuzz deps demo bench
 
 test: deps lint
@@ -83,13 +92,18 @@ test: deps lint
 test-short:
 	$(GO) test -short -count=1 ./...
 
-deps:
+deps: $(ORY_CLIENT_JS)/node_modules/.package-lock.json
 ifneq ($(strip $(APT_PACKAGES)),)
 	@echo "installing $(strip $(APT_PACKAGES))"
 	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
 endif
+
+# No install scripts: esbuild's only checks its binary, which the
+# platform's @esbuild package already is.
+$(ORY_CLIENT_JS)/node_modules/.package-lock.json: $(ORY_CLIENT_JS)/package.json $(ORY_CLIENT_JS)/package-lock.json
+	cd $(ORY_CLIENT_JS) && npm ci --include=dev --ignore-scripts --no-audit --no-fund
 
 lint: vet
 	@unformatted=$$($(GOFMT) -l .); \

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -174,6 +175,26 @@ func (s *Service) restartURL(r *http.Request, f *identity.Flow, typ string) stri
 		q.Set("return_to", f.ReturnTo)
 	}
 	return s.site.PublicURL(r, "/self-service/"+f.Kind+"/"+typ, q)
+}
+
+// expiredFetch is the answer to a fetch of the expired flow f, as Kratos
+// v1.3.1 gives it: 410 saying where to start again, details.redirect_to
+// (with the old return_to) and details.return_to for a browser flow,
+// details.api for an API flow. Login and registration carry the id
+// self_service_flow_expired; Kratos' settings fetch has none.
+func (s *Service) expiredFetch(r *http.Request, f *identity.Flow) *apierror.Error {
+	var e *apierror.Error
+	if f.Type == identity.TypeAPI {
+		e = apierror.FlowGone(fmt.Sprintf("The %[1]s flow has expired. Call the %[1]s flow init API endpoint to initialize a new %[1]s flow.", f.Kind),
+			map[string]any{"api": s.site.PublicURL(r, "/self-service/"+f.Kind+"/api", nil)})
+	} else {
+		e = apierror.FlowGone(fmt.Sprintf("The %[1]s flow has expired. Redirect the user to the %[1]s flow init endpoint to initialize a new %[1]s flow.", f.Kind),
+			map[string]any{"redirect_to": s.restartURL(r, f, identity.TypeBrowser), "return_to": f.ReturnTo})
+	}
+	if f.Kind != identity.KindSettings {
+		e.ID = "self_service_flow_expired"
+	}
+	return e
 }
 
 // openSubmit starts the submit of a login or registration flow: it loads

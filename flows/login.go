@@ -145,9 +145,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 		form.SetCSRF(&f.UI, csrf.Mask(real))
 	}
 	if f.Expired(s.cfg.Now()) {
-		e := apierror.FlowExpired(f, s.cfg.Now(), "")
-		e.Details = map[string]any{"redirect_to": s.restartURL(r, f, f.Type)}
-		return apierror.AsJSON(e)
+		return apierror.AsJSON(s.expiredFetch(r, f))
 	}
 	reply.JSON(w, http.StatusOK, s.flowJSON(r, f, nil))
 	return nil

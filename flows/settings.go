@@ -116,15 +116,8 @@ func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) erro
 	case f.IdentityID != id.ID:
 		return apierror.AsJSON(apierror.IdentityMismatch())
 	}
-	if now := s.cfg.Now(); f.Expired(now) {
-		e := apierror.FlowExpired(f, now, "")
-		e.Reason = "The settings flow has expired. Redirect the user to the settings flow init endpoint to initialize a new settings flow."
-		if f.Type == identity.TypeAPI {
-			e.Details = map[string]any{"api": s.site.PublicURL(r, "/self-service/settings/api", nil)}
-		} else {
-			e.Details = map[string]any{"redirect_to": s.restartURL(r, f, identity.TypeBrowser)}
-		}
-		return apierror.AsJSON(e)
+	if f.Expired(s.cfg.Now()) {
+		return apierror.AsJSON(s.expiredFetch(r, f))
 	}
 	if real := s.cookies.csrfFromCookie(r); real != nil && f.Type == identity.TypeBrowser {
 		form.SetCSRF(&f.UI, csrf.Mask(real))

@@ -92,9 +92,17 @@ func startSite(t testing.TB, extra string) *site {
 // startSiteWithSchema is startSite with another identity schema.
 func startSiteWithSchema(t testing.TB, identitySchema, extra string) *site {
 	t.Helper()
+	return startSiteWithRoutes(t, identitySchema, extra, "")
+}
+
+// startSiteWithRoutes is startSiteWithSchema with routes, Caddyfile
+// directives of the public site's own (a handle_path serving files, say),
+// beside its kratos handler and the app.
+func startSiteWithRoutes(t testing.TB, identitySchema, extra, routes string) *site {
+	t.Helper()
 	redisAddr := redistest.StartServer(t)
 	store := fmt.Sprintf("store redis {\n\t\turls redis://%s/0\n\t\tkey_prefix t%d\n\t}", redisAddr, time.Now().UnixNano())
-	s := startSiteWithStore(t, identitySchema, store, extra)
+	s := startSiteWithStore(t, identitySchema, store, extra, routes)
 	s.redis = redisAddr
 	return s
 }
@@ -104,12 +112,12 @@ func startSiteWithSchema(t testing.TB, identitySchema, extra string) *site {
 // identities from earlier tests are still there.
 func startSiteMemory(t testing.TB, extra string) *site {
 	t.Helper()
-	return startSiteWithStore(t, seedSchema, "store memory", extra)
+	return startSiteWithStore(t, seedSchema, "store memory", extra, "")
 }
 
-// startSiteWithStore starts the sites of startSite with this identity schema
-// and `store` line.
-func startSiteWithStore(t testing.TB, identitySchema, store, extra string) *site {
+// startSiteWithStore starts the sites of startSite with this identity schema,
+// `store` line and public site routes (see startSiteWithRoutes).
+func startSiteWithStore(t testing.TB, identitySchema, store, extra, routes string) *site {
 	t.Helper()
 	dir := t.TempDir()
 	schemaPath := filepath.Join(dir, "identity.schema.json")
@@ -133,6 +141,7 @@ http://127.0.0.1:%d {
 		%s
 		%s
 	}
+	%s
 	reverse_proxy 127.0.0.1:%d
 }
 http://127.0.0.1:%d {
@@ -146,7 +155,7 @@ http://127.0.0.1:%d {
 http://127.0.0.1:%d {
 	respond "app saw user={header.X-Kratos-Authenticated-Identity-Id}" 200
 }
-`, pub, schemaPath, store, extra, app, adm, schemaPath, store, app)
+`, pub, schemaPath, store, extra, routes, app, adm, schemaPath, store, app)
 	adapter := caddyconfig.GetAdapter("caddyfile")
 	js, warnings, err := adapter.Adapt([]byte(cfg), nil)
 	if err != nil {

@@ -153,6 +153,15 @@ func FlowExpired(f *identity.Flow, now time.Time, useFlowID string) *Error {
 	return e
 }
 
+// FlowGone is the 410 of a fetch of an expired flow (Kratos' x.ErrGone):
+// the reason says how to start again and details where; no replacement
+// flow, no expired_at or since, and no id (callers that have one add it).
+func FlowGone(reason string, details map[string]any) *Error {
+	e := New(http.StatusGone, "%s", reason)
+	e.Details = details
+	return e
+}
+
 func Unavailable() *Error {
 	return New(http.StatusServiceUnavailable, "The identity store could not be reached. Please try again in a moment.")
 }
