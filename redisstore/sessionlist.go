@@ -150,8 +150,14 @@ func (s *Store) readListed(ctx context.Context, members []string) (found []ident
 		}
 		sess, err1 := decode[identity.Session](sessData)
 		id, err2 := decode[identity.Identity](idData)
-		if err1 != nil || err2 != nil || id.ID != sess.IdentityID || identity.SessionCursorID(m) != sess.ID {
+		switch {
+		case err1 != nil || err2 != nil || id.ID != sess.IdentityID:
 			continue // one bad record must not hide the others
+		case identity.SessionCursor(sess) != m:
+			// Its issue time changed (a refresh login): the entry of
+			// the new time lists it.
+			stale = append(stale, m)
+			continue
 		}
 		found = append(found, identity.SessionWithIdentity{Session: sess, Identity: id})
 		at = append(at, m)
