@@ -128,6 +128,7 @@ func (s *Service) publicRoutes() *http.ServeMux {
 		ui.AuthPage(w, r, identity.KindRegistration)
 	}))
 	rt.Get(siteurl.SettingsPath, page(ui.SettingsPage))
+	rt.Post(pages.DevicesPath, page(ui.RevokeDevices))
 	rt.Get(siteurl.ProfilePath, page(ui.ProfilePage))
 	rt.Get(siteurl.ErrorPath, page(ui.ErrorPage))
 	rt.Get(pages.StylePath, page(ui.Stylesheet))
