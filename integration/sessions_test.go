@@ -441,8 +441,8 @@ http://:%d {
 
 	forwarded := []string{"X-Forwarded-For", "203.0.113.9", "Cf-Ipcity", "Berlin", "Cf-Ipcountry", "DE", "User-Agent", "device-test/1.0"}
 	for _, tc := range []struct {
-		port             int
-		email            string
+		port            int
+		email           string
 		wantIP, wantLoc string
 	}{
 		{trusting, "trusted-proxy@example.com", "203.0.113.9", "Berlin, DE"},
