@@ -31,6 +31,7 @@ import (
 //	DELETE /admin/identities/{id}/credentials/{type}  as Kratos: 400 for password, 404 for a type it lacks
 //	GET    /admin/identities/{id}/sessions        the identity's sessions (active=true|false)
 //	DELETE /admin/identities/{id}/sessions        204
+//	GET    /admin/sessions                        every session (page_size, page_token, active, expand)
 //	GET    /admin/sessions/{id}                   session with its identity
 //	DELETE /admin/sessions/{id}                   204: deactivates it, as Kratos
 //	PATCH  /admin/sessions/{id}/extend            200: expires_at = now + session lifespan
@@ -66,6 +67,7 @@ func (s *API) routes() *http.ServeMux {
 		rt.Handle("/identities/{id}/sessions", map[string]route.HandlerFunc{
 			http.MethodGet: withID(s.adminListIdentitySessions), http.MethodDelete: withID(s.adminDeleteIdentitySessions),
 		})
+		rt.Get("/sessions", s.adminListSessions)
 		rt.Handle("/sessions/{id}", map[string]route.HandlerFunc{
 			http.MethodGet: withID(s.adminGetSession), http.MethodDelete: withID(s.adminDeactivateSession),
 		})

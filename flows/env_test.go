@@ -300,7 +300,8 @@ func (c *client) do(method, target, contentType, body string, header ...string) 
 	a := &answer{Response: testenv.Record(req, func(w http.ResponseWriter, r *http.Request) { c.e.s.ServePublic(w, r, rel) })}
 	if strings.HasPrefix(a.Header().Get("Content-Type"), "application/json") && a.Body.Len() > 0 {
 		a.json = true
-		if err := json.Unmarshal(a.Body.Bytes(), &a.doc); err != nil {
+		// A list (GET /sessions) is read by its test.
+		if err := json.Unmarshal(a.Body.Bytes(), &a.doc); err != nil && a.Body.Bytes()[0] != '[' {
 			t.Fatalf("%s %s: %v\n%s", method, target, err, a.Body)
 		}
 	}

@@ -359,6 +359,7 @@ func (s loginFlow) completeLogin(w http.ResponseWriter, r *http.Request, f *iden
 		current.AuthenticatedAt, current.IssuedAt = now, now
 		current.ExpiresAt = now.Add(s.cfg.SessionLifespan)
 		current.AuthenticationMethods = append(current.AuthenticationMethods, identity.AuthenticationMethod{Method: "password", AAL: identity.AAL1, CompletedAt: now})
+		s.addDevice(r, current)
 		if err := s.cfg.Store.UpdateSession(r.Context(), current); err != nil {
 			return nil, "", err
 		}

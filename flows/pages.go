@@ -41,3 +41,7 @@ func (b pagesBackend) AfterURL(r *http.Request, returnTo string) string {
 func (b pagesBackend) LogoutURL(r *http.Request, returnTo string) (string, string) {
 	return b.logoutURL(r, returnTo)
 }
+
+func (b pagesBackend) CheckCSRF(r *http.Request, token string) error {
+	return b.cookies.checkCSRF(r, token)
+}

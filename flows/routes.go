@@ -65,6 +65,11 @@ func (s *Service) publicRoutes() *http.ServeMux {
 	// Any method, as Kratos: proxies ask it with the method of the request
 	// they check.
 	rt.Any("/sessions/whoami", s.whoami)
+	mine := mySessions{s}
+	rt.Handle("/sessions", map[string]route.HandlerFunc{http.MethodGet: mine.list, http.MethodDelete: mine.revokeAll})
+	// Any method, answering 405 itself: a pattern for DELETE alone would
+	// conflict with the any-method /sessions/whoami.
+	rt.Any("/sessions/{id}", mine.revokeOne)
 
 	rt.Get("/self-service/login/browser", func(w http.ResponseWriter, r *http.Request) error {
 		return login.loginInit(w, r, identity.TypeBrowser)
@@ -123,6 +128,7 @@ func (s *Service) publicRoutes() *http.ServeMux {
 		ui.AuthPage(w, r, identity.KindRegistration)
 	}))
 	rt.Get(siteurl.SettingsPath, page(ui.SettingsPage))
+	rt.Post(pages.DevicesPath, page(ui.RevokeDevices))
 	rt.Get(siteurl.ProfilePath, page(ui.ProfilePage))
 	rt.Get(siteurl.ErrorPath, page(ui.ErrorPage))
 	rt.Get(pages.StylePath, page(ui.Stylesheet))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
@@ -61,7 +62,7 @@ func (s *Service) IssueSession(r *http.Request, id *identity.Identity) (*identit
 		Active: true, IssuedAt: now, AuthenticatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionLifespan), AAL: identity.AAL1,
 		AuthenticationMethods: []identity.AuthenticationMethod{{Method: "password", AAL: identity.AAL1, CompletedAt: now}},
-		Devices:               []identity.Device{{ID: identity.NewID(), IPAddress: clientIP(r), UserAgent: r.UserAgent()}},
+		Devices:               []identity.Device{s.device(r)},
 	}
 	if err := s.cfg.Store.CreateSession(r.Context(), sess); err != nil {
 		return nil, "", err
@@ -70,13 +71,59 @@ func (s *Service) IssueSession(r *http.Request, id *identity.Identity) (*identit
 	return sess, token, nil
 }
 
-// clientIP is the request's remote address without the port.
+// clientIP is the request's remote address without the port: the client
+// address when no hook (Config.ClientIP) says better.
 func clientIP(r *http.Request) string {
 	host := r.RemoteAddr
 	if i := strings.LastIndexByte(host, ':'); i > 0 && !strings.HasSuffix(host, "]") {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
+}
+
+// maxDevices bounds the devices a session records: the most recent ones.
+const maxDevices = 10
+
+// maxDeviceField bounds the user agent and location a device records.
+const maxDeviceField = 512
+
+// device is the client of a request, as a session records it: the client
+// address as the server determined it (Caddy's, through trusted proxies
+// only), the User-Agent, and the location Cloudflare's headers give, which
+// are read only from a trusted proxy (Kratos reads them from anyone).
+func (s *Service) device(r *http.Request) identity.Device {
+	d := identity.Device{ID: identity.NewID(), IPAddress: s.cfg.ClientIP(r), UserAgent: truncate(r.UserAgent(), maxDeviceField)}
+	if s.cfg.FromTrustedProxy != nil && s.cfg.FromTrustedProxy(r) {
+		var parts []string
+		for _, h := range []string{"Cf-Ipcity", "Cf-Ipcountry"} {
+			if v := r.Header.Get(h); v != "" {
+				parts = append(parts, v)
+			}
+		}
+		d.Location = truncate(strings.Join(parts, ", "), maxDeviceField)
+	}
+	return d
+}
+
+// addDevice records the request's client on a session that is used again
+// (a refresh login), keeping the last maxDevices.
+func (s *Service) addDevice(r *http.Request, sess *identity.Session) {
+	sess.Devices = append(sess.Devices, s.device(r))
+	if n := len(sess.Devices); n > maxDevices {
+		sess.Devices = sess.Devices[n-maxDevices:]
+	}
+}
+
+// truncate cuts v to at most n bytes, on a UTF-8 boundary.
+func truncate(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	v = v[:n]
+	for len(v) > 0 && !utf8.ValidString(v) {
+		v = v[:len(v)-1]
+	}
+	return v
 }
 
 // whoami answers GET /sessions/whoami.

@@ -1,6 +1,11 @@
 package identity
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Authenticator assurance levels.
 const (
@@ -30,11 +35,50 @@ type AuthenticationMethod struct {
 	CompletedAt time.Time `json:"completed_at"`
 }
 
-// Device is the client a session was issued to.
+// Device is a client the session was used from: one is recorded each time
+// the session is issued or re-authenticated. Location is "<city>, <country>"
+// when a trusted proxy (Cloudflare) said so, else "".
 type Device struct {
 	ID        string `json:"id"`
-	IPAddress string `json:"ip_address,omitempty"`
-	UserAgent string `json:"user_agent,omitempty"`
+	IPAddress string `json:"ip_address"`
+	UserAgent string `json:"user_agent"`
+	Location  string `json:"location"`
+}
+
+// SessionWithIdentity is a listed session and its identity.
+type SessionWithIdentity struct {
+	Session  *Session
+	Identity *Identity
+}
+
+// maxCursorMillis is the largest issue time (unix ms) a cursor can order:
+// the year 2286.
+const maxCursorMillis = 9999999999999
+
+// SessionCursor is where a session stands in the order of
+// Sessions.ListAllSessions: its issue time inverted and zero-padded, then
+// its id, so that the byte order of cursors is newest first (ties by id).
+func SessionCursor(s *Session) string {
+	ms := min(max(s.IssuedAt.UnixMilli(), 0), maxCursorMillis)
+	return fmt.Sprintf("%013d:%s", maxCursorMillis-ms, s.ID)
+}
+
+// SessionCursorID is the session id of a cursor, "" when it is not one.
+func SessionCursorID(cursor string) string {
+	ms, id, ok := strings.Cut(cursor, ":")
+	if !ok || len(ms) != 13 || strings.Trim(ms, "0123456789") != "" {
+		return ""
+	}
+	return id
+}
+
+// SessionCursorIssuedAt is the issue time a cursor holds (unix ms).
+func SessionCursorIssuedAt(cursor string) int64 {
+	inv, err := strconv.ParseInt(cursor[:min(13, len(cursor))], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return maxCursorMillis - inv
 }
 
 // IsActive reports whether the session can be used at time now.

@@ -117,6 +117,19 @@ type Sessions interface {
 	// DeleteSessions removes the identity's sessions except the one with id
 	// `keep` (may be empty) and reports how many it removed.
 	DeleteSessions(ctx context.Context, identityID, keep string) (int, error)
+	// RevokeSessions sets Active to false on every stored session of the
+	// identity except the one with id `keep`, and reports how many sessions
+	// other than `keep` it found, revoked already or not (Kratos counts the
+	// rows its update matched).
+	RevokeSessions(ctx context.Context, identityID, keep string) (int, error)
+	// ListAllSessions returns up to limit stored sessions of every identity,
+	// each with its identity, in the order of SessionCursor (newest issued
+	// first), starting after the cursor `after` ("" from the start), and the
+	// cursor of the next page ("" on the last page). Sessions whose identity
+	// is gone are left out. The work of one call is bounded: a page may come
+	// back short, with a next cursor, when the store skipped many records it
+	// no longer holds.
+	ListAllSessions(ctx context.Context, after string, limit int) ([]SessionWithIdentity, string, error)
 }
 
 // Flows keeps self-service flows and stored errors.

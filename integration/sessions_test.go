@@ -1,12 +1,20 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
 // registerAPI signs up through the API flow and returns the session token.
@@ -259,4 +267,242 @@ func TestLoginErrors(t *testing.T) {
 			wantStatus(t, res, 404)
 		}
 	})
+}
+
+// startStore starts the sites of startSite on "redis" or "memory".
+func startStore(t *testing.T, store, extra string) *site {
+	t.Helper()
+	if store == "memory" {
+		return startSiteMemory(t, extra)
+	}
+	return startSite(t, extra)
+}
+
+// linkRel is the URL of a rel in a Link header, or "".
+func linkRel(link, rel string) string {
+	for _, part := range strings.Split(link, ",") {
+		u, params, ok := strings.Cut(part, ";")
+		if ok && strings.TrimSpace(params) == `rel="`+rel+`"` {
+			return strings.Trim(strings.TrimSpace(u), "<>")
+		}
+	}
+	return ""
+}
+
+// sessionIDOf is the session id of a token, through whoami.
+func sessionIDOf(t *testing.T, s *site, token string) string {
+	t.Helper()
+	res := do(t, browser(t), "GET", s.kratos()+"/sessions/whoami", nil, "X-Session-Token", token)
+	wantStatus(t, res, 200)
+	return res.json(t)["id"].(string)
+}
+
+// listIDs is the ids of a JSON array answer.
+func listIDs(t *testing.T, res *response) []string {
+	t.Helper()
+	var items []map[string]any
+	if err := json.Unmarshal(res.body, &items); err != nil {
+		t.Fatalf("not a JSON array: %v\n%s", err, res.body)
+	}
+	var ids []string
+	for _, it := range items {
+		ids = append(ids, it["id"].(string))
+	}
+	return ids
+}
+
+// Session management through Caddy on both stores: a browser (cookie) and
+// a native app (token) list and revoke each other's sessions, and the
+// admin API lists them all.
+func TestSessionManagement(t *testing.T) {
+	for _, store := range []string{"redis", "memory"} {
+		t.Run(store, func(t *testing.T) {
+			s := startStore(t, store, "")
+			email := "manage-" + store + "@example.com"
+			const password = "correct horse battery"
+			appToken, _ := registerAPI(t, s, email, password)
+			other := loginAPI(t, s, email, password)
+			b := browser(t)
+			wantStatus(t, loginBrowser(t, s, b, email, password, ""), 303)
+			appID, otherID := sessionIDOf(t, s, appToken), sessionIDOf(t, s, other)
+			res := do(t, b, "GET", s.kratos()+"/sessions/whoami", nil)
+			wantStatus(t, res, 200)
+			browserID := res.json(t)["id"].(string)
+
+			// The browser lists the app's sessions, newest first.
+			res = do(t, b, "GET", s.kratos()+"/sessions", nil)
+			wantStatus(t, res, 200)
+			if got, want := listIDs(t, res), []string{otherID, appID}; !slices.Equal(got, want) {
+				t.Fatalf("browser's list %v, want %v", got, want)
+			}
+			if res.Header.Get("X-Total-Count") != "2" || !strings.Contains(res.Header.Get("Link"), "/.ory/kratos/public/sessions?") {
+				t.Errorf("X-Total-Count %q, Link %q", res.Header.Get("X-Total-Count"), res.Header.Get("Link"))
+			}
+			res = do(t, b, "GET", s.kratos()+"/sessions?page_size=1", nil)
+			if got := listIDs(t, res); len(got) != 1 || linkRel(res.Header.Get("Link"), "next") == "" {
+				t.Errorf("page of one: %v, Link %q", got, res.Header.Get("Link"))
+			}
+
+			// The browser revokes one (no CSRF token, as Kratos).
+			res = do(t, b, "DELETE", s.kratos()+"/sessions/"+otherID, nil)
+			wantStatus(t, res, 204)
+			wantStatus(t, do(t, browser(t), "GET", s.kratos()+"/sessions/whoami", nil, "X-Session-Token", other), 401)
+			res = do(t, b, "DELETE", s.kratos()+"/sessions/"+browserID, nil)
+			wantStatus(t, res, 400)
+			if get(res.json(t), "error", "message") != "cannot revoke current session" {
+				t.Errorf("revoking the current session: %s", res.body)
+			}
+
+			// The app revokes all others: the browser is signed out.
+			res = do(t, browser(t), "DELETE", s.kratos()+"/sessions", nil, "X-Session-Token", appToken)
+			wantStatus(t, res, 200)
+			if get(res.json(t), "count") != float64(2) {
+				t.Errorf("DELETE /sessions: %s, want count 2", res.body)
+			}
+			wantStatus(t, do(t, b, "GET", s.kratos()+"/sessions/whoami", nil), 401)
+			res = do(t, b, "GET", s.kratos()+"/sessions", nil)
+			wantStatus(t, res, 401)
+			if get(res.json(t), "error", "reason") != "No valid session cookie found." {
+				t.Errorf("no session: %s", res.body)
+			}
+
+			// The admin list: every session, with the filter.
+			seen := map[string]any{}
+			next := s.admin + "/admin/sessions?page_size=2&active=false"
+			for next != "" {
+				res = do(t, browser(t), "GET", next, nil)
+				wantStatus(t, res, 200)
+				var items []map[string]any
+				if err := json.Unmarshal(res.body, &items); err != nil {
+					t.Fatal(err)
+				}
+				for _, it := range items {
+					seen[it["id"].(string)] = it["active"]
+					if it["identity"] != nil {
+						t.Errorf("identity without expand: %v", it["identity"])
+					}
+				}
+				next = linkRel(res.Header.Get("Link"), "next")
+			}
+			for _, id := range []string{otherID, browserID} {
+				if v, ok := seen[id]; !ok || v != false {
+					t.Errorf("admin active=false: session %s listed %v as %v", id, ok, v)
+				}
+			}
+			if _, ok := seen[appID]; ok {
+				t.Errorf("admin active=false listed the active session %s", appID)
+			}
+		})
+	}
+}
+
+// The device a session records carries the client address Caddy
+// determined: X-Forwarded-For from a proxy in trusted_proxies, the
+// connection's address otherwise; Cloudflare's location headers count only
+// from a trusted proxy.
+func TestSessionDeviceClientIP(t *testing.T) {
+	dir := t.TempDir()
+	schemaPath := filepath.Join(dir, "identity.schema.json")
+	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	trusting, plain := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`{
+	admin off
+	auto_https off
+	grace_period 1ns
+	servers 127.0.0.1:%d {
+		trusted_proxies static 127.0.0.1/32
+	}
+}
+http://:%d {
+	bind 127.0.0.1
+	kratos {
+		identity_schema %[3]s
+		rate_limit off
+	}
+}
+http://:%d {
+	bind 127.0.0.1
+	kratos {
+		identity_schema %[3]s
+		rate_limit off
+	}
+}
+`, trusting, trusting, schemaPath, plain)
+	conf, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+	if err != nil {
+		t.Fatalf("adapt: %v\n%s", err, cfg)
+	}
+	if err := caddy.Load(conf, true); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+
+	forwarded := []string{"X-Forwarded-For", "203.0.113.9", "Cf-Ipcity", "Berlin", "Cf-Ipcountry", "DE", "User-Agent", "device-test/1.0"}
+	for _, tc := range []struct {
+		port            int
+		email           string
+		wantIP, wantLoc string
+	}{
+		{trusting, "trusted-proxy@example.com", "203.0.113.9", "Berlin, DE"},
+		{plain, "untrusted-proxy@example.com", "127.0.0.1", ""},
+	} {
+		base := fmt.Sprintf("http://127.0.0.1:%d/.ory/kratos/public", tc.port)
+		c := browser(t)
+		flow := do(t, c, "GET", base+"/self-service/registration/api", nil)
+		wantStatus(t, flow, 200)
+		res := do(t, c, "POST", get(flow.json(t), "ui", "action").(string),
+			fmt.Sprintf(`{"method":"password","password":"correct horse battery","traits":{"email":%q}}`, tc.email), forwarded...)
+		wantStatus(t, res, 200)
+		devices, _ := get(res.json(t), "session", "devices").([]any)
+		if len(devices) != 1 {
+			t.Fatalf("devices %v", get(res.json(t), "session", "devices"))
+		}
+		d := devices[0].(map[string]any)
+		if d["ip_address"] != tc.wantIP || d["location"] != tc.wantLoc || d["user_agent"] != "device-test/1.0" {
+			t.Errorf("port %d: device %v, want ip %s location %q", tc.port, d, tc.wantIP, tc.wantLoc)
+		}
+	}
+}
+
+// The settings page's "Your devices" through Caddy: the other sessions are
+// listed, and its form signs one out.
+func TestSettingsPageDevicesThroughCaddy(t *testing.T) {
+	s := startSite(t, "")
+	const email, password = "devices-page@example.com", "correct horse battery"
+	registerAPI(t, s, email, password)
+	other := loginAPI(t, s, email, password)
+	otherID := sessionIDOf(t, s, other)
+	b := browser(t)
+	wantStatus(t, loginBrowser(t, s, b, email, password, ""), 303)
+
+	res := do(t, b, "GET", s.kratos()+"/self-service/settings/browser", nil)
+	wantStatus(t, res, 303)
+	res = do(t, b, "GET", res.Header.Get("Location"), nil)
+	wantStatus(t, res, 200)
+	page := string(res.body)
+	if !strings.Contains(page, "Your devices") || !strings.Contains(page, "This device") || !strings.Contains(page, "Sign out all other devices") {
+		t.Fatalf("no devices section:\n%s", page)
+	}
+	m := regexp.MustCompile(`(?s)<form id="device-` + otherID + `" method="post" action="([^"]+)">(.*?)</form>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no sign-out form for %s:\n%s", otherID, page)
+	}
+	values := url.Values{}
+	for _, in := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(m[2], -1) {
+		values.Set(in[1], html.UnescapeString(in[2]))
+	}
+	// Without the CSRF token: refused.
+	forged := url.Values{"session_id": {otherID}}
+	wantStatus(t, do(t, b, "POST", html.UnescapeString(m[1]), forged), 403)
+	wantStatus(t, do(t, browser(t), "GET", s.kratos()+"/sessions/whoami", nil, "X-Session-Token", other), 200)
+
+	res = do(t, b, "POST", html.UnescapeString(m[1]), values)
+	wantStatus(t, res, 303)
+	if loc := res.Header.Get("Location"); !strings.Contains(loc, "/ui/settings?flow="+values.Get("flow")) {
+		t.Errorf("after signing out a device: Location %q, want the settings page", loc)
+	}
+	wantStatus(t, do(t, browser(t), "GET", s.kratos()+"/sessions/whoami", nil, "X-Session-Token", other), 401)
+	wantStatus(t, do(t, b, "GET", s.kratos()+"/sessions/whoami", nil), 200)
 }

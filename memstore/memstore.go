@@ -52,6 +52,7 @@ type memorySession struct {
 	id         string
 	identityID string
 	expiresAt  time.Time
+	cursor     string // identity.SessionCursor
 }
 
 // memoryRecord is a stored flow or continuity payload and when it goes. A
@@ -543,7 +544,9 @@ func (m *Store) putSession(s *identity.Session, data string) {
 	if !m.now().Before(s.ExpiresAt) {
 		return
 	}
-	m.sessions[s.TokenHash] = memorySession{data: data, id: s.ID, identityID: s.IdentityID, expiresAt: s.ExpiresAt}
+	m.sessions[s.TokenHash] = memorySession{
+		data: data, id: s.ID, identityID: s.IdentityID, expiresAt: s.ExpiresAt, cursor: identity.SessionCursor(s),
+	}
 	m.sessionIDs[s.ID] = s.TokenHash
 	set := m.owned[s.IdentityID]
 	if set == nil {

@@ -43,6 +43,16 @@ type Backend interface {
 	AfterURL(r *http.Request, returnTo string) string
 	// LogoutURL is the browser logout URL of the request's session.
 	LogoutURL(r *http.Request, returnTo string) (string, string)
+	// CheckCSRF verifies a submitted CSRF token against the request's
+	// cookie; the error is the CSRF violation.
+	CheckCSRF(r *http.Request, token string) error
+	// OtherSessions is the identity's active sessions other than current.
+	OtherSessions(r *http.Request, current *identity.Session) ([]*identity.Session, error)
+	// RevokeOtherSessions revokes every session of the identity but current.
+	RevokeOtherSessions(r *http.Request, current *identity.Session) (int, error)
+	// RevokeOwnSession revokes one of the identity's other sessions; any
+	// other id changes nothing.
+	RevokeOwnSession(r *http.Request, current *identity.Session, id string) error
 }
 
 // Handler answers the built-in pages under <prefix>/ui/.
@@ -206,7 +216,13 @@ func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 		s.restartFlow(w, r, "/self-service/settings/browser", restart)
 		return
 	}
-	form.SetCSRF(&f.UI, csrf.Mask(s.Backend.EnsureCSRF(w, r)))
+	realCSRF := s.Backend.EnsureCSRF(w, r)
+	form.SetCSRF(&f.UI, csrf.Mask(realCSRF))
+	devices, err := s.devicesOf(r, sess, csrf.Mask(realCSRF), f.ID)
+	if err != nil {
+		s.RenderError(w, r, err)
+		return
+	}
 	logoutURL, _ := s.Backend.LogoutURL(r, "")
 	fj := s.Backend.FlowJSON(r, f, id)
 
@@ -219,6 +235,7 @@ func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 		p.Messages = append([]Message{MessageOf(text.SettingsSaved())}, p.Messages...)
 	}
 	p.Forms = NodeForms(fj.UI, "settings")
+	p.Devices = devices
 	p.Links = []Link{{Text: "Back to the site", Href: s.Backend.AfterURL(r, f.ReturnTo)}}
 	s.Renderer.Render(w, r, http.StatusOK, p)
 }

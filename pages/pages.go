@@ -72,6 +72,7 @@ type Page struct {
 	Messages   []Message
 	Error      *Error
 	Forms      []Form
+	Devices    *Devices // the settings page's "Your devices"
 	SignOut    string
 	Links      []Link
 }

@@ -22,8 +22,16 @@ func (s *Store) CreateSession(ctx context.Context, sess *identity.Session) error
 	if err != nil {
 		return fmt.Errorf("redisstore: encode session: %w", err)
 	}
-	created, err := createSessionScript.Run(ctx, s.client, s.sessionKeys(sess),
-		data, sess.TokenHash, pxat(sess.ExpiresAt)).Int()
+	// The session and its entry in the list of all sessions, in one round
+	// trip (two slots).
+	cmds := s.runScripts(ctx, []scriptCall{
+		{script: createSessionScript, keys: s.sessionKeys(sess), args: []any{data, sess.TokenHash, pxat(sess.ExpiresAt)}},
+		s.indexSession(sess),
+	})
+	created, err := cmds[0].Int()
+	if err == nil {
+		err = cmds[1].Err()
+	}
 	if err != nil {
 		return wrap("create session", err)
 	}
@@ -115,8 +123,14 @@ func (s *Store) UpdateSession(ctx context.Context, sess *identity.Session) error
 	if err != nil {
 		return fmt.Errorf("redisstore: encode session: %w", err)
 	}
-	updated, err := updateSessionScript.Run(ctx, s.client, s.sessionKeys(sess),
-		data, sess.TokenHash, pxat(sess.ExpiresAt), sess.IdentityID).Int()
+	cmds := s.runScripts(ctx, []scriptCall{
+		{script: updateSessionScript, keys: s.sessionKeys(sess), args: []any{data, sess.TokenHash, pxat(sess.ExpiresAt), sess.IdentityID}},
+		s.indexSession(sess), // its expiry may have changed
+	})
+	updated, err := cmds[0].Int()
+	if err == nil {
+		err = cmds[1].Err()
+	}
 	if err != nil {
 		return wrap("update session", err)
 	}

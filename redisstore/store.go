@@ -17,6 +17,8 @@
 //	<p>:{<rk>}:continuity:<id>           paused submission, expires after its ttl
 //	<p>:{i:<h8>}:identifier:<h>          claim of a login identifier: "<ms>:<nonce>:<identity id>"
 //	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order
+//	<p>:{sessions}:by-issue              every session's identity.SessionCursor, score 0 (sessionlist.go)
+//	<p>:{sessions}:by-expiry             the same, scored by the session's expiry
 //
 // <rk> is identity.RoutingKey of the record's id. An identity's session ids,
 // session tokens and settings flow ids share its routing key, so all records

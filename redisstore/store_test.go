@@ -28,6 +28,7 @@ func TestServer(t *testing.T) {
 	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore) })
 	t.Run("RoundTrips", func(t *testing.T) { testRoundTrips(t, addr) })
 	t.Run("CorruptRecord", func(t *testing.T) { testCorruptRecord(t, newStore) })
+	t.Run("SessionIndex", func(t *testing.T) { testSessionIndex(t, newStore(t)) })
 }
 
 // TestCluster runs the contract suite and the cluster-only tests against a
@@ -42,6 +43,7 @@ func TestCluster(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) identity.Store { return newStore(t) }, storetest.Options{Dump: dumpStore})
 	})
 	t.Run("SessionsOfManyIdentities", func(t *testing.T) { testSessionsAcrossSlots(t, newStore(t)) })
+	t.Run("SessionIndex", func(t *testing.T) { testSessionIndex(t, newStore(t)) })
 }
 
 // storeFactory returns a function that makes a Store for opts under a fresh

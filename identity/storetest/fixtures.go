@@ -71,7 +71,7 @@ func (s *suite) session(identityID string, issued time.Time) (*identity.Session,
 		AuthenticationMethods: []identity.AuthenticationMethod{
 			{Method: "password", AAL: identity.AAL1, CompletedAt: issued},
 		},
-		Devices: []identity.Device{{ID: identity.NewID(), IPAddress: "192.0.2.1", UserAgent: "storetest/1.0"}},
+		Devices: []identity.Device{{ID: identity.NewID(), IPAddress: "192.0.2.1", UserAgent: "storetest/1.0", Location: "Berlin, DE"}},
 	}, token
 }
 

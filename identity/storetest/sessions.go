@@ -10,7 +10,8 @@ import (
 )
 
 // testSessions covers CreateSession, GetSession, GetSessionByID,
-// UpdateSession, ListSessions, DeleteSession and DeleteSessions.
+// UpdateSession, ListSessions, DeleteSession, DeleteSessions,
+// RevokeSessions and ListAllSessions.
 func (s *suite) testSessions(t *testing.T) {
 	t.Run("CreateAndGet", s.testCreateAndGetSession)
 	t.Run("TokenNeverStored", s.testTokenNeverStored)
@@ -20,6 +21,9 @@ func (s *suite) testSessions(t *testing.T) {
 	t.Run("List", s.testListSessions)
 	t.Run("Delete", s.testDeleteSession)
 	t.Run("DeleteOthers", s.testDeleteSessions)
+	t.Run("RevokeOthers", s.testRevokeSessions)
+	t.Run("ListAll", s.testListAllSessions)
+	t.Run("ListAllSkipsGone", s.testListAllSessionsSkipsGone)
 }
 
 func (s *suite) testCreateAndGetSession(t *testing.T) {
