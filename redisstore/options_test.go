@@ -167,7 +167,19 @@ func TestNewDoesNotConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	_ = l.Close() // nobody listens there now
+	// A listener that hangs up on every connection: unreachable, and the
+	// port stays ours (a closed port could be taken by another test's
+	// redis-server meanwhile).
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
 
 	for name, opts := range map[string]Options{
 		"server":  {Addrs: []string{addr}, Password: "s3cret-pass"},
