@@ -253,8 +253,15 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 			dst = &ui.Profile
 		case "error":
 			dst = &ui.Error
+		case "languages":
+			if ui.Languages = d.RemainingArgs(); len(ui.Languages) == 0 {
+				return nil, d.Errf("ui languages: expected one or more language tags, the default first (e.g. languages en de)")
+			}
+			continue
+		case "translations":
+			dst = &ui.Translations
 		default:
-			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile or error", opt)
+			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile, error, languages or translations", opt)
 		}
 		v, err := oneArg(d)
 		if err != nil {
@@ -262,8 +269,8 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 		}
 		*dst = v
 	}
-	if *ui == (UIConfig{}) {
-		return nil, d.Errf("ui: expected a block with at least one of login, registration, settings, profile, error")
+	if len(seen) == 0 {
+		return nil, d.Errf("ui: expected a block with at least one of login, registration, settings, profile, error, languages, translations")
 	}
 	return ui, nil
 }

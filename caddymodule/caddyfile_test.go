@@ -32,6 +32,8 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 			settings     /settings
 			profile      /profile
 			error        /error
+			languages    de en
+			translations /etc/caddy/translations
 		}
 		ui_stylesheet              /assets/kratos.css
 		default_return_url         /welcome
@@ -63,7 +65,8 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 			Addrs: []string{"r1:26379", "r2:26379"}, MasterName: "mymaster", Username: "app",
 			Password: "{env.REDIS_PASSWORD}", DB: 2, TLS: true, KeyPrefix: "kratos",
 		}},
-		UI:                             &UIConfig{Login: "/login", Registration: "/registration", Settings: "/settings", Profile: "/profile", Error: "/error"},
+		UI: &UIConfig{Login: "/login", Registration: "/registration", Settings: "/settings", Profile: "/profile", Error: "/error",
+			Languages: []string{"de", "en"}, Translations: "/etc/caddy/translations"},
 		UIStylesheet:                   "/assets/kratos.css",
 		DefaultReturnURL:               "/welcome",
 		AllowedReturnURLs:              []string{"https://a.example.com", "https://b.example.com", "https://c.example.com"},

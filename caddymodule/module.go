@@ -21,6 +21,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
+	"github.com/seed06f30684/caddy-kratos/locale"
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -147,6 +148,27 @@ type UIConfig struct {
 	Profile string `json:"profile,omitempty"`
 	// Error is the page that shows a flow error.
 	Error string `json:"error,omitempty"`
+
+	// Languages are the languages the built-in pages speak, the default
+	// first; a request's Accept-Language picks one. Default: en, de.
+	Languages []string `json:"languages,omitempty"`
+	// Translations is a directory of translation files,
+	// <language>.json, that override the built-in texts or add a
+	// language (see the README, "Languages").
+	Translations string `json:"translations,omitempty"`
+}
+
+// locale loads the pages' languages and the site's translations; the
+// errors name the file and key.
+func (c *UIConfig) locale() (*locale.Catalog, error) {
+	if c == nil {
+		return locale.Load(locale.Options{})
+	}
+	o := locale.Options{Dir: c.Translations}
+	if len(c.Languages) > 0 {
+		o.Default, o.Enabled = c.Languages[0], c.Languages
+	}
+	return locale.Load(o)
 }
 
 // CaddyModule returns the Caddy module information.
@@ -227,6 +249,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			Error:        h.UI.Error,
 		}
 	}
+	lang, err := h.UI.locale()
+	if err != nil {
+		return fmt.Errorf("ui: %w", err)
+	}
 	metrics, err := newMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
 		// Counting goes on; only the scrape misses these counters.
@@ -252,6 +278,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		RevokeOtherSessionsOnPasswordChange: *h.RevokeSessionsOnPasswordChange,
 		Metrics:                             metrics,
 		UIStylesheet:                        h.UIStylesheet,
+		Locale:                              lang,
 		Now:                                 clockNow,
 		Limiter:                             limiter,
 		LoginFailures:                       loginLimit,
@@ -289,7 +316,7 @@ func (h *Handler) expandPlaceholders(repl *caddy.Replacer) {
 		h.AllowedReturnURLs[i] = repl.ReplaceKnown(u, "")
 	}
 	if h.UI != nil {
-		for _, s := range []*string{&h.UI.Login, &h.UI.Registration, &h.UI.Settings, &h.UI.Profile, &h.UI.Error} {
+		for _, s := range []*string{&h.UI.Login, &h.UI.Registration, &h.UI.Settings, &h.UI.Profile, &h.UI.Error, &h.UI.Translations} {
 			*s = repl.ReplaceKnown(*s, "")
 		}
 	}

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,5 +152,23 @@ func TestCleanupAfterFailedProvision(t *testing.T) {
 	}
 	if err := new(Handler).Cleanup(); err != nil {
 		t.Errorf("Cleanup of a handler never provisioned: %v", err)
+	}
+}
+
+// A site's translation file with a key we do not have fails provisioning,
+// naming the option, the file and the key.
+func TestProvisionTranslationsErrorNamesFileAndKey(t *testing.T) {
+	watchMemoryStores(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "de.json"), []byte(`{"strings": {"login.titel": "Anmelden"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{IdentitySchema: writeSchema(t), UI: &UIConfig{Languages: []string{"de", "en"}, Translations: dir}}
+	err := provision(t, h)
+	if err == nil {
+		t.Fatal("Provision accepted an unknown translation key")
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "ui: ") || !strings.Contains(msg, filepath.Join(dir, "de.json")) || !strings.Contains(msg, `"login.titel"`) {
+		t.Errorf("error %q should start with ui: and name the file and the key", msg)
 	}
 }

@@ -226,6 +226,8 @@ type client struct {
 	// prev is the jar as the last request sent it, before its answer's
 	// Set-Cookie.
 	prev map[string]string
+	// lang is the Accept-Language the caller sends; "" sends none.
+	lang string
 }
 
 func (e *flowEnv) newClient(kind callerKind) *client {
@@ -290,6 +292,9 @@ func (c *client) do(method, target, contentType, body string, header ...string) 
 	}
 	if c.kind == callerAPI {
 		h = append(h, "X-Session-Token", c.token)
+	}
+	if c.lang != "" {
+		h = append(h, "Accept-Language", c.lang)
 	}
 	req := testenv.Request(method, c.site+u.RequestURI(), body, append(h, header...)...)
 	if c.kind != callerAPI {

@@ -12,6 +12,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
+	"github.com/seed06f30684/caddy-kratos/locale"
 	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/schema"
 )
@@ -51,6 +52,9 @@ type Config struct {
 	// UIStylesheet replaces the built-in UI's CSS: a URL or site path of a
 	// stylesheet. Empty: the built-in style.
 	UIStylesheet string
+	// Locale has the languages of the built-in pages; nil means the
+	// built-in ones (English, German), English the default.
+	Locale *locale.Catalog
 
 	// PasswordCost is the bcrypt work factor of new password hashes; zero
 	// means BcryptCost.
@@ -129,6 +133,13 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ClientIP == nil {
 		cfg.ClientIP = clientIP
 	}
+	if cfg.Locale == nil {
+		l, err := locale.Load(locale.Options{})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Locale = l
+	}
 	site := &siteurl.Site{
 		PublicPrefix: cfg.PublicPrefix, Origin: cfg.PublicURL, FromTrustedProxy: cfg.FromTrustedProxy,
 		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
@@ -137,7 +148,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, site: site, cookies: cookies, throttle: throttle{cfg.Limiter}, storeLog: storelog.Sampled(cfg.Logger)}
 	s.ui = &pages.Handler{
 		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog,
-		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger},
+		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger, Locale: cfg.Locale},
 	}
 	s.mux = s.publicRoutes()
 	return s, nil

@@ -172,3 +172,12 @@ func TestSiteTranslationErrors(t *testing.T) {
 		})
 	}
 }
+
+// Kratos reports a value of the wrong format under the generic id; people
+// read the format's message.
+func TestGenericFormatReason(t *testing.T) {
+	en := mustLoad(t, Options{}).Get("en")
+	if got := en.Text(text.Generic(`"kein-email" is not valid "email"`), "email"); got != "Enter a valid email address." {
+		t.Errorf("%q", got)
+	}
+}

@@ -45,7 +45,16 @@ func Variant(m text.Message, inputType string) string {
 	return ""
 }
 
-// Text is m for a person in this language: Message with m's variant.
+// Text is m for a person in this language: Message with m's variant. A
+// value of the wrong format, which Kratos reports under the generic id
+// with the validator's reason, reads as the format's own message.
 func (l *Lang) Text(m text.Message, inputType string) string {
+	if m.ID == text.ErrorValidationGeneric {
+		if reason, _ := m.Context["reason"].(string); reason != "" {
+			if f := formatRe.FindStringSubmatch(reason); f != nil {
+				return l.Message(text.ErrorValidationInvalidFormat, f[1], m.Context, m.Text)
+			}
+		}
+	}
 	return l.Message(m.ID, Variant(m, inputType), m.Context, m.Text)
 }

@@ -42,13 +42,13 @@ func (s *Handler) devicesOf(r *http.Request, current *identity.Session, csrfToke
 	}
 	d := &Devices{Action: s.Site.PublicURL(r, DevicesPath, nil), CSRF: csrfToken, FlowID: flowID}
 	for i, sess := range append([]*identity.Session{current}, others...) {
-		item := Device{SessionID: sess.ID, Current: i == 0, SignedIn: sess.AuthenticatedAt.UTC().Format("2 Jan 2006, 15:04 UTC")}
+		item := Device{SessionID: sess.ID, Current: i == 0, SignedIn: sess.AuthenticatedAt.UTC().Format("2006-01-02 15:04 UTC")}
 		if n := len(sess.Devices); n > 0 {
 			last := sess.Devices[n-1]
 			item.UserAgent, item.IP, item.Location = last.UserAgent, last.IPAddress, last.Location
 		}
 		if item.UserAgent == "" {
-			item.UserAgent = "Unknown browser"
+			item.UserAgent = s.Renderer.Lang(r).String("devices.unknown_browser", nil)
 		}
 		d.Items = append(d.Items, item)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/wire"
+	"github.com/seed06f30684/caddy-kratos/locale"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
@@ -147,33 +148,43 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 	form.SetCSRF(&f.UI, csrf.Mask(real))
 	fj := s.Backend.FlowJSON(r, f, nil)
 
-	p := &Page{Messages: Messages(fj.UI.Messages)}
+	l := s.Renderer.Lang(r)
+	p := &Page{Messages: Messages(l, fj.UI.Messages, "")}
 	back := url.Values{}
 	if f.ReturnTo != "" {
 		back.Set("return_to", f.ReturnTo)
 	}
+	site := Link{Text: l.String("page.back_to_site", nil), Href: s.Backend.AfterURL(r, "")}
 	switch {
 	case kind == identity.KindRegistration:
-		p.Title, p.Heading = "Create an account", "Create an account"
-		p.Forms = NodeForms(fj.UI, "registration")
-		p.Links = []Link{{Prefix: "Already have an account?", Text: "Sign in",
-			Href: s.Site.PublicURL(r, "/self-service/login/browser", back)}}
+		p.Title = l.String("registration.title", nil)
+		p.Forms = NodeForms(l, fj.UI, "registration")
+		p.Links = []Link{{Prefix: l.String("registration.have_account", nil), Text: l.String("registration.sign_in", nil),
+			Href: s.Site.PublicURL(r, "/self-service/login/browser", back)}, site}
 	case f.Refresh:
-		p.Title, p.Heading = "Confirm it's you", "Confirm it's you"
-		if ids := id.Identifiers(); len(ids) > 0 {
-			p.Intro = "Signed in as " + ids[0]
+		p.Title = l.String("reauth.title", nil)
+		if s.Site.IsSettingsEndpoint(r, f.ReturnTo) {
+			p.Intro = l.String("reauth.settings", nil)
+		} else if ids := id.Identifiers(); len(ids) > 0 {
+			p.Intro = l.String("page.signed_in_as", map[string]any{"identifier": ids[0]})
 		}
 		if !HasMessageID(fj.UI.Messages, text.LoginReAuth().ID) {
-			p.Messages = append([]Message{MessageOf(text.LoginReAuth())}, p.Messages...)
+			p.Messages = append([]Message{MessageOf(l, text.LoginReAuth(), "")}, p.Messages...)
 		}
-		p.Forms = NodeForms(fj.UI, "login")
-		p.Links = []Link{{Text: "Cancel", Href: s.Backend.AfterURL(r, f.ReturnTo)}}
+		p.Forms = NodeForms(l, fj.UI, "login")
+		for i := range p.Forms {
+			for j := range p.Forms[i].Buttons {
+				p.Forms[i].Buttons[j].Label = l.String("reauth.confirm", nil)
+			}
+		}
+		p.Links = []Link{{Text: l.String("page.cancel", nil), Href: s.Backend.AfterURL(r, f.ReturnTo)}}
 	default:
-		p.Title, p.Heading = "Sign in", "Sign in"
-		p.Forms = NodeForms(fj.UI, "login")
-		p.Links = []Link{{Prefix: "No account yet?", Text: "Create an account",
-			Href: s.Site.PublicURL(r, "/self-service/registration/browser", back)}}
+		p.Title = l.String("login.title", nil)
+		p.Forms = NodeForms(l, fj.UI, "login")
+		p.Links = []Link{{Prefix: l.String("login.no_account", nil), Text: l.String("login.create_account", nil),
+			Href: s.Site.PublicURL(r, "/self-service/registration/browser", back)}, site}
 	}
+	p.Heading = p.Title
 	s.Renderer.Render(w, r, http.StatusOK, p)
 }
 
@@ -226,17 +237,26 @@ func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 	logoutURL, _ := s.Backend.LogoutURL(r, "")
 	fj := s.Backend.FlowJSON(r, f, id)
 
-	p := &Page{Title: "Account settings", Heading: "Account settings", SignOut: logoutURL}
+	l := s.Renderer.Lang(r)
+	title := l.String("settings.title", nil)
+	p := &Page{Title: title, Heading: title, SignOut: logoutURL}
 	if ids := id.Identifiers(); len(ids) > 0 {
-		p.Intro = "Signed in as " + ids[0]
+		p.Intro = l.String("page.signed_in_as", map[string]any{"identifier": ids[0]})
 	}
-	p.Messages = Messages(fj.UI.Messages)
+	p.Messages = Messages(l, fj.UI.Messages, "")
 	if fj.State == identity.StateSuccess && !HasMessageID(fj.UI.Messages, text.SettingsSaved().ID) {
-		p.Messages = append([]Message{MessageOf(text.SettingsSaved())}, p.Messages...)
+		p.Messages = append([]Message{MessageOf(l, text.SettingsSaved(), "")}, p.Messages...)
 	}
-	p.Forms = NodeForms(fj.UI, "settings")
+	p.Forms = NodeForms(l, fj.UI, "settings")
+	for i := range p.Forms {
+		for j := range p.Forms[i].Fields {
+			if f := &p.Forms[i].Fields[j]; f.Name == "password" {
+				f.Label = l.String("settings.new_password", nil)
+			}
+		}
+	}
 	p.Devices = devices
-	p.Links = []Link{{Text: "Back to the site", Href: s.Backend.AfterURL(r, f.ReturnTo)}}
+	p.Links = []Link{{Text: l.String("page.back_to_site", nil), Href: s.Backend.AfterURL(r, f.ReturnTo)}}
 	s.Renderer.Render(w, r, http.StatusOK, p)
 }
 
@@ -267,25 +287,27 @@ func (s *Handler) ProfilePage(w http.ResponseWriter, r *http.Request) {
 	// As the public fetch: an unknown request and another identity's look
 	// the same, so request ids cannot be probed.
 	if err != nil || f.Kind != identity.KindProfile || f.IdentityID != id.ID {
-		s.RenderError(w, r, apierror.ProfileAccess, Link{Text: "Open your profile again",
+		s.RenderError(w, r, apierror.ProfileAccess, Link{Text: s.Renderer.Lang(r).String("profile.open_again", nil),
 			Href: s.Site.PublicURL(r, "/self-service/browser/flows/profile", nil)})
 		return
 	}
 	form.SetCSRF(&f.UI, csrf.Mask(s.Backend.EnsureCSRF(w, r)))
 	lj := s.Backend.LegacyJSON(r, f, id)
 
-	p := &Page{Title: "Your profile", Heading: "Your profile"}
+	l := s.Renderer.Lang(r)
+	title := l.String("profile.title", nil)
+	p := &Page{Title: title, Heading: title}
 	if ids := id.Identifiers(); len(ids) > 0 {
-		p.Intro = "Signed in as " + ids[0]
+		p.Intro = l.String("page.signed_in_as", map[string]any{"identifier": ids[0]})
 	}
 	for _, e := range lj.Form.Errors {
 		p.Messages = append(p.Messages, Message{Type: text.Error, Text: e.Message})
 	}
 	if lj.UpdateSuccessful && len(lj.Form.Errors) == 0 {
-		p.Messages = append(p.Messages, MessageOf(text.SettingsSaved()))
+		p.Messages = append(p.Messages, MessageOf(l, text.SettingsSaved(), ""))
 	}
-	p.Forms = []Form{legacyUIForm(lj.Form, f.UI.Nodes)}
-	p.Links = []Link{{Text: "Back to the site", Href: s.Site.DefaultReturn(r)}}
+	p.Forms = []Form{legacyUIForm(l, lj.Form, f.UI.Nodes)}
+	p.Links = []Link{{Text: l.String("page.back_to_site", nil), Href: s.Site.DefaultReturn(r)}}
 	s.Renderer.Render(w, r, http.StatusOK, p)
 }
 
@@ -325,10 +347,11 @@ func (s *Handler) errorPage(r *http.Request, body apierror.Body) *Page {
 	if message == apierror.DefaultMessages[body.Code] {
 		message = "" // says no more than the status
 	}
+	l := s.Renderer.Lang(r)
 	return &Page{
-		Title: "Something went wrong", Heading: "Something went wrong",
+		Title: l.String("error.title", nil), Heading: l.String("error.title", nil),
 		Error: &Error{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
-		Links: []Link{{Text: "Back to the site", Href: s.Site.Absolute(r, "/")}},
+		Links: []Link{{Text: l.String("page.back_to_site", nil), Href: s.Site.Absolute(r, "/")}},
 	}
 }
 
@@ -353,7 +376,7 @@ func (s *Handler) Stylesheet(w http.ResponseWriter, r *http.Request) {
 // legacyUIForm is the legacy request's form: its fields in the order of the
 // flow's nodes (schema order; the JSON object has none), labelled and typed
 // from the nodes, valued, disabled and with errors as the legacy JSON says.
-func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) Form {
+func legacyUIForm(l *locale.Lang, lf wire.LegacyForm, nodes []identity.Node) Form {
 	out := Form{ID: "profile", Action: lf.Action, Method: FormMethod(lf.Method)}
 	seen := map[string]bool{}
 	add := func(n identity.Node, f wire.LegacyField) {
@@ -366,9 +389,9 @@ func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) Form {
 		for _, e := range f.Errors {
 			ms = append(ms, Message{Type: text.Error, Text: e.Message})
 		}
-		field := out.Add(n, NodeLabel(n), f.Value, f.Disabled, ms)
+		field := out.Add(n, NodeLabel(l, n), f.Value, f.Disabled, ms)
 		if field != nil && f.Disabled {
-			field.Hint = "This can't be changed here."
+			field.Hint = l.String("profile.locked", nil)
 		}
 	}
 	for _, n := range nodes {
@@ -387,6 +410,6 @@ func legacyUIForm(lf wire.LegacyForm, nodes []identity.Node) Form {
 		f := lf.Fields[name]
 		add(identity.Node{Type: "input", Attributes: identity.InputAttributes{Name: f.Name, Type: f.Type}}, f)
 	}
-	out.Buttons = append(out.Buttons, Button{Label: "Save"})
+	out.Buttons = append(out.Buttons, Button{Label: l.String("page.save", nil)})
 	return out
 }

@@ -12,12 +12,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"go.uber.org/zap"
@@ -26,6 +28,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
+	"github.com/seed06f30684/caddy-kratos/locale"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
@@ -39,6 +42,48 @@ type Renderer struct {
 	// the built-in one.
 	Stylesheet string
 	Logger     *zap.Logger
+	// Locale has the languages the pages speak; the request's
+	// Accept-Language picks one.
+	Locale *locale.Catalog
+}
+
+// Lang is the language of the request's pages.
+func (s *Renderer) Lang(r *http.Request) *locale.Lang {
+	return s.Locale.Pick(r.Header.Get("Accept-Language"))
+}
+
+// byLang holds page.html for each language: *locale.Lang → a clone of
+// pageTemplate whose t and tf speak it. pageTemplate itself is never
+// executed (a template cannot be cloned once it has been).
+var byLang sync.Map
+
+// Execute renders page.html in language l.
+func Execute(w io.Writer, l *locale.Lang, p *Page) error {
+	t, ok := byLang.Load(l)
+	if !ok {
+		c, err := pageTemplate.Clone()
+		if err != nil {
+			return err
+		}
+		t, _ = byLang.LoadOrStore(l, c.Funcs(langFuncs(l)))
+	}
+	return t.(*template.Template).Execute(w, p)
+}
+
+// langFuncs are the template functions of a language.
+func langFuncs(l *locale.Lang) template.FuncMap {
+	return template.FuncMap{
+		"t": func(key string) string { return l.String(key, nil) },
+		"tf": func(key string, pairs ...any) string {
+			args := map[string]any{}
+			for i := 0; i+1 < len(pairs); i += 2 {
+				if name, ok := pairs[i].(string); ok {
+					args[name] = pairs[i+1]
+				}
+			}
+			return l.String(key, args)
+		},
+	}
 }
 
 // The built-in UI's view model and rendering. Every value reaches the HTML
@@ -48,7 +93,7 @@ type Renderer struct {
 var uiFiles embed.FS
 
 var (
-	UiTemplates = template.Must(template.New("page.html").ParseFS(uiFiles, "templates/page.html"))
+	pageTemplate = template.Must(template.New("page.html").Funcs(langFuncs(nil)).ParseFS(uiFiles, "templates/page.html"))
 	CSS         = mustReadUIFile("templates/style.css")
 	// uiCSSVersion names this build's stylesheet (its ETag, and ?v= in the
 	// pages' link so a new build is fetched at once).
@@ -65,6 +110,7 @@ func mustReadUIFile(name string) []byte {
 
 // uiPage is everything page.html shows.
 type Page struct {
+	Lang       string // the <html lang>; Render sets it
 	Title      string
 	Heading    string
 	Intro      string
@@ -171,18 +217,21 @@ var uiInputTypes = map[string]bool{
 	"date": true, "datetime-local": true, "checkbox": true, "hidden": true, "submit": true,
 }
 
-func MessageOf(m text.Message) Message {
+// MessageOf is a message for a person in l: its text by id and context
+// (locale), not the validator's. inputType is the HTML input type of the
+// field it is on, "" for none.
+func MessageOf(l *locale.Lang, m text.Message, inputType string) Message {
 	t := m.Type
 	if t != text.Error && t != text.Success {
 		t = text.Info
 	}
-	return Message{ID: m.ID, Type: t, Text: m.Text}
+	return Message{ID: m.ID, Type: t, Text: l.Text(m, inputType)}
 }
 
-func Messages(ms []text.Message) []Message {
+func Messages(l *locale.Lang, ms []text.Message, inputType string) []Message {
 	var out []Message
 	for _, m := range ms {
-		out = append(out, MessageOf(m))
+		out = append(out, MessageOf(l, m, inputType))
 	}
 	return out
 }
@@ -191,13 +240,14 @@ func HasMessageID(ms []text.Message, id int) bool {
 	return slices.ContainsFunc(ms, func(m text.Message) bool { return m.ID == id })
 }
 
-// groupHeadings name the forms of a page with several methods.
-var groupHeadings = map[string]string{identity.GroupProfile: "Profile", identity.GroupPassword: "Change password"}
+// groupHeadings name the forms of a page with several methods (string
+// keys of locale).
+var groupHeadings = map[string]string{identity.GroupProfile: "settings.profile", identity.GroupPassword: "settings.password"}
 
 // nodeForms turns a flow's UI into forms: one per method group, in the order
 // the groups first appear, each with the default group's nodes (the CSRF
 // token, the login identifier) in their place among its own.
-func NodeForms(ui identity.UI, idPrefix string) []Form {
+func NodeForms(l *locale.Lang, ui identity.UI, idPrefix string) []Form {
 	var groups []string
 	for _, n := range ui.Nodes {
 		if n.Type == "input" && n.Group != identity.GroupDefault && !slices.Contains(groups, n.Group) {
@@ -212,16 +262,16 @@ func NodeForms(ui identity.UI, idPrefix string) []Form {
 		form := Form{ID: idPrefix, Action: ui.Action, Method: FormMethod(ui.Method)}
 		if len(groups) > 1 {
 			form.ID = idPrefix + "-" + safeID(g)
-			form.Heading = groupHeadings[g]
-			if form.Heading == "" {
-				form.Heading = Humanise(g)
+			form.Heading = Humanise(g)
+			if key, ok := groupHeadings[g]; ok {
+				form.Heading = l.String(key, nil)
 			}
 		}
 		for _, n := range ui.Nodes {
 			if n.Type != "input" || (n.Group != g && n.Group != identity.GroupDefault) {
 				continue
 			}
-			form.Add(n, NodeLabel(n), n.Attributes.Value, n.Attributes.Disabled, Messages(n.Messages))
+			form.Add(n, NodeLabel(l, n), n.Attributes.Value, n.Attributes.Disabled, Messages(l, n.Messages, n.Attributes.Type))
 		}
 		forms = append(forms, form)
 	}
@@ -314,9 +364,9 @@ func valueString(v any) string {
 
 // nodeLabel is a node's label: meta.label, else its name (or, for a
 // button, its value) made readable.
-func NodeLabel(n identity.Node) string {
-	if l := n.Meta.Label; l != nil && strings.TrimSpace(l.Text) != "" {
-		return l.Text
+func NodeLabel(l *locale.Lang, n identity.Node) string {
+	if m := n.Meta.Label; m != nil && strings.TrimSpace(m.Text) != "" {
+		return l.Text(*m, "")
 	}
 	if n.Attributes.Type == "submit" {
 		if v, ok := n.Attributes.Value.(string); ok && v != "" {
@@ -401,8 +451,10 @@ func (s *Renderer) uiCSP(r *http.Request) string {
 // renderPage answers with a page.
 func (s *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, p *Page) {
 	p.Stylesheet = s.stylesheetURL()
+	l := s.Lang(r)
+	p.Lang = l.Tag()
 	var buf bytes.Buffer
-	if err := UiTemplates.Execute(&buf, p); err != nil {
+	if err := Execute(&buf, l, p); err != nil {
 		s.Logger.Error("built-in UI page failed to render", zap.Error(err))
 		apierror.Write(w, r, apierror.New(http.StatusInternalServerError, "The page could not be rendered."))
 		return

@@ -95,6 +95,15 @@ func (s *Site) PublicBase(r *http.Request) string {
 	return s.PublicURL(r, "/", nil)
 }
 
+// IsSettingsEndpoint reports whether u is this site's public settings
+// endpoint (GET /self-service/settings?flow=), where a refresh login for a
+// paused settings change returns.
+func (s *Site) IsSettingsEndpoint(r *http.Request, u string) bool {
+	want := s.PublicURL(r, "/self-service/settings", nil)
+	got, err := url.Parse(u)
+	return err == nil && got.Query().Get("flow") != "" && strings.SplitN(u, "?", 2)[0] == want
+}
+
 // Absolute turns a configured URL or site path into an Absolute URL. Any
 // value starting with "/" is resolved against the site's Base (so
 // "//host/x" becomes "<scheme>://host/x"), never returned as is: a Location
