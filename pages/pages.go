@@ -94,7 +94,7 @@ var uiFiles embed.FS
 
 var (
 	pageTemplate = template.Must(template.New("page.html").Funcs(langFuncs(nil)).ParseFS(uiFiles, "templates/page.html"))
-	CSS         = mustReadUIFile("templates/style.css")
+	CSS          = mustReadUIFile("templates/style.css")
 	// uiCSSVersion names this build's stylesheet (its ETag, and ?v= in the
 	// pages' link so a new build is fetched at once).
 	CSSVersion = func() string { sum := sha256.Sum256(CSS); return hex.EncodeToString(sum[:8]) }()
