@@ -17,6 +17,7 @@
 //	<p>:{<rk>}:continuity:<id>           paused submission, expires after its ttl
 //	<p>:{i:<h8>}:identifier:<h>          claim of a login identifier: "<ms>:<nonce>:<identity id>"
 //	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order
+//	<p>:{courier}:…                      the courier's queue: a Stream, a hash per message, indexes (messages.go)
 //
 // <rk> is identity.RoutingKey of the record's id. An identity's session ids,
 // session tokens and settings flow ids share its routing key, so all records
