@@ -15,8 +15,8 @@ const MailboxSize = 200
 type Mailbox struct {
 	now func() time.Time
 
-	mu    sync.Mutex
-	kept  []Kept // oldest first
+	mu   sync.Mutex
+	kept []Kept // oldest first
 }
 
 // Kept is a mail the Mailbox received.

@@ -80,7 +80,7 @@ type testSession struct {
 	conn *smtp.Conn
 }
 
-func (s *testSession) AuthMechanisms() []string { return nil }
+func (s *testSession) AuthMechanisms() []string             { return nil }
 func (s *testSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *testSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (s *testSession) Reset()                               {}
