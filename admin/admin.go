@@ -37,6 +37,9 @@ import (
 //	PATCH  /admin/sessions/{id}/extend            200: expires_at = now + session lifespan
 //	GET    /schemas, /schemas/{id}                the identity schema
 //	GET    /self-service/browser/flows/requests/profile?request=  legacy admin fetch
+//	GET    /admin/courier/messages                courier messages (status, page_size, page_token)
+//	GET    /admin/courier/messages/{id}           one message with its dispatches
+//	GET    /mailbox                               the development mailbox page (only with mailbox)
 func (s *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if path.Clean(r.URL.Path) != r.URL.Path {
 		// ServeMux would redirect to the cleaned path; nothing of ours lives
@@ -75,6 +78,8 @@ func (s *API) routes() *http.ServeMux {
 		rt.Get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.svc.ServeSchemas(w, r, "") })
 		rt.Get("/schemas/{id}", withID(s.svc.ServeSchemas))
 		rt.Get("/self-service/browser/flows/requests/profile", s.svc.ServeLegacyAdminProfile)
+		rt.Get("/courier/messages", s.adminListMessages)
+		rt.Get("/courier/messages/{id}", withID(s.adminGetMessage))
 		rt.Get("/health/alive", func(w http.ResponseWriter, r *http.Request) error { s.svc.Health(w, r, false, true); return nil })
 		rt.Get("/health/ready", func(w http.ResponseWriter, r *http.Request) error { s.svc.Health(w, r, true, true); return nil })
 		rt.Get("/version", func(w http.ResponseWriter, r *http.Request) error {
@@ -82,6 +87,7 @@ func (s *API) routes() *http.ServeMux {
 			return nil
 		})
 	}
+	rt.Get("/mailbox", s.serveMailbox)
 	rt.NotFound(func(http.ResponseWriter, *http.Request) error {
 		return apierror.NotFound("The requested resource could not be found")
 	})

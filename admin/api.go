@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/courier"
 	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
@@ -19,13 +20,17 @@ type API struct {
 	svc      *flows.Service
 	cfg      flows.Config
 	storeLog *zap.Logger
-	mux      *http.ServeMux // routes
+	mux      *http.ServeMux          // routes
+	mailbox  func() *courier.Mailbox // the development mailbox, if any (courier.go)
 }
 
 // New returns the admin API of svc.
-func New(svc *flows.Service) *API {
+func New(svc *flows.Service, opts ...Option) *API {
 	cfg := svc.Config()
 	s := &API{svc: svc, cfg: cfg, storeLog: storelog.Sampled(cfg.Logger)}
+	for _, o := range opts {
+		o(s)
+	}
 	s.mux = s.routes()
 	return s
 }

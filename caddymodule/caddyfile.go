@@ -69,6 +69,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			login_failures <events> <duration>
 //			requests       <events> <duration>
 //		}
+//		courier {
+//			smtp      <smtp:// or smtps:// URI>
+//			from      "<name> <address>"
+//			templates <directory>
+//			mailbox
+//			retries   <n>
+//		}
 //	}
 //
 // identity_schema is required; every other option is optional and may be
@@ -131,6 +138,8 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.RevokeSessionsOnPasswordChange = &on
 		case "rate_limit":
 			h.RateLimit, err = parseRateLimit(d)
+		case "courier":
+			h.Courier, err = parseCourier(d)
 		default:
 			return d.Errf("unrecognized kratos option '%s'", opt)
 		}

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/seed06f30684/caddy-kratos/admin"
+	"github.com/seed06f30684/caddy-kratos/courier"
 	"github.com/seed06f30684/caddy-kratos/flows"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -122,6 +123,10 @@ type Handler struct {
 	// logins per 15m and 300 requests per 1m.
 	RateLimit *RateLimitConfig `json:"rate_limit,omitempty"`
 
+	// Courier sends the mail that flows queue (see CourierConfig in
+	// courier.go). Default: off.
+	Courier *CourierConfig `json:"courier,omitempty"`
+
 	logger   *zap.Logger
 	storeLog *zap.Logger // logger, once per interval (identity.StoreFailureLogger)
 	svc      *flows.Service
@@ -131,6 +136,7 @@ type Handler struct {
 	warnPublicAdmin *sync.Once
 	store           identity.Store
 	poolKey         string // the store pool entry this handler holds; "" when none
+	courierKey      string // the courier pool entry this handler holds; "" when none
 }
 
 // UIConfig holds the URLs of the pages that render each flow: absolute
@@ -288,8 +294,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.startCourier(ctx, store); err != nil {
+		return err
+	}
 	if h.Admin {
-		h.admin = admin.New(h.svc)
+		storeKey := h.poolKey
+		h.admin = admin.New(h.svc, admin.WithMailbox(func() *courier.Mailbox { return mailboxFor(storeKey) }))
 		if !warnPublicListen(ctx, h.logger) {
 			h.warnPublicAdmin = new(sync.Once)
 		}
@@ -378,12 +388,18 @@ func (h *Handler) Validate() error {
 	if strings.ContainsAny(h.CookieDomain, "/: \t") {
 		return fmt.Errorf("cookie_domain: %q: expected a domain name such as example.com", h.CookieDomain)
 	}
+	if err := h.Courier.validate(); err != nil {
+		return err
+	}
 	return h.Store.validate()
 }
 
 // Cleanup releases the handler's hold on its store; the last handler to
 // let go closes it. It is safe after a failed or partial Provision.
 func (h *Handler) Cleanup() error {
+	if err := h.stopCourier(); err != nil {
+		return fmt.Errorf("stopping the courier: %w", err)
+	}
 	if h.poolKey == "" {
 		return nil
 	}

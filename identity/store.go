@@ -182,6 +182,7 @@ type Store interface {
 	Flows
 	Continuity
 	Settings
+	Messages // the courier's queue (message.go)
 	// Close releases the store's connections.
 	Close() error
 }

@@ -37,6 +37,8 @@ type Store struct {
 	continuity  map[string]memoryRecord        // continuity id → paused payload
 	limiters    map[string]limiterEntry        // limiter key → its token bucket
 	lastSweep   time.Time                      // when expired entries were last removed
+
+	messages messageQueue // the courier's queue, under its own mutex (messages.go)
 }
 
 // memoryIdentity is a stored identity: its JSON and what the index needs.

@@ -19,6 +19,7 @@
 //	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order
 //	<p>:{sessions}:by-issue              every session's identity.SessionCursor, score 0 (sessionlist.go)
 //	<p>:{sessions}:by-expiry             the same, scored by the session's expiry
+//	<p>:{courier}:…                      the courier's queue: a Stream, a hash per message, indexes (messages.go)
 //
 // <rk> is identity.RoutingKey of the record's id. An identity's session ids,
 // session tokens and settings flow ids share its routing key, so all records

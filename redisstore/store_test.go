@@ -82,6 +82,10 @@ func dumpStore(t *testing.T, st identity.Store) string {
 				val = c.Get(ctx, key).Val()
 			case "zset":
 				val = c.ZRangeWithScores(ctx, key, 0, -1).Val()
+			case "hash":
+				val = c.HGetAll(ctx, key).Val()
+			case "stream":
+				val = c.XRange(ctx, key, "-", "+").Val()
 			default:
 				val = "(" + typ + ")"
 			}

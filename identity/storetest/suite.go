@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) identity.Store, opts ...Optio
 	t.Run("Continuity", s.testContinuity)
 	t.Run("Races", s.testRaces)
 	t.Run("Limiter", s.testLimiter)
+	t.Run("Messages", s.testMessages)
 }
 
 // now is the store's current time, in UTC and without a monotonic reading.
