@@ -64,22 +64,35 @@ func flowMemory(b *testing.B, kind string, redis, expired bool) float64 {
 	c := benchClient(b)
 	u := s.kratos() + "/self-service/" + kind + "/api"
 	wantStatus(b, do(b, c, "GET", u, nil), http.StatusOK) // connections, scripts, maps: not per flow
+	if !redis {
+		// The memory store is the process's, earlier figures' flows
+		// included: let them go first.
+		sweepMemoryStore(b, c, u, 48*time.Hour)
+	}
 	before := storeMemory(b, s)
 	initFlows(b, c, u, *memoryFlows)
 	if expired {
 		time.Sleep(2 * time.Second) // past the last flow's expiry, on Redis' clock too
 		if redis {
 			expireRedisKeys(b, s)
+			time.Sleep(time.Second) // Redis' cron shrinks its key tables
 		} else {
-			// The memory store sweeps on a write once a minute of its clock
-			// has passed: move it on and write.
-			b.Cleanup(caddymodule.AdvanceClockForTest(2 * time.Minute))
-			wantStatus(b, do(b, c, "GET", u, nil), http.StatusOK)
+			sweepMemoryStore(b, c, u, 2*time.Minute)
 		}
 	}
 	after := storeMemory(b, s)
 	b.Logf("%s, redis=%v, expired=%v: %d flows, %d → %d bytes", kind, redis, expired, *memoryFlows, before, after)
 	return float64(after-before) / float64(*memoryFlows)
+}
+
+// sweepMemoryStore moves the clock of the memory store (the process's)
+// on by d and writes (a flow init, GET u), so that the store sweeps out
+// what expired: it sweeps on a write once a minute of its clock has
+// passed. The clock stays moved: moved back, the store's last sweep would
+// lie ahead of it and hold off the next.
+func sweepMemoryStore(b *testing.B, c *http.Client, u string, d time.Duration) {
+	caddymodule.AdvanceClockForTest(d)
+	wantStatus(b, do(b, c, "GET", u, nil), http.StatusOK)
 }
 
 // initFlows sends n GETs of u, from benchWorkers goroutines, each answered 200.
