@@ -23,7 +23,11 @@
 #                    Every target also runs on its seed corpus in every go
 #                    test. A failure leaves its input under
 #                    <package>/testdata/fuzz/<target>/.
-#   make bench       every benchmark.
+#   make bench       every benchmark but bench-memory's.
+#   make bench-memory  what 100,000 anonymous login and registration flows
+#                    cost Redis and the memory store, live and expired
+#                    (BenchmarkFlowMemory; a few minutes). Fewer flows:
+#                      make bench-memory MEMORY_FLOWS=20000
 #   make demo        the demo site of Caddyfile.example.
 #   make deps        installs the Debian packages the tests need, and the
 #                    npm packages of integration/testdata/ory-client-js
@@ -61,6 +65,7 @@ GO ?= go
 GOFMT ?= gofmt
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME ?= 30s
+MEMORY_FLOWS ?= 100000
 ALL_FUZZ_TARGETS := \
 	./internal/siteurl:FuzzCheckReturnTo \
 	./internal/negotiate:FuzzAcceptsJSON \
@@ -84,7 +89,7 @@ APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
 # and cookie jar (tough-cookie). npm ci writes node_modules/.package-lock.json.
 ORY_CLIENT_JS := integration/testdata/ory-client-js
 
-.PHONY: test test-short lint vet fuzz deps demo bench
+.PHONY: test test-short lint vet fuzz deps demo bench bench-memory
 
 test: deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
@@ -128,4 +133,7 @@ demo:
 	$(GO) run ./cmd/caddy run --config Caddyfile.example
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -skip FlowMemory -benchmem ./...
+
+bench-memory: deps
+	$(GO) test -run '^$$' -bench FlowMemory -benchtime 1x -timeout 30m ./integration/ -args -memory-flows $(MEMORY_FLOWS)

@@ -45,7 +45,7 @@ func (s *Service) newFlow(r *http.Request, kind, typ, returnTo string) *identity
 		state = identity.StateChooseMethod
 	}
 	return &identity.Flow{
-		ID: identity.NewID(), Kind: kind, Type: typ, State: state,
+		ID: identity.NewFlowID(now), Kind: kind, Type: typ, State: state,
 		IssuedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.cfg.FlowLifespan),
 		RequestURL: s.requestURL(r), ReturnTo: returnTo,
 		UI: identity.UI{Method: "POST"},
@@ -75,7 +75,11 @@ func (s *Service) loadFlow(ctx context.Context, id, kind string) (*identity.Flow
 	if errors.Is(err, identity.ErrNotFound) || (err == nil && f.Kind != kind) {
 		return nil, apierror.NotFound("The %s request could not be found. Please restart the flow.", kind)
 	}
-	return f, err
+	if err != nil {
+		return nil, err
+	}
+	s.withForm(f)
+	return f, nil
 }
 
 // sendNewFlow answers the init request of a flow: the flow JSON for JSON

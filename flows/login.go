@@ -54,7 +54,7 @@ func (s loginFlow) loginInit(w http.ResponseWriter, r *http.Request, typ string)
 	}
 	f.UI.Nodes = append([]identity.Node{form.CSRF("")}, f.UI.Nodes...)
 	s.renewCSRF(w, r, f)
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+	if err := s.saveNewFlow(r.Context(), f); err != nil {
 		return fail(err)
 	}
 	s.sendNewFlow(w, r, f, nil, s.site.LoginUI(r))

@@ -47,7 +47,7 @@ func (s registrationFlow) registrationInit(w http.ResponseWriter, r *http.Reques
 	f.UI.Action = s.flowAction(r, identity.KindRegistration, f.ID)
 	f.UI.Nodes = s.registrationNodes(nil)
 	s.renewCSRF(w, r, f)
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+	if err := s.saveNewFlow(r.Context(), f); err != nil {
 		return fail(err)
 	}
 	s.sendNewFlow(w, r, f, nil, s.site.RegistrationUI(r))

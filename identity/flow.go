@@ -57,7 +57,7 @@ type Flow struct {
 	// Refresh marks a login flow that re-authenticates the current session.
 	Refresh bool `json:"refresh,omitempty"`
 
-	UI UI `json:"ui"`
+	UI UI `json:"ui,omitzero"`
 
 	// Error is the stored error of a flow of kind "error" (the error UI's
 	// GET /self-service/errors?id=).

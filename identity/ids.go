@@ -3,8 +3,11 @@ package identity
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Token prefixes, as Kratos names them.
@@ -49,6 +52,62 @@ func NewID() string {
 	s[23] = '-'
 	hex.Encode(s[24:], b[10:])
 	return string(s[:])
+}
+
+// flowGroupSize is how many flow ids NewFlowID puts in one FlowIDGroup:
+// few enough that Redis keeps a hash of that many markers in its compact
+// encoding (hash-max-listpack-entries, 128 by default).
+const flowGroupSize = 100
+
+// flowGroups hands out the groups of NewFlowID: the minute they are for, a
+// random number drawn for it (so that two processes do not fill the same
+// groups), and how many ids the minute had.
+var flowGroups struct {
+	sync.Mutex
+	minute uint32
+	nonce  uint16
+	n      uint32
+}
+
+// NewFlowID returns a random UUIDv4 for a flow issued at t, but for 11 of
+// its hex digits (5 to 12 and 16 to 18, after the routing key), which are
+// its FlowIDGroup: the minute of t, a number drawn for that minute, and
+// the count of the minute's ids (of this process) divided by 100. It has
+// 78 random bits. A store may keep what it remembers of flows per group,
+// which then holds at most 100 flows made in the same minute and goes
+// when they all have.
+func NewFlowID(t time.Time) string {
+	minute := uint32(t.Unix() / 60)
+	flowGroups.Lock()
+	if flowGroups.minute != minute || flowGroups.n == 0 {
+		var nonce [2]byte
+		_, _ = rand.Read(nonce[:])
+		flowGroups.minute, flowGroups.nonce, flowGroups.n = minute, binary.BigEndian.Uint16(nonce[:]), 0
+	}
+	nonce, n := flowGroups.nonce, flowGroups.n
+	flowGroups.n++
+	flowGroups.Unlock()
+
+	id := []byte(NewID())
+	var group [6]byte
+	binary.BigEndian.PutUint16(group[0:], uint16(minute))
+	binary.BigEndian.PutUint16(group[2:], nonce)
+	binary.BigEndian.PutUint16(group[4:], uint16(n/flowGroupSize)&0x0fff)
+	hex.Encode(id[4:8], group[0:2])
+	hex.Encode(id[9:13], group[2:4])
+	var count [4]byte
+	hex.Encode(count[:], group[4:6])
+	copy(id[15:18], count[1:]) // id[14] is the version, 4
+	return string(id)
+}
+
+// FlowIDGroup is the group of a flow id that NewFlowID made (see there);
+// "" for an id that is not a UUID.
+func FlowIDGroup(id string) string {
+	if len(id) != 36 || id[8] != '-' || id[13] != '-' {
+		return ""
+	}
+	return id[4:8] + id[9:13] + id[15:18]
 }
 
 // NewIDFor returns a random UUIDv4 that shares the routing key of the

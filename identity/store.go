@@ -39,26 +39,6 @@ func KeepUntil(f *Flow) time.Time {
 	return f.ExpiresAt.Add(FlowGrace)
 }
 
-// Marked reports whether a store keeps only the flow's Marker once it has
-// expired: login and registration flows, which anyone can start, so that
-// anonymous traffic cannot keep whole flows for a day.
-func Marked(f *Flow) bool {
-	return f.Kind == KindLogin || f.Kind == KindRegistration
-}
-
-// Marker is what answering an expired flow needs (410, or a replacement
-// flow with the same return_to): everything but its form.
-func (f *Flow) Marker() *Flow {
-	return &Flow{
-		ID: f.ID, Kind: f.Kind, Type: f.Type, State: f.State,
-		IssuedAt: f.IssuedAt, ExpiresAt: f.ExpiresAt, UpdatedAt: f.UpdatedAt,
-		RequestURL: f.RequestURL, ReturnTo: f.ReturnTo, Active: f.Active,
-		IdentityID: f.IdentityID, IdentityVersion: f.IdentityVersion,
-		CSRFTokenHash: f.CSRFTokenHash, Refresh: f.Refresh,
-		UI: UI{Method: f.UI.Method},
-	}
-}
-
 // The store contract is split by role: each interface below is one kind of
 // record. A new capability (a counter, a mail queue) is a new small interface
 // beside these, not a wider Store. Every implementation is safe for

@@ -18,14 +18,11 @@ package integration
 // is an upper bound on round trips.
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -271,37 +268,5 @@ func redisCommands(b *testing.B, s *site) int64 {
 	if s.redis == "" {
 		return 0
 	}
-	conn, err := net.DialTimeout("tcp", s.redis, 5*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conn.Write([]byte("INFO stats\r\n")); err != nil {
-		b.Fatal(err)
-	}
-	r := bufio.NewReader(conn)
-	header, err := r.ReadString('\n') // $<length>
-	if err != nil || !strings.HasPrefix(header, "$") {
-		b.Fatalf("INFO stats: %q %v", header, err)
-	}
-	size, err := strconv.Atoi(strings.TrimSpace(header[1:]))
-	if err != nil {
-		b.Fatalf("INFO stats: %q", header)
-	}
-	info := make([]byte, size)
-	if _, err := io.ReadFull(r, info); err != nil {
-		b.Fatal(err)
-	}
-	for line := range strings.Lines(string(info)) {
-		if v, ok := strings.CutPrefix(line, "total_commands_processed:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return n
-		}
-	}
-	b.Fatalf("INFO stats has no total_commands_processed:\n%s", info)
-	return 0
+	return redisInfoInt(b, s, "stats", "total_commands_processed")
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
 )
@@ -33,10 +34,13 @@ type Store struct {
 	sessions    map[string]memorySession       // token hash → session
 	sessionIDs  map[string]string              // session id → token hash
 	owned       map[string]map[string]struct{} // identity id → token hashes of its sessions
-	flows       map[string]memoryRecord        // flow id → flow, kept FlowGrace past its expiry
+	flows       map[string]memoryRecord        // flow id → flow, kept FlowGrace past its expiry (a Marked flow until it expires)
+	markers     map[string]memoryMarker        // flow id → an expired Marked flow's marker, until KeepUntil
 	continuity  map[string]memoryRecord        // continuity id → paused payload
 	limiters    map[string]limiterEntry        // limiter key → its token bucket
 	lastSweep   time.Time                      // when expired entries were last removed
+	flowsPeak   int                            // the most entries flows had since it was made anew
+	markersPeak int                            // the same for markers
 
 	messages messageQueue // the courier's queue, under its own mutex (messages.go)
 }
@@ -58,14 +62,21 @@ type memorySession struct {
 }
 
 // memoryRecord is a stored flow or continuity payload and when it goes. A
-// Marked flow's record holds its marker too, which replaces data once the
-// flow expires.
+// Marked flow's record goes when the flow expires, and holds its marker,
+// which then moves to Store.markers.
 type memoryRecord struct {
 	data  string
 	until time.Time
 
-	marker    string
-	expiresAt time.Time
+	marker memoryMarker
+}
+
+// memoryMarker is a Marked flow's marker: identity.EncodeMarker, with the
+// request URL after base (identity.MarkerBase), whose one copy every marker
+// of the site shares.
+type memoryMarker struct {
+	data string
+	base unique.Handle[string]
 }
 
 // New returns an empty Store on the system clock.
@@ -88,6 +99,7 @@ func NewWithClock(now func() time.Time) *Store {
 		sessionIDs:  map[string]string{},
 		owned:       map[string]map[string]struct{}{},
 		flows:       map[string]memoryRecord{},
+		markers:     map[string]memoryMarker{},
 		continuity:  map[string]memoryRecord{},
 		limiters:    map[string]limiterEntry{},
 		lastSweep:   now(),
@@ -410,8 +422,8 @@ func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 	return nil
 }
 
-// flowRecord is a flow as the store keeps it: its JSON until KeepUntil,
-// and for a Marked flow its marker, which replaces it once it expired.
+// flowRecord is a flow as the store keeps it: its JSON until KeepUntil;
+// a Marked flow's until it expires, and then its marker until KeepUntil.
 func flowRecord(f *identity.Flow) (memoryRecord, error) {
 	data, err := json.Marshal(f)
 	if err != nil {
@@ -419,11 +431,9 @@ func flowRecord(f *identity.Flow) (memoryRecord, error) {
 	}
 	rec := memoryRecord{data: string(data), until: identity.KeepUntil(f)}
 	if identity.Marked(f) {
-		marker, err := json.Marshal(f.Marker())
-		if err != nil {
-			return memoryRecord{}, fmt.Errorf("memstore: encode flow: %w", err)
-		}
-		rec.marker, rec.expiresAt = string(marker), f.ExpiresAt
+		base := identity.MarkerBase(f)
+		rec.until = f.ExpiresAt
+		rec.marker = memoryMarker{data: string(identity.EncodeMarker(f, base)), base: unique.Make(base)}
 	}
 	return rec, nil
 }
@@ -432,11 +442,19 @@ func flowRecord(f *identity.Flow) (memoryRecord, error) {
 func (m *Store) GetFlow(_ context.Context, id string) (*identity.Flow, error) {
 	m.mu.Lock()
 	rec, ok := m.liveRecord(m.flows, id)
-	m.mu.Unlock()
-	if !ok {
-		return nil, identity.ErrNotFound
+	marker, marked := m.markers[id]
+	if !ok && marked && !m.now().Before(marker.keepUntil()) {
+		delete(m.markers, id)
+		marked = false
 	}
-	return decodeMemory[identity.Flow](rec.data)
+	m.mu.Unlock()
+	switch {
+	case ok:
+		return decodeMemory[identity.Flow](rec.data)
+	case marked:
+		return identity.DecodeMarker(id, []byte(marker.data), marker.base.Value())
+	}
+	return nil, identity.ErrNotFound
 }
 
 // GetSessionAndFlow implements Store.
@@ -577,27 +595,51 @@ func (m *Store) removeSession(hash string) {
 	}
 }
 
-// putFlowRecord stores a flow's record, or drops it when it has gone. The
-// caller holds m.mu.
+// putFlowRecord stores a flow's record, or what is left of it when it has
+// expired. The caller holds m.mu.
 func (m *Store) putFlowRecord(id string, rec memoryRecord) {
+	delete(m.markers, id)
 	if !m.now().Before(rec.until) {
 		delete(m.flows, id)
+		m.keepMarker(id, rec)
 		return
 	}
-	m.flows[id] = rec.marked(m.now())
+	m.flows[id] = rec
+	m.flowsPeak = max(m.flowsPeak, len(m.flows))
 }
 
-// marked is the record as it is kept at now: a Marked flow past its expiry
-// is its marker alone.
-func (r memoryRecord) marked(now time.Time) memoryRecord {
-	if r.marker != "" && !now.Before(r.expiresAt) {
-		return memoryRecord{data: r.marker, until: r.until}
+// shrunk returns records, or a copy of it when it holds less than a
+// quarter of its peak, and the peak of what it returns: a Go map keeps the
+// room it once needed, so without this a burst of flows would hold their
+// memory after they have gone.
+func shrunk[V any](records map[string]V, peak int) (map[string]V, int) {
+	if len(records) >= peak/4 {
+		return records, peak
 	}
-	return r
+	copied := make(map[string]V, len(records))
+	for id, rec := range records {
+		copied[id] = rec
+	}
+	return copied, len(copied)
+}
+
+// keepMarker keeps the marker of an expired record (if it has one) until
+// its KeepUntil. The caller holds m.mu.
+func (m *Store) keepMarker(id string, rec memoryRecord) {
+	if rec.marker.data != "" && m.now().Before(rec.marker.keepUntil()) {
+		m.markers[id] = rec.marker
+		m.markersPeak = max(m.markersPeak, len(m.markers))
+	}
+}
+
+// keepUntil is identity.KeepUntil of the marker's flow.
+func (mk memoryMarker) keepUntil() time.Time {
+	expiresAt, _ := identity.MarkerExpiresAt([]byte(mk.data))
+	return expiresAt.Add(identity.FlowGrace)
 }
 
 // liveRecord returns records[id] unless it expired; an expired one is
-// removed. The caller holds m.mu.
+// removed, leaving its marker if it has one. The caller holds m.mu.
 func (m *Store) liveRecord(records map[string]memoryRecord, id string) (memoryRecord, bool) {
 	rec, ok := records[id]
 	if !ok {
@@ -605,11 +647,8 @@ func (m *Store) liveRecord(records map[string]memoryRecord, id string) (memoryRe
 	}
 	if !m.now().Before(rec.until) {
 		delete(records, id)
+		m.keepMarker(id, rec)
 		return memoryRecord{}, false
-	}
-	if marked := rec.marked(m.now()); marked.marker != rec.marker {
-		records[id] = marked // the whole flow is no longer kept
-		rec = marked
 	}
 	return rec, true
 }
@@ -629,14 +668,19 @@ func (m *Store) maybeSweep() {
 	}
 	for _, records := range []map[string]memoryRecord{m.flows, m.continuity} {
 		for id, rec := range records {
-			switch {
-			case !now.Before(rec.until):
+			if !now.Before(rec.until) {
 				delete(records, id)
-			case rec.marker != "" && !now.Before(rec.expiresAt):
-				records[id] = rec.marked(now)
+				m.keepMarker(id, rec)
 			}
 		}
 	}
+	for id, mk := range m.markers {
+		if !now.Before(mk.keepUntil()) {
+			delete(m.markers, id)
+		}
+	}
+	m.flows, m.flowsPeak = shrunk(m.flows, m.flowsPeak)
+	m.markers, m.markersPeak = shrunk(m.markers, m.markersPeak)
 	m.sweepLimiters(now)
 }
 

@@ -13,7 +13,8 @@
 //	<p>:{<rk>}:sessions:<identity id>    sorted set of the identity's token hashes, scored by expiry
 //	<p>:{<rk>}:flow:<flow id>            flow JSON, expires at identity.KeepUntil (FlowGrace after its expires_at);
 //	                                     a login or registration flow at its expires_at
-//	<p>:{<rk>}:flow-expired:<flow id>    a login or registration flow's marker (identity.Flow.Marker), until KeepUntil
+//	<p>:{fm:<g>}:flow-markers            hash of the markers of expired login and registration flows (identity.EncodeMarker)
+//	                                     by flow id, one per identity.FlowIDGroup <g>, until the last one's KeepUntil
 //	<p>:{<rk>}:continuity:<id>           paused submission, expires after its ttl
 //	<p>:{i:<h8>}:identifier:<h>          claim of a login identifier: "<ms>:<nonce>:<identity id>"
 //	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"encoding/json"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +55,7 @@ func (s *suite) testFlows(t *testing.T) {
 	t.Run("RoundTrip", s.testFlowRoundTrip)
 	t.Run("Replace", s.testReplaceFlow)
 	t.Run("Expired", s.testExpiredFlow)
+	t.Run("Markers", s.testFlowMarkers)
 	t.Run("WithSession", s.testGetSessionAndFlow)
 }
 
@@ -146,6 +149,51 @@ func (s *suite) testExpiredFlow(t *testing.T) {
 	for _, f := range []*identity.Flow{forgotten, gone, errorRecord} {
 		_, err = st.GetFlow(ctx, f.ID)
 		wantErr(t, "GetFlow(past grace)", err, identity.ErrNotFound)
+	}
+}
+
+// testFlowMarkers covers the markers of many flows made together (whose
+// ids identity.NewFlowID groups): each answers with its own, whatever the
+// others hold, and one past its KeepUntil is gone while the others stay.
+func (s *suite) testFlowMarkers(t *testing.T) {
+	st := s.newStore(t)
+	ctx := t.Context()
+	var flows []*identity.Flow
+	for i := range 250 { // three groups
+		f := s.flow("")
+		f.ID = identity.NewFlowID(s.now())
+		f.ExpiresAt = s.now().Add(-time.Duration(i) * time.Second)
+		switch i % 5 {
+		case 0:
+			f.Type, f.Kind = identity.TypeAPI, identity.KindRegistration
+			f.RequestURL = "https://example.com/self-service/registration/api"
+		case 1:
+			f.CSRFTokenHash = strings.Repeat("0123456789abcdef", 4)
+			f.ReturnTo = "https://example.com/back?to=" + strings.Repeat("x", i)
+			f.RequestURL += "?return_to=" + url.QueryEscape(f.ReturnTo)
+		case 2:
+			f.RequestURL = "https://other.example.com/self-service/login/browser" // another base in the group
+			f.Refresh = true
+		case 3:
+			f.RequestURL = "relative"
+			f.CSRFTokenHash = "C0FFEE"
+		}
+		flows = append(flows, f)
+		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
+	}
+	forgotten := flows[7]
+	forgotten.ExpiresAt = s.now().Add(short - identity.FlowGrace)
+	wantErr(t, "SaveFlow again", st.SaveFlow(ctx, forgotten), nil)
+	s.waitPast()
+
+	for _, f := range flows {
+		got, err := st.GetFlow(ctx, f.ID)
+		if f == forgotten {
+			wantErr(t, "GetFlow(past grace, its group kept)", err, identity.ErrNotFound)
+			continue
+		}
+		wantErr(t, "GetFlow(expired)", err, nil)
+		wantJSON(t, "marker", jsonOf(t, f.Marker()), got)
 	}
 }
 

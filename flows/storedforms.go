@@ -1,0 +1,71 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
+)
+
+// A login or registration flow as its init made it is stored without its
+// form, which is most of its size: anyone can start these flows, so the
+// store should keep as little of them as it can. loadFlow puts the form
+// back, built as the init built it (initialUI). A form that initialUI does
+// not build the same is stored whole: one that a submit changed (values,
+// messages), and a browser flow's, whose CSRF token is its own.
+
+// saveNewFlow stores a flow its init just made, without its form when
+// initialUI builds the same one. f itself keeps its form.
+func (s *Service) saveNewFlow(ctx context.Context, f *identity.Flow) error {
+	if ui, ok := s.initialUI(f); ok && sameForm(ui, f.UI) {
+		stored := *f
+		stored.UI = identity.UI{}
+		f = &stored
+	}
+	return s.cfg.Store.SaveFlow(ctx, f)
+}
+
+// withForm puts back the form of a flow stored without it (saveNewFlow).
+// An expired flow keeps none: it is only answered as expired.
+func (s *Service) withForm(f *identity.Flow) {
+	if f.UI.Method != "" || f.Expired(s.cfg.Now()) {
+		return
+	}
+	if ui, ok := s.initialUI(f); ok {
+		f.UI = ui
+	}
+}
+
+// initialUI is the form the init of f's kind builds, before any submit,
+// with the CSRF token "" (as API flows have it); false for a flow whose
+// initial form depends on more than the flow (a refresh login shows the
+// signed-in identifier).
+func (s *Service) initialUI(f *identity.Flow) (identity.UI, bool) {
+	var nodes []identity.Node
+	switch {
+	case f.Kind == identity.KindLogin && !f.Refresh:
+		nodes = append([]identity.Node{form.CSRF("")}, loginFlow{s}.loginNodes(nil, false)...)
+	case f.Kind == identity.KindRegistration:
+		nodes = registrationFlow{s}.registrationNodes(nil)
+	default:
+		return identity.UI{}, false
+	}
+	// The action is on the site the init was asked on: its request URL's.
+	path, _, _ := strings.Cut(f.RequestURL, "?")
+	i := strings.LastIndex(path, "/self-service/"+f.Kind+"/")
+	if i < 0 {
+		return identity.UI{}, false
+	}
+	action := path[:i] + "/self-service/" + f.Kind + "?" + url.Values{"flow": {f.ID}}.Encode()
+	return identity.UI{Action: action, Method: "POST", Nodes: nodes}, true
+}
+
+// sameForm reports whether two forms are the same.
+func sameForm(a, b identity.UI) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
