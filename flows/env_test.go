@@ -19,6 +19,8 @@ import (
 	"testing"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/testenv"
@@ -195,6 +197,7 @@ func (e *flowEnv) storedFlow(id string) *seenFlow {
 	if err != nil {
 		e.t.Fatalf("flow %s: %v", id, err)
 	}
+	e.s.withForm(f) // a new flow is stored without its form
 	return &seenFlow{ID: f.ID, Kind: f.Kind, Type: f.Type, State: f.State, UI: f.UI, Error: f.Error}
 }
 
@@ -410,7 +413,10 @@ func (c *client) begin(kind, query string) *seenFlow {
 		if a.Code != http.StatusSeeOther {
 			t.Fatalf("GET %s: %d %s", init, a.Code, a.Body)
 		}
-		return c.e.storedFlow(flowParam(t, a.Location(), "flow"))
+		// As the UI shows it: the cookie's CSRF token, masked afresh.
+		f := c.e.storedFlow(flowParam(t, a.Location(), "flow"))
+		form.SetCSRF(&f.UI, csrf.Mask(c.csrfReal()))
+		return f
 	}
 	if a.Code != http.StatusOK || a.doc.UI.Action == "" {
 		t.Fatalf("GET %s: %d %s", init, a.Code, a.Body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
@@ -15,12 +16,15 @@ import (
 // store should keep as little of them as it can. loadFlow puts the form
 // back, built as the init built it (initialUI). A form that initialUI does
 // not build the same is stored whole: one that a submit changed (values,
-// messages), and a browser flow's, whose CSRF token is its own.
+// messages). A browser flow's masked CSRF token is not kept either: the
+// flow keeps the hash of the cookie's token it is bound to, and whatever
+// shows a browser flow (the fetch, the pages, a submit's answer) masks the
+// cookie's token afresh.
 
 // saveNewFlow stores a flow its init just made, without its form when
 // initialUI builds the same one. f itself keeps its form.
 func (s *Service) saveNewFlow(ctx context.Context, f *identity.Flow) error {
-	if ui, ok := s.initialUI(f); ok && sameForm(ui, f.UI) {
+	if ui, ok := s.initialUI(f); ok && sameForm(ui, withoutCSRF(f.UI)) {
 		stored := *f
 		stored.UI = identity.UI{}
 		f = &stored
@@ -61,6 +65,13 @@ func (s *Service) initialUI(f *identity.Flow) (identity.UI, bool) {
 	}
 	action := path[:i] + "/self-service/" + f.Kind + "?" + url.Values{"flow": {f.ID}}.Encode()
 	return identity.UI{Action: action, Method: "POST", Nodes: nodes}, true
+}
+
+// withoutCSRF is a copy of ui whose csrf_token node holds "".
+func withoutCSRF(ui identity.UI) identity.UI {
+	ui.Nodes = slices.Clone(ui.Nodes)
+	form.SetCSRF(&ui, "")
+	return ui
 }
 
 // sameForm reports whether two forms are the same.
