@@ -24,6 +24,8 @@ func TestKratosShapes(t *testing.T) {
 			t.Run("API flow refuses browser marks", func(t *testing.T) { checkAPIFlowRefusal(t, s) })
 			t.Run("refresh through the settings endpoint", func(t *testing.T) { checkRefreshThroughSettings(t, s) })
 			t.Run("legacy profile refusals", func(t *testing.T) { checkLegacyRefusals(t, s) })
+			t.Run("settings submit errors with the flow", func(t *testing.T) { checkSettingsSubmitErrors(t, s) })
+			t.Run("health and version", func(t *testing.T) { checkHealth(t, s) })
 		})
 	}
 }
@@ -155,5 +157,41 @@ func checkLegacyRefusals(t *testing.T, s *site) {
 	req := do(t, browser(t), "GET", s.admin+"/self-service/browser/flows/requests/profile?request="+reqID, nil).json(t)
 	if get(req, "identity", "traits", "name", "first") != "Grace" || get(req, "update_successful") != false {
 		t.Errorf("the request changed: %v", req)
+	}
+}
+
+// A settings submit without a known method, or a profile submit without
+// traits, answers 400 with the flow and Kratos' messages.
+func checkSettingsSubmitErrors(t *testing.T, s *site) {
+	token, _ := registerAPI(t, s, fmt.Sprintf("settings-errors-%d@example.com", time.Now().UnixNano()), "a long enough secret")
+	f := do(t, browser(t), "GET", s.kratos()+"/self-service/settings/api", nil, "X-Session-Token", token).json(t)
+	action := get(f, "ui", "action").(string)
+	for _, body := range []string{`{}`, `{"method":"webauthn"}`} {
+		res := do(t, browser(t), "POST", action, body, "X-Session-Token", token)
+		wantStatus(t, res, http.StatusBadRequest)
+		if m := res.json(t); m["id"] != f["id"] || get(m, "ui", "messages", 0, "id") != float64(4010004) {
+			t.Errorf("%s: %s", body, res.body)
+		}
+	}
+	res := do(t, browser(t), "POST", action, `{"method":"profile"}`, "X-Session-Token", token)
+	wantStatus(t, res, http.StatusBadRequest)
+	if msgs := get(node(res.json(t), "traits.email"), "messages"); get(msgs, 0, "id") != float64(4000002) {
+		t.Errorf("profile without traits: %s", res.body)
+	}
+}
+
+// Health and version answer on the public prefix and the admin handler.
+func checkHealth(t *testing.T, s *site) {
+	for _, u := range []string{s.kratos() + "/health/alive", s.kratos() + "/health/ready", s.admin + "/admin/health/alive", s.admin + "/admin/health/ready"} {
+		res := do(t, browser(t), "GET", u, nil)
+		wantStatus(t, res, http.StatusOK)
+		if res.json(t)["status"] != "ok" {
+			t.Errorf("%s: %s", u, res.body)
+		}
+	}
+	res := do(t, browser(t), "GET", s.admin+"/admin/version", nil)
+	wantStatus(t, res, http.StatusOK)
+	if v, _ := res.json(t)["version"].(string); v == "" {
+		t.Errorf("version: %s", res.body)
 	}
 }
