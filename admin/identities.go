@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
@@ -426,6 +427,7 @@ func (s *API) adminCreateIdentity(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	s.cfg.Logger.Info("admin: identity created", zap.String("identity_id", id.ID))
+	s.svc.Emit(r.Context(), events.Event{Name: events.IdentityCreated, IdentityID: id.ID, Flow: "admin"})
 	w.Header().Set("Location", adminIdentityURL(r, id.ID))
 	w.Header().Set("ETag", adminETag(id.Version))
 	reply.JSON(w, http.StatusCreated, s.svc.IdentityJSON(r, id, true))
@@ -479,6 +481,7 @@ func (s *API) adminDeleteIdentity(w http.ResponseWriter, r *http.Request, idStr 
 		return err
 	}
 	s.cfg.Logger.Info("admin: identity deleted", zap.String("identity_id", idStr))
+	s.svc.Emit(r.Context(), events.Event{Name: events.IdentityDeleted, IdentityID: idStr, Flow: "admin"})
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -595,6 +598,8 @@ func (s *API) adminUpdateIdentity(w http.ResponseWriter, r *http.Request, idStr 
 		switch {
 		case err == nil:
 			s.cfg.Logger.Info("admin: identity updated", zap.String("identity_id", next.ID))
+			s.svc.Emit(r.Context(), events.Event{Name: events.IdentityUpdated, IdentityID: next.ID, Flow: "admin",
+				Changed: s.cfg.Schema.ChangedFields(cur.Traits, next.Traits)})
 			w.Header().Set("ETag", adminETag(next.Version))
 			reply.JSON(w, http.StatusOK, s.svc.IdentityJSON(r, next, true))
 			return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
@@ -83,6 +84,7 @@ func (s *API) adminBatchPatchIdentities(w http.ResponseWriter, r *http.Request) 
 		switch {
 		case err == nil:
 			res.Identity = id.ID
+			s.svc.Emit(ctx, events.Event{Name: events.IdentityCreated, IdentityID: id.ID, Flow: "admin"})
 			created++
 		case errors.As(err, &apiErr):
 			inner := apiErr.Envelope("").Error

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
@@ -67,6 +68,7 @@ func (s *API) adminDeactivateSession(w http.ResponseWriter, r *http.Request, idS
 		}
 	}
 	s.cfg.Logger.Info("admin: session revoked", zap.String("session_id", sess.ID))
+	s.svc.Emit(r.Context(), events.Event{Name: events.SessionRevoked, IdentityID: sess.IdentityID, SessionID: sess.ID, Flow: "admin", Reason: "revoked_by_admin"})
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -139,6 +141,9 @@ func (s *API) adminDeleteIdentitySessions(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	s.cfg.Logger.Info("admin: identity sessions deleted", zap.String("identity_id", id.ID), zap.Int("count", n))
+	if n > 0 {
+		s.svc.Emit(r.Context(), events.Event{Name: events.SessionRevoked, IdentityID: id.ID, Flow: "admin", Reason: "revoked_by_admin"})
+	}
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

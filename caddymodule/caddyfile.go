@@ -136,6 +136,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			var on bool
 			on, err = onOffArg(d)
 			h.RevokeSessionsOnPasswordChange = &on
+		case "webhook":
+			var hook WebhookConfig
+			hook, err = parseWebhook(d)
+			h.Webhooks = append(h.Webhooks, hook)
 		case "rate_limit":
 			h.RateLimit, err = parseRateLimit(d)
 		case "courier":

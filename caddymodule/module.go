@@ -25,6 +25,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/locale"
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
+	"github.com/seed06f30684/caddy-kratos/webhook"
 )
 
 func init() {
@@ -126,6 +127,12 @@ type Handler struct {
 	// Courier sends the mail that flows queue (see CourierConfig in
 	// courier.go). Default: off.
 	Courier *CourierConfig `json:"courier,omitempty"`
+
+	// Webhooks receive events as JSON posts (see WebhookConfig in
+	// events.go). Events go to Caddy's event system whether or not there
+	// are any.
+	Webhooks []WebhookConfig `json:"webhooks,omitempty"`
+	webhooks *webhook.Sender
 
 	logger   *zap.Logger
 	storeLog *zap.Logger // logger, once per interval (identity.StoreFailureLogger)
@@ -265,6 +272,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("kratos metrics not registered", zap.Error(err))
 	}
 
+	sink, err := h.eventSink(ctx)
+	if err != nil {
+		return err
+	}
 	loginLimit, requestLimit := h.RateLimit.limits()
 	limiter, _ := store.(identity.Limiter)
 	h.svc, err = flows.New(flows.Config{
@@ -285,6 +296,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Metrics:                             metrics,
 		UIStylesheet:                        h.UIStylesheet,
 		Locale:                              lang,
+		Events:                              sink,
 		Now:                                 clockNow,
 		Limiter:                             limiter,
 		LoginFailures:                       loginLimit,
@@ -377,6 +389,11 @@ func (h *Handler) Validate() error {
 	if err := checkURLOrPath(h.UIStylesheet); err != nil {
 		return fmt.Errorf("ui_stylesheet: %w", err)
 	}
+	for i := range h.Webhooks {
+		if err := h.Webhooks[i].validate(); err != nil {
+			return err
+		}
+	}
 	if err := checkURLOrPath(h.DefaultReturnURL); err != nil {
 		return fmt.Errorf("default_return_url: %w", err)
 	}
@@ -397,6 +414,10 @@ func (h *Handler) Validate() error {
 // Cleanup releases the handler's hold on its store; the last handler to
 // let go closes it. It is safe after a failed or partial Provision.
 func (h *Handler) Cleanup() error {
+	if h.webhooks != nil {
+		h.webhooks.Close()
+		h.webhooks = nil
+	}
 	if err := h.stopCourier(); err != nil {
 		return fmt.Errorf("stopping the courier: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
@@ -187,6 +188,7 @@ func firstOr(keys []string, def string) string {
 // flow with a message for browsers.
 func (s loginFlow) loginThrottled(w http.ResponseWriter, r *http.Request, f *identity.Flow, identifier string, wait time.Duration) error {
 	s.cfg.Metrics.Login("throttled")
+	s.Emit(r.Context(), events.Event{Name: events.LoginFailed, Flow: identity.KindLogin, Method: "password", Reason: "throttled"})
 	w.Header().Set("Retry-After", retryAfter(wait))
 	if f.Type == identity.TypeAPI || negotiate.WantsJSON(r) {
 		return apierror.AsJSON(apierror.TooManyRequests(wait))
@@ -283,6 +285,11 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 			return fail(err)
 		}
 		s.cfg.Metrics.Login("invalid_credentials")
+		failed := events.Event{Name: events.LoginFailed, Flow: identity.KindLogin, Method: "password", Reason: "invalid_credentials"}
+		if id != nil {
+			failed.IdentityID = id.ID
+		}
+		s.Emit(ctx, failed)
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
 		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 			return fail(err)
@@ -301,6 +308,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		s.cfg.Metrics.Login("success")
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
+	s.Emit(ctx, events.Event{Name: events.LoginSucceeded, IdentityID: id.ID, SessionID: sess.ID, Flow: identity.KindLogin, Method: "password"})
 	f.Active, f.UpdatedAt = "password", s.cfg.Now()
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return fail(err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/body"
@@ -67,6 +68,7 @@ func (s logoutFlow) logout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.cfg.Metrics.SessionRevoked()
+	s.Emit(r.Context(), events.Event{Name: events.SessionRevoked, IdentityID: sess.IdentityID, SessionID: sess.ID, Flow: "logout", Reason: "logout"})
 	s.cookies.clearSessionCookie(w, r)
 	s.cookies.rotateCSRF(w, r)
 	if negotiate.WantsJSON(r) {
@@ -106,6 +108,7 @@ func (s logoutFlow) logoutAPI(w http.ResponseWriter, r *http.Request) error {
 		return apierror.AsJSON(err)
 	}
 	s.cfg.Metrics.SessionRevoked()
+	s.Emit(r.Context(), events.Event{Name: events.SessionRevoked, IdentityID: sess.IdentityID, SessionID: sess.ID, Flow: "logout", Reason: "logout"})
 	reply.NoCache(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

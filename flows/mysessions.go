@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
@@ -66,7 +67,12 @@ func (s *Service) OtherSessions(r *http.Request, current *identity.Session) ([]*
 // RevokeOtherSessions revokes every session of the identity but current,
 // and reports how many it found.
 func (s *Service) RevokeOtherSessions(r *http.Request, current *identity.Session) (int, error) {
-	return s.cfg.Store.RevokeSessions(r.Context(), current.IdentityID, current.ID)
+	n, err := s.cfg.Store.RevokeSessions(r.Context(), current.IdentityID, current.ID)
+	if err == nil && n > 0 {
+		// The store revokes them in one go, without naming them.
+		s.Emit(r.Context(), events.Event{Name: events.SessionRevoked, IdentityID: current.IdentityID, Flow: "sessions", Reason: "other_sessions_revoked_by_user"})
+	}
+	return n, err
 }
 
 // RevokeOwnSession revokes the session with this id if it is one of the
@@ -86,6 +92,7 @@ func (s *Service) RevokeOwnSession(r *http.Request, current *identity.Session, i
 	if err := s.cfg.Store.UpdateSession(r.Context(), other); err != nil && !errors.Is(err, identity.ErrNotFound) {
 		return err
 	}
+	s.Emit(r.Context(), events.Event{Name: events.SessionRevoked, IdentityID: other.IdentityID, SessionID: other.ID, Flow: "sessions", Reason: "revoked_by_user"})
 	return nil
 }
 

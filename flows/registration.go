@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
@@ -142,6 +143,7 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 		s.cookies.rotateCSRF(w, r)
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
+	s.Emit(ctx, events.Event{Name: events.IdentityCreated, IdentityID: id.ID, SessionID: sess.ID, Flow: identity.KindRegistration, Method: "password"})
 	f.Active = "password"
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return fail(err)

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
@@ -52,6 +53,9 @@ type Config struct {
 	// UIStylesheet replaces the built-in UI's CSS: a URL or site path of a
 	// stylesheet. Empty: the built-in style.
 	UIStylesheet string
+	// Events receives what happens to identities and sessions (package
+	// events); nil drops it.
+	Events events.Sink
 	// Locale has the languages of the built-in pages; nil means the
 	// built-in ones (English, German), English the default.
 	Locale *locale.Catalog
@@ -123,6 +127,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
+	}
+	if cfg.Events == nil {
+		cfg.Events = events.Discard{}
 	}
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = passwords.BcryptCost

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
@@ -152,6 +153,16 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 	case err != nil:
 		return 0, nil, err
 	}
+	flow := identity.KindSettings
+	if ch.legacy {
+		flow = identity.KindProfile
+	}
+	if ch.method == "password" {
+		s.Emit(ctx, events.Event{Name: events.PasswordChanged, IdentityID: id.ID, SessionID: sess.ID, Flow: flow, Method: "password"})
+	} else {
+		s.Emit(ctx, events.Event{Name: events.IdentityUpdated, IdentityID: id.ID, SessionID: sess.ID, Flow: flow, Method: ch.method,
+			Changed: s.cfg.Schema.ChangedFields(id.Traits, updated.Traits)})
+	}
 	if ch.method == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {
 		n, err := s.cfg.Store.DeleteSessions(ctx, id.ID, sess.ID)
 		if err != nil {
@@ -159,6 +170,9 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 		}
 		for range n {
 			s.cfg.Metrics.SessionRevoked()
+		}
+		if n > 0 {
+			s.Emit(ctx, events.Event{Name: events.SessionRevoked, IdentityID: id.ID, Flow: flow, Reason: "password_changed"})
 		}
 	}
 	return saved, updated, nil

@@ -119,6 +119,14 @@ func startSiteMemory(t testing.TB, extra string) *site {
 // `store` line and public site routes (see startSiteWithRoutes).
 func startSiteWithStore(t testing.TB, identitySchema, store, extra, routes string) *site {
 	t.Helper()
+	return startSitePatched(t, identitySchema, store, extra, routes, nil)
+}
+
+// startSitePatched is startSiteWithStore with patch applied to the adapted
+// JSON config before it is loaded (to add what a Caddyfile cannot say,
+// such as the events app's subscriptions); patch may be nil.
+func startSitePatched(t testing.TB, identitySchema, store, extra, routes string, patch func(cfg map[string]any)) *site {
+	t.Helper()
 	dir := t.TempDir()
 	schemaPath := filepath.Join(dir, "identity.schema.json")
 	if err := os.WriteFile(schemaPath, []byte(identitySchema), 0o600); err != nil {
@@ -163,6 +171,16 @@ http://127.0.0.1:%d {
 	}
 	for _, w := range warnings {
 		t.Logf("caddyfile warning: %s", w.Message)
+	}
+	if patch != nil {
+		var m map[string]any
+		if err := json.Unmarshal(js, &m); err != nil {
+			t.Fatal(err)
+		}
+		patch(m)
+		if js, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := caddy.Load(js, true); err != nil {
 		t.Fatalf("load: %v", err)

@@ -40,3 +40,19 @@ func (s *Schema) Compare(old, new any) Changes {
 	}
 	return c
 }
+
+// ChangedFields lists the dotted names ("traits.name.first") of the
+// schema's fields whose value differs between old and new traits, present
+// on one side only included, in the schema's order. Numbers compare by
+// value. It names fields, never values: for events a site receives.
+func (s *Schema) ChangedFields(old, new any) []string {
+	changed := []string{}
+	for _, f := range s.fields {
+		a, inOld := lookup(old, f.Path)
+		b, inNew := lookup(new, f.Path)
+		if inOld != inNew || (inOld && !jsonEqual(a, b)) {
+			changed = append(changed, f.Name)
+		}
+	}
+	return changed
+}

@@ -145,3 +145,15 @@ func TestAddresses(t *testing.T) {
 		t.Errorf("no traits: %+v %+v", v, r)
 	}
 }
+
+func TestChangedFields(t *testing.T) {
+	s := testSchema(t, "seed") // email, name.first, name.last
+	old := decode(t, `{"email":"ada@example.com","name":{"first":"Ada","last":"King"}}`)
+	changed := decode(t, `{"email":"ada@example.com","name":{"first":"Augusta"}}`)
+	if got := s.ChangedFields(old, changed); !reflect.DeepEqual(got, []string{"traits.name.first", "traits.name.last"}) {
+		t.Errorf("changed %v", got)
+	}
+	if got := s.ChangedFields(old, old); got == nil || len(got) != 0 {
+		t.Errorf("nothing changed: %#v", got)
+	}
+}
