@@ -273,8 +273,14 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 			continue
 		case "translations":
 			dst = &ui.Translations
+		case "templates":
+			dst = &ui.Templates
+		case "site_name":
+			dst = &ui.SiteName
+		case "logo":
+			dst = &ui.Logo
 		default:
-			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile, error, languages or translations", opt)
+			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile, error, languages, translations, templates, site_name or logo", opt)
 		}
 		v, err := oneArg(d)
 		if err != nil {
@@ -283,7 +289,7 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 		*dst = v
 	}
 	if len(seen) == 0 {
-		return nil, d.Errf("ui: expected a block with at least one of login, registration, settings, profile, error, languages, translations")
+		return nil, d.Errf("ui: expected a block with at least one of login, registration, settings, profile, error, languages, translations, templates, site_name, logo")
 	}
 	return ui, nil
 }

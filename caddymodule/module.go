@@ -23,6 +23,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/storelog"
 	"github.com/seed06f30684/caddy-kratos/locale"
+	"github.com/seed06f30684/caddy-kratos/pages"
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 	"github.com/seed06f30684/caddy-kratos/schema"
 	"github.com/seed06f30684/caddy-kratos/webhook"
@@ -169,6 +170,14 @@ type UIConfig struct {
 	// <language>.json, that override the built-in texts or add a
 	// language (see the README, "Languages").
 	Translations string `json:"translations,omitempty"`
+	// Templates is a directory of *.html files that replace the built-in
+	// pages' templates, whole (page.html) or in part (a {{define}} of
+	// "form", "field", "messages", "devices").
+	Templates string `json:"templates,omitempty"`
+	// SiteName and Logo (a URL or site path of an image) name the site on
+	// every built-in page.
+	SiteName string `json:"site_name,omitempty"`
+	Logo     string `json:"logo,omitempty"`
 }
 
 // locale loads the pages' languages and the site's translations; the
@@ -266,6 +275,16 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("ui: %w", err)
 	}
+	var pageTemplates *pages.Templates
+	var siteName, logo string
+	if h.UI != nil {
+		if h.UI.Templates != "" {
+			if pageTemplates, err = pages.LoadTemplates(h.UI.Templates); err != nil {
+				return fmt.Errorf("ui templates: %w", err)
+			}
+		}
+		siteName, logo = h.UI.SiteName, h.UI.Logo
+	}
 	metrics, err := newMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
 		// Counting goes on; only the scrape misses these counters.
@@ -296,6 +315,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Metrics:                             metrics,
 		UIStylesheet:                        h.UIStylesheet,
 		Locale:                              lang,
+		UITemplates:                         pageTemplates,
+		UISiteName:                          siteName,
+		UILogo:                              logo,
 		Events:                              sink,
 		Now:                                 clockNow,
 		Limiter:                             limiter,
@@ -338,7 +360,7 @@ func (h *Handler) expandPlaceholders(repl *caddy.Replacer) {
 		h.AllowedReturnURLs[i] = repl.ReplaceKnown(u, "")
 	}
 	if h.UI != nil {
-		for _, s := range []*string{&h.UI.Login, &h.UI.Registration, &h.UI.Settings, &h.UI.Profile, &h.UI.Error, &h.UI.Translations} {
+		for _, s := range []*string{&h.UI.Login, &h.UI.Registration, &h.UI.Settings, &h.UI.Profile, &h.UI.Error, &h.UI.Translations, &h.UI.Templates, &h.UI.SiteName, &h.UI.Logo} {
 			*s = repl.ReplaceKnown(*s, "")
 		}
 	}
@@ -380,6 +402,7 @@ func (h *Handler) Validate() error {
 			{"ui settings", h.UI.Settings},
 			{"ui profile", h.UI.Profile},
 			{"ui error", h.UI.Error},
+			{"ui logo", h.UI.Logo},
 		} {
 			if err := checkURLOrPath(o.val); err != nil {
 				return fmt.Errorf("%s: %w", o.name, err)

@@ -56,6 +56,11 @@ type Config struct {
 	// Events receives what happens to identities and sessions (package
 	// events); nil drops it.
 	Events events.Sink
+	// UITemplates replace the built-in pages' templates; nil keeps them.
+	UITemplates *pages.Templates
+	// UISiteName and UILogo (a URL or site path) name the site on every
+	// built-in page.
+	UISiteName, UILogo string
 	// Locale has the languages of the built-in pages; nil means the
 	// built-in ones (English, German), English the default.
 	Locale *locale.Catalog
@@ -155,7 +160,8 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, site: site, cookies: cookies, throttle: throttle{cfg.Limiter}, storeLog: storelog.Sampled(cfg.Logger)}
 	s.ui = &pages.Handler{
 		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog,
-		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger, Locale: cfg.Locale},
+		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger, Locale: cfg.Locale,
+			Templates: cfg.UITemplates, SiteName: cfg.UISiteName, Logo: cfg.UILogo},
 	}
 	s.mux = s.publicRoutes()
 	return s, nil

@@ -47,7 +47,7 @@ func BenchmarkFlowMemory(b *testing.B) {
 		memoryClockRestores = nil
 	})
 	for _, store := range []string{"Redis", "Memory"} {
-		for _, kind := range []string{"login", "registration"} {
+		for _, kind := range []string{"login/api", "registration/api", "login/browser", "registration/browser"} {
 			b.Run(store+"/"+kind, func(b *testing.B) {
 				for _, phase := range []string{"live", "expired"} {
 					perFlow := flowMemory(b, kind, store == "Redis", phase == "expired")
@@ -59,8 +59,19 @@ func BenchmarkFlowMemory(b *testing.B) {
 	}
 }
 
-// flowMemory starts a site, sends *memoryFlows inits of the kind's API flow
-// and returns the memory they hold per flow, live or once expired.
+// initStatus is the answer to an anonymous flow init: 200 with the flow
+// for an API init, 303 to the UI (and a new CSRF cookie: the client keeps
+// none, so each init is a new browser) for a browser one.
+func initStatus(u string) int {
+	if strings.HasSuffix(u, "/browser") {
+		return http.StatusSeeOther
+	}
+	return http.StatusOK
+}
+
+// flowMemory starts a site, sends *memoryFlows inits of kind ("login/api",
+// "registration/browser", …) and returns the memory they hold per flow,
+// live or once expired.
 func flowMemory(b *testing.B, kind string, redis, expired bool) float64 {
 	lifespan := "flow_lifespan 1h"
 	if expired {
@@ -73,8 +84,8 @@ func flowMemory(b *testing.B, kind string, redis, expired bool) float64 {
 		s = startSiteMemory(b, lifespan)
 	}
 	c := benchClient(b)
-	u := s.kratos() + "/self-service/" + kind + "/api"
-	wantStatus(b, do(b, c, "GET", u, nil), http.StatusOK) // connections, scripts, maps: not per flow
+	u := s.kratos() + "/self-service/" + kind
+	wantStatus(b, do(b, c, "GET", u, nil), initStatus(u)) // connections, scripts, maps: not per flow
 	if !redis {
 		// The memory store is the process's, earlier figures' flows
 		// included: let them go first.
@@ -105,7 +116,7 @@ func flowMemory(b *testing.B, kind string, redis, expired bool) float64 {
 func sweepMemoryStore(b *testing.B, c *http.Client, u string, d time.Duration) {
 	restore := caddymodule.AdvanceClockForTest(d)
 	memoryClockRestores = append(memoryClockRestores, restore)
-	wantStatus(b, do(b, c, "GET", u, nil), http.StatusOK)
+	wantStatus(b, do(b, c, "GET", u, nil), initStatus(u))
 }
 
 // initFlows sends n GETs of u, from benchWorkers goroutines, each answered 200.
@@ -115,7 +126,7 @@ func initFlows(b *testing.B, c *http.Client, u string, n int) {
 	var wg sync.WaitGroup
 	for range benchWorkers() {
 		wg.Go(func() {
-			send := getter(c, u, http.StatusOK)
+			send := getter(c, u, initStatus(u))
 			for left.Add(-1) >= 0 {
 				if err := send(); err != nil {
 					b.Error(err)

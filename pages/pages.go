@@ -11,15 +11,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"html/template"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"go.uber.org/zap"
@@ -45,45 +42,16 @@ type Renderer struct {
 	// Locale has the languages the pages speak; the request's
 	// Accept-Language picks one.
 	Locale *locale.Catalog
+	// Templates are the site's page templates; nil is the built-in ones.
+	Templates *Templates
+	// SiteName and Logo (a URL or site path) name the site on every page;
+	// "" shows none.
+	SiteName, Logo string
 }
 
 // Lang is the language of the request's pages.
 func (s *Renderer) Lang(r *http.Request) *locale.Lang {
 	return s.Locale.Pick(r.Header.Get("Accept-Language"))
-}
-
-// byLang holds page.html for each language: *locale.Lang → a clone of
-// pageTemplate whose t and tf speak it. pageTemplate itself is never
-// executed (a template cannot be cloned once it has been).
-var byLang sync.Map
-
-// Execute renders page.html in language l.
-func Execute(w io.Writer, l *locale.Lang, p *Page) error {
-	t, ok := byLang.Load(l)
-	if !ok {
-		c, err := pageTemplate.Clone()
-		if err != nil {
-			return err
-		}
-		t, _ = byLang.LoadOrStore(l, c.Funcs(langFuncs(l)))
-	}
-	return t.(*template.Template).Execute(w, p)
-}
-
-// langFuncs are the template functions of a language.
-func langFuncs(l *locale.Lang) template.FuncMap {
-	return template.FuncMap{
-		"t": func(key string) string { return l.String(key, nil) },
-		"tf": func(key string, pairs ...any) string {
-			args := map[string]any{}
-			for i := 0; i+1 < len(pairs); i += 2 {
-				if name, ok := pairs[i].(string); ok {
-					args[name] = pairs[i+1]
-				}
-			}
-			return l.String(key, args)
-		},
-	}
 }
 
 // The built-in UI's view model and rendering. Every value reaches the HTML
@@ -93,8 +61,7 @@ func langFuncs(l *locale.Lang) template.FuncMap {
 var uiFiles embed.FS
 
 var (
-	pageTemplate = template.Must(template.New("page.html").Funcs(langFuncs(nil)).ParseFS(uiFiles, "templates/page.html"))
-	CSS          = mustReadUIFile("templates/style.css")
+	CSS = mustReadUIFile("templates/style.css")
 	// uiCSSVersion names this build's stylesheet (its ETag, and ?v= in the
 	// pages' link so a new build is fetched at once).
 	CSSVersion = func() string { sum := sha256.Sum256(CSS); return hex.EncodeToString(sum[:8]) }()
@@ -111,6 +78,8 @@ func mustReadUIFile(name string) []byte {
 // uiPage is everything page.html shows.
 type Page struct {
 	Lang       string // the <html lang>; Render sets it
+	SiteName   string // Render sets it, and Logo
+	Logo       string
 	Title      string
 	Heading    string
 	Intro      string
@@ -443,7 +412,11 @@ func (s *Renderer) uiCSP(r *http.Request) string {
 	ui := s.Site.UI
 	targets := []string{s.Site.Base(r).String(), ui.Login, ui.Registration, ui.Settings, ui.Profile, ui.Error, s.Site.DefaultReturnURL}
 	targets = append(targets, s.Site.AllowedReturnURLs...)
-	return "default-src 'none'; style-src " + sources(s.Stylesheet) +
+	img := ""
+	if s.Logo != "" {
+		img = "; img-src " + sources(s.Logo)
+	}
+	return "default-src 'none'; style-src " + sources(s.Stylesheet) + img +
 		"; form-action " + sources(targets...) +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
@@ -451,10 +424,15 @@ func (s *Renderer) uiCSP(r *http.Request) string {
 // renderPage answers with a page.
 func (s *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, p *Page) {
 	p.Stylesheet = s.stylesheetURL()
+	p.SiteName, p.Logo = s.SiteName, s.Logo
 	l := s.Lang(r)
 	p.Lang = l.Tag()
+	tmpl := s.Templates
+	if tmpl == nil {
+		tmpl = Builtin
+	}
 	var buf bytes.Buffer
-	if err := Execute(&buf, l, p); err != nil {
+	if err := tmpl.Execute(&buf, l, p); err != nil {
 		s.Logger.Error("built-in UI page failed to render", zap.Error(err))
 		apierror.Write(w, r, apierror.New(http.StatusInternalServerError, "The page could not be rendered."))
 		return

@@ -1,0 +1,67 @@
+package flows
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/seed06f30684/caddy-kratos/locale"
+	"github.com/seed06f30684/caddy-kratos/pages"
+)
+
+// A site's own template (one part of the page) and translation (one
+// text), from directories, and its name and logo on every page.
+func TestUISiteTemplatesTranslationsAndIdentity(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("messages.html", `{{define "messages"}}{{range .}}<p class="site-message" data-id="{{.ID}}">{{.Text}}</p>{{end}}{{end}}`)
+	write("de.json", `{"strings": {"login.title": "Einloggen"}}`)
+	tmpl, err := pages.LoadTemplates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lang, err := locale.Load(locale.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := signedUpAda(t)
+	e := newFlowEnv(t, withSchema(uiTestSchema), func(c *Config) {
+		c.UITemplates, c.Locale, c.UISiteName, c.UILogo = tmpl, lang, "Example Shop", "https://cdn.example.com/logo.svg"
+		c.Store = env.store
+	})
+	b := e.newClient(callerBrowser)
+	b.lang = "de"
+	rec, _ := b.follow(DefaultPublicPrefix + "/self-service/login/browser")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("login page: %d", rec.Code)
+	}
+	page := rec.Body.String()
+	wantIn(t, page, `<title>Einloggen · Example Shop</title>`, `<h1 id="page-heading">Einloggen</h1>`,
+		`<img class="site-logo" src="https://cdn.example.com/logo.svg" alt="">`, `<span class="site-name">Example Shop</span>`)
+	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' https://cdn.example.com") {
+		t.Errorf("CSP %q does not allow the logo", csp)
+	}
+	rec, _ = b.submitForm(page, "login", "method", url.Values{"identifier": {"ada@example.com"}, "password": {"wrong"}})
+	wantIn(t, rec.Body.String(), `<p class="site-message" data-id="4000006">Die Anmeldedaten sind falsch.`)
+}
+
+func TestLoadTemplatesErrorNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "page.html")
+	if err := os.WriteFile(path, []byte(`{{define "form"}}{{.Nope`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pages.LoadTemplates(dir); err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("error %v does not name %s", err, path)
+	}
+	if _, err := pages.LoadTemplates(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no *.html") {
+		t.Fatalf("empty directory: %v", err)
+	}
+}
