@@ -73,6 +73,7 @@ FUZZ_TARGETS ?= $(ALL_FUZZ_TARGETS)
 
 APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
                 $(if $(shell command -v redis-cli),,redis-tools) \
+                $(if $(shell command -v redis-sentinel),,redis-sentinel) \
                 $(if $(shell command -v chromium),,chromium)
 
 .PHONY: test test-short lint vet fuzz deps demo bench
