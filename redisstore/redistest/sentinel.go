@@ -211,21 +211,34 @@ func (s *Sentinel) WaitReplicated() {
 
 // Failover makes a sentinel fail the master over to the replica (SENTINEL
 // FAILOVER, which needs no agreement and does not wait for the replica to
-// catch up), and waits until every sentinel names the new master and it
-// answers as one. It returns the old and new masters' addresses and when a
-// sentinel first named the new master: from then on clients that ask the
-// sentinels are sent to it. The old master is turned into a replica of the
-// new one by the sentinels; Kill it to lose it.
+// catch up), then waits as AwaitNewMaster does. It returns the old and new
+// masters' addresses and when a sentinel first named the new master. The
+// sentinels turn the old master into a replica of the new one; Kill it to
+// lose it.
 func (s *Sentinel) Failover() (old, promoted string, at time.Time) {
 	s.t.Helper()
+	old = s.Master()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	old = s.Master()
 	c := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0]})
 	defer c.Close()
 	if err := c.Failover(ctx, SentinelMaster).Err(); err != nil {
 		s.t.Fatalf("redistest: SENTINEL FAILOVER: %v", err)
 	}
+	promoted, at = s.AwaitNewMaster(old)
+	return old, promoted, at
+}
+
+// AwaitNewMaster waits until every sentinel names a master other than old,
+// the same one, and it answers as a master. It returns that master's
+// address and when a sentinel first named it: from then on clients that
+// ask the sentinels are sent to it. After Kill of the master, the
+// sentinels need SentinelDownAfter to agree that it is down, then elect a
+// leader that promotes the replica.
+func (s *Sentinel) AwaitNewMaster(old string) (promoted string, at time.Time) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
 	err := poll(ctx, func() error {
 		for _, addr := range s.Sentinels {
 			m, err := s.masterOf(ctx, addr)
@@ -250,7 +263,7 @@ func (s *Sentinel) Failover() (old, promoted string, at time.Time) {
 	if err := waitFor(ctx, promoted, "INFO replication", "role:master", nil); err != nil {
 		s.t.Fatalf("redistest: the new master %s: %v", promoted, err)
 	}
-	return old, promoted, at
+	return promoted, at
 }
 
 // Kill kills the redis-server at addr (SIGKILL, as in a crash) and waits
