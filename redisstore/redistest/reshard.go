@@ -2,11 +2,14 @@ package redistest
 
 import (
 	"context"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // reshardTimeout bounds one Reshard.
@@ -44,4 +47,76 @@ func nodeID(ctx context.Context, t testing.TB, addr string) string {
 		t.Fatalf("redistest: CLUSTER MYID on %s: %q, %v", addr, id, err)
 	}
 	return id
+}
+
+// MoveSlot moves one hash slot of the cluster whose nodes are at nodes
+// (from StartCluster) to another node, the way redis-cli --cluster reshard
+// moves each slot, but holds it open for hold after its keys have moved:
+// while a big slot migrates, clients get ASK redirects for the keys already
+// moved and for new keys, and this makes that window long enough for a
+// load to run into it. It returns the slot's old and new owners.
+func MoveSlot(t testing.TB, nodes []string, slot int, hold time.Duration) (from, to string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), reshardTimeout)
+	defer cancel()
+	clients := make(map[string]*redis.Client, len(nodes))
+	ids := make(map[string]string, len(nodes))
+	for _, addr := range nodes {
+		clients[addr] = redis.NewClient(&redis.Options{Addr: addr})
+		defer clients[addr].Close()
+		ids[addr] = nodeID(ctx, t, addr)
+	}
+	slots, err := clients[nodes[0]].ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatalf("redistest: CLUSTER SLOTS: %v", err)
+	}
+	for _, r := range slots {
+		if r.Start <= slot && slot <= r.End && len(r.Nodes) > 0 {
+			from = r.Nodes[0].Addr
+		}
+	}
+	if clients[from] == nil {
+		t.Fatalf("redistest: slot %d is served by %q, not one of %v", slot, from, nodes)
+	}
+	for _, addr := range nodes {
+		if addr != from {
+			to = addr
+			break
+		}
+	}
+	src, dst := clients[from], clients[to]
+	host, port, _ := net.SplitHostPort(to)
+	must := func(what string, err error) {
+		if err != nil {
+			t.Fatalf("redistest: moving slot %d from %s to %s: %s: %v", slot, from, to, what, err)
+		}
+	}
+	must("SETSLOT IMPORTING", dst.Do(ctx, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[from]).Err())
+	must("SETSLOT MIGRATING", src.Do(ctx, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[to]).Err())
+	migrate := func() {
+		for {
+			keys, err := src.ClusterGetKeysInSlot(ctx, slot, 100).Result()
+			must("GETKEYSINSLOT", err)
+			if len(keys) == 0 {
+				return
+			}
+			args := []any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}
+			for _, k := range keys {
+				args = append(args, k)
+			}
+			must("MIGRATE", src.Do(ctx, args...).Err())
+		}
+	}
+	migrate()
+	time.Sleep(hold)
+	migrate() // keys written to the source meanwhile, if any
+	// The new owner first, then the old one, then the others.
+	must("SETSLOT NODE", dst.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", ids[to]).Err())
+	must("SETSLOT NODE", src.Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", ids[to]).Err())
+	for _, addr := range nodes {
+		if addr != from && addr != to {
+			must("SETSLOT NODE", clients[addr].Do(ctx, "CLUSTER", "SETSLOT", slot, "NODE", ids[to]).Err())
+		}
+	}
+	return from, to
 }
