@@ -27,7 +27,7 @@ const (
 	sentinelCount           = 3
 )
 
-// Sentinel is a Sentinel group on loopback: a master, one replica and three
+// Sentinel is a Sentinel group on loopback: a master, its replicas and three
 // redis-sentinel processes (quorum 2) watching them. Everything is killed
 // when the test ends. It is not safe for concurrent use: call its methods
 // from the test's goroutine.
@@ -38,15 +38,19 @@ type Sentinel struct {
 	nodes map[string]*process // the redis-servers by address, until killed
 }
 
-// StartSentinel starts a master, a replica of it and three sentinels, each
-// on a free loopback port, and waits until the replica is in sync and every
-// sentinel knows the replica and the two other sentinels. A test's client
-// finds the master through the sentinels under SentinelMaster.
+// StartSentinel starts a master, replicas (at least 1) replicas of it and
+// three sentinels, each on a free loopback port, and waits until the
+// replicas are in sync and every sentinel knows them and the two other
+// sentinels. A test's client finds the master through the sentinels under
+// SentinelMaster.
 //
 // Without the redis-server or redis-sentinel binary (Debian packages
 // redis-server, redis-sentinel) the test is skipped, unless CI is set.
-func StartSentinel(t testing.TB) *Sentinel {
+func StartSentinel(t testing.TB, replicas int) *Sentinel {
 	t.Helper()
+	if replicas < 1 {
+		t.Fatalf("redistest: a Sentinel group needs a replica to fail over to, not %d", replicas)
+	}
 	server := binary(t, "redis-server")
 	sentinel := binary(t, "redis-sentinel")
 	s := &Sentinel{t: t, nodes: make(map[string]*process)}
@@ -55,12 +59,13 @@ func StartSentinel(t testing.TB) *Sentinel {
 	// replicas), on every node as any may become the master.
 	master := s.startNode(server, "--repl-diskless-sync-delay", "0")
 	host, port, _ := net.SplitHostPort(master)
-	replica := s.startNode(server, "--repl-diskless-sync-delay", "0", "--replicaof", host, port)
-
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	if err := waitFor(ctx, replica, "INFO replication", "master_link_status:up", nil); err != nil {
-		t.Fatalf("redistest: replica %s of %s: %v", replica, master, err)
+	for range replicas {
+		replica := s.startNode(server, "--repl-diskless-sync-delay", "0", "--replicaof", host, port)
+		if err := waitFor(ctx, replica, "INFO replication", "master_link_status:up", nil); err != nil {
+			t.Fatalf("redistest: replica %s of %s: %v", replica, master, err)
+		}
 	}
 
 	for tries := 0; len(s.Sentinels) < sentinelCount; tries++ {
@@ -85,7 +90,7 @@ func StartSentinel(t testing.TB) *Sentinel {
 			if err != nil {
 				return err
 			}
-			if m["num-other-sentinels"] != strconv.Itoa(sentinelCount-1) || m["num-slaves"] != "1" {
+			if m["num-other-sentinels"] != strconv.Itoa(sentinelCount-1) || m["num-slaves"] != strconv.Itoa(replicas) {
 				return fmt.Errorf("knows %s other sentinels and %s replicas", m["num-other-sentinels"], m["num-slaves"])
 			}
 			return nil
@@ -190,10 +195,11 @@ func (s *Sentinel) masterOf(ctx context.Context, sentinel string) (string, error
 }
 
 // WaitReplicated returns once the replicas have everything written to the
-// master so far: it writes a key of its own and waits (WAIT) until one
-// replica acknowledges it, which it can only do in replication order.
+// master so far: it writes a key of its own and waits (WAIT) until every
+// replica acknowledges it, which each can only do in replication order.
 func (s *Sentinel) WaitReplicated() {
 	s.t.Helper()
+	replicas := len(s.nodes) - 1
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	c := redis.NewClient(&redis.Options{Addr: s.Master()})
@@ -203,13 +209,13 @@ func (s *Sentinel) WaitReplicated() {
 	if err := conn.Set(ctx, "redistest:replicated", time.Now().UnixNano(), 0).Err(); err != nil {
 		s.t.Fatalf("redistest: SET on the master: %v", err)
 	}
-	acked, err := conn.Do(ctx, "WAIT", 1, startTimeout.Milliseconds()).Int()
-	if err != nil || acked < 1 {
-		s.t.Fatalf("redistest: WAIT 1 on the master: %d replicas, %v", acked, err)
+	acked, err := conn.Do(ctx, "WAIT", replicas, startTimeout.Milliseconds()).Int()
+	if err != nil || acked < replicas {
+		s.t.Fatalf("redistest: WAIT %d on the master: %d replicas, %v", replicas, acked, err)
 	}
 }
 
-// Failover makes a sentinel fail the master over to the replica (SENTINEL
+// Failover makes a sentinel fail the master over to a replica (SENTINEL
 // FAILOVER, which needs no agreement and does not wait for the replica to
 // catch up), then waits as AwaitNewMaster does. It returns the old and new
 // masters' addresses and when a sentinel first named the new master. The

@@ -16,7 +16,7 @@ func TestStartSentinelFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Sentinel group; skipped with -short")
 	}
-	s := redistest.StartSentinel(t)
+	s := redistest.StartSentinel(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redistest.SentinelMaster, SentinelAddrs: s.Sentinels})
