@@ -14,12 +14,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -103,13 +101,8 @@ func startInstance(t *testing.T, name, store, extra string) *instance {
 	t.Helper()
 	bin := caddyBinary(t)
 	dir := t.TempDir()
-	schemaPath := filepath.Join(dir, "identity.schema.json")
-	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	app := &appRecorder{seen: make(map[string][]http.Header)}
-	upstream := httptest.NewServer(app)
-	t.Cleanup(upstream.Close)
+	schemaPath := seedSchemaFile(t)
+	app, upstream := startAppRecorder(t)
 
 	var lastErr error
 	for range 3 { // a port found free may be taken before Caddy binds it
@@ -130,7 +123,7 @@ http://:%d {
 	}
 	reverse_proxy %s
 }
-`, port, schemaPath, store, extra, strings.TrimPrefix(upstream.URL, "http://"))
+`, port, schemaPath, store, extra, upstream)
 		config := filepath.Join(dir, fmt.Sprintf("Caddyfile.%d", port))
 		if err := os.WriteFile(config, []byte(caddyfile), 0o600); err != nil {
 			t.Fatal(err)

@@ -155,7 +155,7 @@ func TestSeveralInstancesShareState(t *testing.T) {
 
 // registerAPIVia signs up through the API flow with client c and returns
 // the session token and the identity id.
-func registerAPIVia(t *testing.T, s *site, c *http.Client, email, password string) (token, id string) {
+func registerAPIVia(t testing.TB, s *site, c *http.Client, email, password string) (token, id string) {
 	t.Helper()
 	flow := do(t, c, "GET", s.kratos()+"/self-service/registration/api", nil)
 	wantStatus(t, flow, http.StatusOK)
