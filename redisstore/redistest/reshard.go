@@ -66,13 +66,20 @@ func MoveSlot(t testing.TB, nodes []string, slot int, hold time.Duration) (from,
 		defer clients[addr].Close()
 		ids[addr] = nodeID(ctx, t, addr)
 	}
-	slots, err := clients[nodes[0]].ClusterSlots(ctx).Result()
+	shards, err := clients[nodes[0]].ClusterShards(ctx).Result()
 	if err != nil {
-		t.Fatalf("redistest: CLUSTER SLOTS: %v", err)
+		t.Fatalf("redistest: CLUSTER SHARDS: %v", err)
 	}
-	for _, r := range slots {
-		if r.Start <= slot && slot <= r.End && len(r.Nodes) > 0 {
-			from = r.Nodes[0].Addr
+	for _, shard := range shards {
+		for _, r := range shard.Slots {
+			if r.Start > int64(slot) || int64(slot) > r.End {
+				continue
+			}
+			for _, n := range shard.Nodes {
+				if n.Role == "master" {
+					from = net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+				}
+			}
 		}
 	}
 	if clients[from] == nil {
