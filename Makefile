@@ -1,15 +1,19 @@
 # make test: everything CI runs. On a fresh Debian machine with Go, node and
 # npm it first installs what the tests need (redis-server and redis-cli for
-# the store tests, Debian's chromium for the browser tests, and with npm ci
-# the pinned npm packages of the tests of Ory's JavaScript SDK in
-# integration/testdata/ory-client-js), then lints (see make lint) and runs
-# every test with the race detector.
+# the store tests, redis-sentinel for the failover tests, Debian's chromium
+# for the browser tests, and with npm ci the pinned npm packages of the
+# tests of Ory's JavaScript SDK in integration/testdata/ory-client-js), then
+# lints (see make lint) and runs every test with the race detector. That
+# includes the several-instances tests (integration/instances_test.go,
+# sentinel_test.go, reshard_test.go: Caddy processes built from cmd/caddy
+# on a Redis Cluster or Sentinel group, failovers and resharding under
+# load; about two minutes).
 #
 # Other targets:
 #   make test-short  the edit-test loop: every test with -short, without the
 #                    race detector and without installing anything; tests
 #                    that build binaries, drive Chromium or start a Redis
-#                    Cluster skip themselves under -short.
+#                    Cluster or Sentinel group skip themselves under -short.
 #   make lint        gofmt (fails listing the files it would change), go vet
 #                    and staticcheck (STATICCHECK_VERSION, fetched and run
 #                    with go run through the Go module proxy).
@@ -83,6 +87,7 @@ FUZZ_TARGETS ?= $(ALL_FUZZ_TARGETS)
 
 APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
                 $(if $(shell command -v redis-cli),,redis-tools) \
+                $(if $(shell command -v redis-sentinel),,redis-sentinel) \
                 $(if $(shell command -v chromium),,chromium)
 
 # The tests of Ory's JavaScript SDK (@ory/client), their bundler (esbuild)

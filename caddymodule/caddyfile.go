@@ -45,6 +45,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			db          <number>
 //			tls
 //			key_prefix  <prefix>
+//			wait_replicas <n> [<timeout>]
 //		}
 //		ui {
 //			login        <url or path>
@@ -226,6 +227,8 @@ func parseRedis(d *caddyfile.Dispenser) (*redisstore.Options, error) {
 			r.TLS, err = true, noArgs(d)
 		case "key_prefix":
 			r.KeyPrefix, err = oneArg(d)
+		case "wait_replicas":
+			err = parseWaitReplicas(d, r)
 		default:
 			return nil, d.Errf("unrecognized store redis option '%s'", opt)
 		}
@@ -238,6 +241,27 @@ func parseRedis(d *caddyfile.Dispenser) (*redisstore.Options, error) {
 		return nil, d.Errf("store redis: expected at least one redis:// URL, or a block with urls or addrs")
 	}
 	return r, nil
+}
+
+// parseWaitReplicas reads `wait_replicas <n> [<timeout>]`.
+func parseWaitReplicas(d *caddyfile.Dispenser, r *redisstore.Options) error {
+	args := d.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return d.Errf("store redis: wait_replicas: expected a number of replicas and optionally a timeout")
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 {
+		return d.Errf("store redis: wait_replicas: expected a number of replicas (1 or more), got '%s'", args[0])
+	}
+	r.WaitReplicas = n
+	if len(args) == 2 {
+		dur, err := caddy.ParseDuration(args[1])
+		if err != nil || dur <= 0 {
+			return d.Errf("store redis: wait_replicas: expected a timeout such as 100ms, got '%s'", args[1])
+		}
+		r.WaitTimeout = dur
+	}
+	return nil
 }
 
 // parseUI reads the block of the ui option.

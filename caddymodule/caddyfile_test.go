@@ -90,12 +90,14 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 
 func TestUnmarshalCaddyfileStoreForms(t *testing.T) {
 	for input, want := range map[string]*StoreConfig{
-		"store memory":                                    {Type: "memory"},
-		"store redis redis://r:6379":                      {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://r:6379"}}},
-		"store redis redis://a:1 redis://b:1":             {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://a:1", "redis://b:1"}}},
-		"store redis redis://r {\n key_prefix p\n }":      {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://r"}, KeyPrefix: "p"}},
-		"store redis {\n urls rediss://r\n cluster\n }":   {Type: "redis", Redis: &redisstore.Options{URLs: []string{"rediss://r"}, Cluster: true}},
-		"store redis {\n addrs a:1 b:1 c:1\n cluster\n }": {Type: "redis", Redis: &redisstore.Options{Addrs: []string{"a:1", "b:1", "c:1"}, Cluster: true}},
+		"store memory":                                                          {Type: "memory"},
+		"store redis redis://r:6379":                                            {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://r:6379"}}},
+		"store redis redis://a:1 redis://b:1":                                   {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://a:1", "redis://b:1"}}},
+		"store redis redis://r {\n key_prefix p\n }":                            {Type: "redis", Redis: &redisstore.Options{URLs: []string{"redis://r"}, KeyPrefix: "p"}},
+		"store redis {\n urls rediss://r\n cluster\n }":                         {Type: "redis", Redis: &redisstore.Options{URLs: []string{"rediss://r"}, Cluster: true}},
+		"store redis {\n addrs a:1 b:1 c:1\n cluster\n }":                       {Type: "redis", Redis: &redisstore.Options{Addrs: []string{"a:1", "b:1", "c:1"}, Cluster: true}},
+		"store redis {\n addrs s:1\n master_name m\n wait_replicas 2\n }":       {Type: "redis", Redis: &redisstore.Options{Addrs: []string{"s:1"}, MasterName: "m", WaitReplicas: 2}},
+		"store redis {\n addrs s:1\n master_name m\n wait_replicas 1 250ms\n }": {Type: "redis", Redis: &redisstore.Options{Addrs: []string{"s:1"}, MasterName: "m", WaitReplicas: 1, WaitTimeout: 250 * time.Millisecond}},
 	} {
 		var h Handler
 		d := caddyfile.NewTestDispenser("kratos {\nidentity_schema s.json\n" + input + "\n}")
@@ -127,6 +129,9 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"kratos {\nidentity_schema s\nstore redis {\nsentinel x\n}\n}", "unrecognized store redis option 'sentinel'"},
 		{"kratos {\nidentity_schema s\nstore redis {\ndb one\n}\n}", "db: expected a database number"},
 		{"kratos {\nidentity_schema s\nstore redis {\ntls\ntls\n}\n}", "'tls' given twice"},
+		{"kratos {\nidentity_schema s\nstore redis {\nwait_replicas\n}\n}", "wait_replicas: expected a number of replicas and optionally a timeout"},
+		{"kratos {\nidentity_schema s\nstore redis {\nwait_replicas one\n}\n}", "wait_replicas: expected a number of replicas (1 or more), got 'one'"},
+		{"kratos {\nidentity_schema s\nstore redis {\nwait_replicas 1 soon\n}\n}", "wait_replicas: expected a timeout such as 100ms, got 'soon'"},
 		{"kratos {\nidentity_schema s\nstore redis redis://a {\nurls redis://b\n}\n}", "not both"},
 		{"kratos {\nidentity_schema s\nui {\nhome /\n}\n}", "unrecognized ui option 'home'"},
 		{"kratos {\nidentity_schema s\nui /login\n}", "ui: expected a block"},

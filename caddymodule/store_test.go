@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed06f30684/caddy-kratos/redisstore"
 )
@@ -71,6 +72,7 @@ func TestPoolKey(t *testing.T) {
 		"password":   redis(redisstore.Options{Addrs: []string{"r:6379"}, Password: "other", KeyPrefix: "a"}),
 		"key prefix": redis(redisstore.Options{Addrs: []string{"r:6379"}, Password: "hunter2", KeyPrefix: "b"}),
 		"db":         redis(redisstore.Options{Addrs: []string{"r:6379"}, Password: "hunter2", KeyPrefix: "a", DB: 1}),
+		"wait":       redis(redisstore.Options{Addrs: []string{"r:6379"}, Password: "hunter2", KeyPrefix: "a", WaitReplicas: 1}),
 	} {
 		if a.poolKey() == other.poolKey() {
 			t.Errorf("configs differing in %s share a key", name)
@@ -92,7 +94,8 @@ func TestPoolKey(t *testing.T) {
 // configs already use keep working.
 func TestRedisBlockJSONNames(t *testing.T) {
 	const raw = `{"type": "redis", "redis": {"urls": ["redis://r"], "addrs": ["r:6379"], "master_name": "m",
-		"cluster": true, "username": "u", "password": "p", "db": 3, "tls": true, "key_prefix": "k"}}`
+		"cluster": true, "username": "u", "password": "p", "db": 3, "tls": true, "key_prefix": "k",
+		"wait_replicas": 1, "wait_timeout": 250000000}}`
 	var c StoreConfig
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -102,6 +105,7 @@ func TestRedisBlockJSONNames(t *testing.T) {
 	want := redisstore.Options{
 		URLs: []string{"redis://r"}, Addrs: []string{"r:6379"}, MasterName: "m", Cluster: true,
 		Username: "u", Password: "p", DB: 3, TLS: true, KeyPrefix: "k",
+		WaitReplicas: 1, WaitTimeout: 250 * time.Millisecond,
 	}
 	if !reflect.DeepEqual(*c.Redis, want) {
 		t.Errorf("decoded %+v, want %+v", *c.Redis, want)

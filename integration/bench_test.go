@@ -248,18 +248,7 @@ func benchEmail(i int) string {
 // token and the identity id.
 func benchRegister(b *testing.B, s *site, c *http.Client, email string) (token, id string) {
 	b.Helper()
-	flow := do(b, c, "GET", s.kratos()+"/self-service/registration/api", nil)
-	wantStatus(b, flow, http.StatusOK)
-	res := do(b, c, "POST", get(flow.json(b), "ui", "action").(string),
-		fmt.Sprintf(`{"method":"password","password":"a long enough secret","traits":{"email":%q,"name":{"first":"Grace","last":"Hopper"}}}`, email))
-	wantStatus(b, res, http.StatusOK)
-	m := res.json(b)
-	token, _ = m["session_token"].(string)
-	id, _ = get(m, "identity", "id").(string)
-	if token == "" || id == "" {
-		b.Fatalf("registration: %s", res.body)
-	}
-	return token, id
+	return registerAPIVia(b, s, c, email, "a long enough secret")
 }
 
 // redisCommands is the redis-server's total_commands_processed; 0 with the

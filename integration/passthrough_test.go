@@ -52,6 +52,26 @@ func (a *appRecorder) count(path string) int {
 	return len(a.seen[path])
 }
 
+// startAppRecorder starts an appRecorder on a loopback port, closed when
+// the test ends, and returns it with its host:port.
+func startAppRecorder(t *testing.T) (*appRecorder, string) {
+	app := &appRecorder{seen: make(map[string][]http.Header)}
+	upstream := httptest.NewServer(app)
+	t.Cleanup(upstream.Close)
+	return app, strings.TrimPrefix(upstream.URL, "http://")
+}
+
+// seedSchemaFile writes the seed identity schema to a file of the test and
+// returns its path.
+func seedSchemaFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "identity.schema.json")
+	if err := os.WriteFile(path, []byte(seedSchema), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // appSite is a running Caddy whose public site has the recommended pair of
 // kratos handlers (identity_headers everywhere, require_session on
 // /account/*) in front of a recording app, an admin site, and a metrics
@@ -70,14 +90,8 @@ func startAppSite(t *testing.T) *appSite {
 // startAppSiteOn is startAppSite on the redis-server at redisAddr.
 func startAppSiteOn(t *testing.T, redisAddr string) *appSite {
 	t.Helper()
-	dir := t.TempDir()
-	schemaPath := filepath.Join(dir, "identity.schema.json")
-	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	app := &appRecorder{seen: make(map[string][]http.Header)}
-	upstream := httptest.NewServer(app)
-	t.Cleanup(upstream.Close)
+	schemaPath := seedSchemaFile(t)
+	app, upstream := startAppRecorder(t)
 
 	pub, adm, met := freePort(t), freePort(t), freePort(t)
 	cfg := fmt.Sprintf(`{
@@ -118,7 +132,7 @@ http://127.0.0.1:%d {
 http://127.0.0.1:%d {
 	metrics
 }
-`, schemaPath, redisAddr, time.Now().UnixNano(), pub, strings.TrimPrefix(upstream.URL, "http://"), adm, met)
+`, schemaPath, redisAddr, time.Now().UnixNano(), pub, upstream, adm, met)
 	js, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
 	if err != nil {
 		t.Fatalf("adapt: %v\n%s", err, cfg)

@@ -54,6 +54,15 @@ type Options struct {
 	// KeyPrefix is put before every key; default "kratos". It must not
 	// contain braces, which would break the keys' hash tags.
 	KeyPrefix string `json:"key_prefix,omitempty"`
+	// WaitReplicas, when above 0, makes every write wait until that many
+	// replicas have acknowledged it (Redis WAIT), for at most WaitTimeout;
+	// a write fewer replicas acknowledge in time fails (503), so what was
+	// acknowledged survives a failover to one of them. For one server with
+	// replicas or a Sentinel group; not for a cluster. See wait.go.
+	WaitReplicas int `json:"wait_replicas,omitempty"`
+	// WaitTimeout bounds that wait (in JSON, nanoseconds); default
+	// DefaultWaitTimeout, at most MaxWaitTimeout.
+	WaitTimeout time.Duration `json:"wait_timeout,omitempty"`
 }
 
 // Modes of a target.
@@ -73,6 +82,9 @@ type target struct {
 	db         int
 	tls        bool
 	keyPrefix  string
+	// waitReplicas and waitTimeout: see Options.WaitReplicas.
+	waitReplicas int
+	waitTimeout  time.Duration
 }
 
 // Validate reports the first problem with the options, naming the field.
@@ -93,8 +105,12 @@ func (o Options) Key() string {
 	if t.mode != modeSingle {
 		slices.Sort(addrs) // seeds and sentinels are a set
 	}
-	return fmt.Sprintf("redis mode=%s addrs=%s master=%q user=%q password=%s db=%d tls=%t prefix=%q",
+	key := fmt.Sprintf("redis mode=%s addrs=%s master=%q user=%q password=%s db=%d tls=%t prefix=%q",
 		t.mode, strings.Join(addrs, ","), t.masterName, t.username, hashPassword(t.password), t.db, t.tls, t.keyPrefix)
+	if t.waitReplicas > 0 {
+		key += fmt.Sprintf(" wait=%d/%s", t.waitReplicas, t.waitTimeout)
+	}
+	return key
 }
 
 // Endpoints are the host:port addresses the options point at (servers,
@@ -166,6 +182,9 @@ func (o Options) target() (target, error) {
 		}
 	default:
 		t.mode = modeSingle
+	}
+	if err := t.setWait(o.WaitReplicas, o.WaitTimeout); err != nil {
+		return target{}, err
 	}
 	return t, nil
 }

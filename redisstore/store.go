@@ -59,7 +59,11 @@ func New(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewWithClient(redis.NewUniversalClient(t.universalOptions()), t.keyPrefix), nil
+	c := redis.NewUniversalClient(t.universalOptions())
+	if t.waitReplicas > 0 {
+		c.AddHook(waitHook{client: c, replicas: t.waitReplicas, timeout: t.waitTimeout})
+	}
+	return NewWithClient(c, t.keyPrefix), nil
 }
 
 // NewWithClient returns a Store on a client made elsewhere, with every key

@@ -1,8 +1,8 @@
 // Package redistest starts real redis-server processes for tests: one server
-// (which a test may stop and restart) or a cluster, each on free loopback
-// ports, stopped when the test ends.
+// (which a test may stop and restart), a cluster, or a Sentinel group
+// (sentinel.go), each on free loopback ports, stopped when the test ends.
 //
-// Without the redis-server (or redis-cli) binary the test is skipped, unless
+// Without the redis-server (or redis-cli, redis-sentinel) binary the test is skipped, unless
 // the environment variable CI is set: then it fails, so CI really runs them.
 package redistest
 
@@ -168,7 +168,7 @@ func binary(t testing.TB, name string) string {
 		return path
 	}
 	if os.Getenv("CI") == "" {
-		t.Skipf("redistest: %s not installed (Debian packages redis-server, redis-tools)", name)
+		t.Skipf("redistest: %s not installed (Debian packages redis-server, redis-tools, redis-sentinel)", name)
 	}
 	t.Fatalf("redistest: %s not installed, and CI must run the Redis tests: %v", name, err)
 	return ""
@@ -211,9 +211,15 @@ func launch(bin string, port int, dir string, extra ...string) (*process, error)
 		"--dir", dir,
 		"--logfile", logFile,
 	}, extra...)
+	return run(bin, args, addr, logFile)
+}
+
+// run starts bin with args, which make it listen on addr and log to
+// logFile, and waits until it answers PING there. The caller kills it.
+func run(bin string, args []string, addr, logFile string) (*process, error) {
 	p := &process{addr: addr, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start redis-server: %w", err)
+		return nil, fmt.Errorf("start %s: %w", filepath.Base(bin), err)
 	}
 	go func() {
 		_ = p.cmd.Wait()
@@ -225,7 +231,7 @@ func launch(bin string, port int, dir string, extra ...string) (*process, error)
 	if err := waitFor(ctx, addr, "PING", "PONG", p.exited); err != nil {
 		p.kill()
 		log, _ := os.ReadFile(logFile)
-		return nil, fmt.Errorf("redis-server on %s: %w\n%s", addr, err, log)
+		return nil, fmt.Errorf("%s on %s: %w\n%s", filepath.Base(bin), addr, err, log)
 	}
 	return p, nil
 }
