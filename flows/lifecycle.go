@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -124,6 +125,23 @@ type refusedWithFlow struct {
 
 func (e *refusedWithFlow) Error() string { return e.err.Error() }
 
+// withRestart adds to a browser flow's refusal (a CSRF failure) the URL
+// that starts the flow again with the same return_to, as restart_url in
+// the error's details: the error page offers it as "Start again".
+func (s *Service) withRestart(r *http.Request, f *identity.Flow, err error) error {
+	var e *apierror.Error
+	if f.Type != identity.TypeBrowser || !errors.As(err, &e) {
+		return err
+	}
+	restarted := *e
+	restarted.Details = maps.Clone(e.Details)
+	if restarted.Details == nil {
+		restarted.Details = map[string]any{}
+	}
+	restarted.Details["restart_url"] = s.restartURL(r, f, identity.TypeBrowser)
+	return &restarted
+}
+
 // checkSubmitter checks what protects a submit: the CSRF token for browser
 // flows, the absence of browser traits for API flows. id is a settings
 // flow's identity (nil for login and registration).
@@ -225,7 +243,7 @@ func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string
 	}
 	if err := s.checkSubmitter(r, f, nil, b); err != nil {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
-		return nil, nil, fail(err)
+		return nil, nil, fail(s.withRestart(r, f, err))
 	}
 	return f, b, nil
 }

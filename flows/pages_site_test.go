@@ -65,3 +65,18 @@ func TestLoadTemplatesErrorNamesFile(t *testing.T) {
 		t.Fatalf("empty directory: %v", err)
 	}
 }
+
+// A refused browser submit (a CSRF failure) shows the error page with a
+// way forward: the flow started again, with the same return_to.
+func TestUIErrorPageStartAgain(t *testing.T) {
+	env, _ := signedUpAda(t)
+	b := env.newClient(callerBrowser)
+	rec, _ := b.follow(DefaultPublicPrefix + "/self-service/login/browser?return_to=/after")
+	page := checkPage(t, b, rec, http.StatusOK)
+	rec, at := b.submitForm(page, "login", "method", url.Values{"identifier": {"ada@example.com"}, "password": {testPassword}, "csrf_token": {"not-the-token"}})
+	if !strings.Contains(at, "/ui/error?id=") {
+		t.Fatalf("landed at %s", at)
+	}
+	restart := testPub + "/self-service/login/browser?return_to=" + url.QueryEscape(testHost+"/after")
+	wantIn(t, rec.Body.String(), `<a href="`+strings.ReplaceAll(restart, "&", "&amp;")+`">Start again</a>`)
+}

@@ -225,7 +225,7 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 	isExpired := f.Expired(s.cfg.Now())
 	if err := s.checkSubmitter(r, f, id, b); err != nil && !isExpired {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
-		return fail(err)
+		return fail(s.withRestart(r, f, err))
 	}
 	ch, err := settingsChange(s.cfg.Schema, b)
 	if errors.Is(err, errNoSettingsStrategy) && !isExpired {

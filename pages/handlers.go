@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -348,11 +349,17 @@ func (s *Handler) errorPage(r *http.Request, body apierror.Body) *Page {
 		message = "" // says no more than the status
 	}
 	l := s.Renderer.Lang(r)
-	return &Page{
+	p := &Page{
 		Title: l.String("error.title", nil), Heading: l.String("error.title", nil),
 		Error: &Error{Code: body.Code, Status: status, Message: message, Reason: body.Reason, ID: body.ID},
 		Links: []Link{{Text: l.String("page.back_to_site", nil), Href: s.Site.Absolute(r, "/")}},
 	}
+	// A refused flow names where it starts again (flows' withRestart):
+	// offered only when it is this site's own self-service endpoint.
+	if restart, _ := body.Details["restart_url"].(string); restart != "" && strings.HasPrefix(restart, s.Site.PublicURL(r, "/self-service/", nil)) {
+		p.Links = append([]Link{{Text: l.String("error.start_again", nil), Href: restart}}, p.Links...)
+	}
+	return p
 }
 
 // errCookiesNeeded: the browser did not send the CSRF cookie it was just given.
