@@ -125,6 +125,18 @@ type refusedWithFlow struct {
 
 func (e *refusedWithFlow) Error() string { return e.err.Error() }
 
+// typedIntoExpired is the body of a submit to an expired flow, so that its
+// replacement can keep what the person typed; an empty body unless the
+// body reads and the submitter passes the flow's checks (its CSRF token),
+// so that nobody else can fill a browser's next form.
+func (s *Service) typedIntoExpired(w http.ResponseWriter, r *http.Request, f *identity.Flow) *body.Body {
+	b, err := body.Read(w, r)
+	if err != nil || s.checkSubmitter(r, f, nil, b) != nil {
+		return &body.Body{}
+	}
+	return b
+}
+
 // withRestart adds to a browser flow's refusal (a CSRF failure) the URL
 // that starts the flow again with the same return_to, as restart_url in
 // the error's details: the error page offers it as "Start again".
@@ -231,7 +243,7 @@ func (s *Service) openSubmit(w http.ResponseWriter, r *http.Request, kind string
 		return nil, nil, err
 	}
 	if f.Expired(s.cfg.Now()) {
-		return f, &body.Body{}, nil
+		return f, s.typedIntoExpired(w, r, f), nil
 	}
 	fail := s.failer(f.Type)
 	b, err := body.Read(w, r)

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/locale"
 	"github.com/seed06f30684/caddy-kratos/pages"
 )
@@ -79,4 +81,41 @@ func TestUIErrorPageStartAgain(t *testing.T) {
 	}
 	restart := testPub + "/self-service/login/browser?return_to=" + url.QueryEscape(testHost+"/after")
 	wantIn(t, rec.Body.String(), `<a href="`+strings.ReplaceAll(restart, "&", "&amp;")+`">Start again</a>`)
+}
+
+// An expired registration or settings form, submitted, comes back as a new
+// flow that keeps what was typed, never the password; without the CSRF
+// token nothing typed is kept.
+func TestExpiredFlowKeepsWhatWasTyped(t *testing.T) {
+	env, b := signedUpAda(t)
+	reg := env.newClient(callerBrowser)
+	rec, _ := reg.follow(DefaultPublicPrefix + "/self-service/registration/browser")
+	page := checkPage(t, reg, rec, http.StatusOK)
+	env.clock.Add(DefaultFlowLifespan + time.Minute)
+	rec, at := reg.submitForm(page, "registration", "method", url.Values{
+		"traits.email": {"grace@example.com"}, "traits.name.first": {"Grace"}, "password": {testPassword}})
+	page = checkPage(t, reg, rec, http.StatusOK)
+	if !strings.Contains(at, siteurl.RegistrationPath) || !strings.Contains(page, `data-message-id="4040001"`) {
+		t.Fatalf("at %s:\n%s", at, page)
+	}
+	wantIn(t, fieldBlock(t, page, "traits.email"), `value="grace@example.com"`)
+	wantIn(t, fieldBlock(t, page, "traits.name.first"), `value="Grace"`)
+	if strings.Contains(page, testPassword) {
+		t.Error("the password came back")
+	}
+
+	rec, _ = b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath+"?flow=")
+	page = rec.Body.String()
+	env.clock.Add(DefaultFlowLifespan + time.Minute)
+	rec, _ = b.submitForm(page, "settings-profile", "method", url.Values{"traits.name.first": {"Augustina"}})
+	wantIn(t, fieldBlock(t, checkPage(t, b, rec, http.StatusOK), "traits.name.first"), `value="Augustina"`)
+
+	// Without the form's CSRF token: a new flow, nothing carried over.
+	rec, _ = b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath+"?flow=")
+	page = rec.Body.String()
+	env.clock.Add(DefaultFlowLifespan + time.Minute)
+	rec, _ = b.submitForm(page, "settings-profile", "method", url.Values{"traits.name.first": {"Mallory"}, "csrf_token": {"forged"}})
+	if strings.Contains(rec.Body.String(), "Mallory") {
+		t.Error("a submit without the CSRF token filled the replacement form")
+	}
 }

@@ -65,7 +65,12 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	fail := s.failer(f.Type)
 	if f.Expired(s.cfg.Now()) {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, expired.result())
-		return s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(nil) }, s.site.RegistrationUI(r))
+		// The replacement keeps the traits typed (never the password).
+		typed, err := b.Traits(s.cfg.Schema)
+		if err != nil {
+			typed = nil
+		}
+		return s.replaceExpired(w, r, f, func(nf *identity.Flow) { nf.UI.Nodes = s.registrationNodes(typed) }, s.site.RegistrationUI(r))
 	}
 	if sess, _, err := s.Current(r); err != nil || sess != nil {
 		if err == nil {

@@ -223,11 +223,13 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 	// Expiry comes first, as in Kratos: an expired flow is replaced
 	// (submit's expired outcome) whatever the body and CSRF token.
 	isExpired := f.Expired(s.cfg.Now())
-	if err := s.checkSubmitter(r, f, id, b); err != nil && !isExpired {
+	submitterErr := s.checkSubmitter(r, f, id, b)
+	if submitterErr != nil && !isExpired {
 		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, "rejected")
-		return fail(s.withRestart(r, f, err))
+		return fail(s.withRestart(r, f, submitterErr))
 	}
 	ch, err := settingsChange(s.cfg.Schema, b)
+	changeErr := err
 	if errors.Is(err, errNoSettingsStrategy) && !isExpired {
 		form.ClearMessages(&f.UI)
 		s.renewCSRF(w, r, f)
@@ -258,9 +260,15 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 	case refreshRequired:
 		return s.pauseSettings(w, r, f, id, ch, updated, b)
 	case expired:
+		// The replacement keeps the traits typed, when the submit passed
+		// the flow's checks (never a password).
+		shown := id.Traits
+		if submitterErr == nil && changeErr == nil && ch.method == "profile" && len(ch.traits) > 0 {
+			shown = ch.traits
+		}
 		return s.replaceExpired(w, r, f, func(nf *identity.Flow) {
 			nf.IdentityVersion = id.Version
-			nf.UI.Nodes = s.settingsNodes(id.Traits)
+			nf.UI.Nodes = s.settingsNodes(shown)
 		}, s.site.SettingsUI(r))
 	}
 	return nil
