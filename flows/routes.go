@@ -109,6 +109,32 @@ func (s *Service) publicRoutes() *http.ServeMux {
 		http.MethodGet: settings.settingsSubmit, http.MethodPost: settings.settingsSubmit,
 	})
 
+	verification, recovery := verificationFlow{s}, recoveryFlow{s}
+	rt.Get("/self-service/verification/browser", func(w http.ResponseWriter, r *http.Request) error {
+		return verification.verificationInit(w, r, identity.TypeBrowser)
+	})
+	rt.Get("/self-service/verification/api", func(w http.ResponseWriter, r *http.Request) error {
+		return verification.verificationInit(w, r, identity.TypeAPI)
+	})
+	rt.Get("/self-service/verification/flows", func(w http.ResponseWriter, r *http.Request) error {
+		return s.codeFlowFetch(w, r, identity.KindVerification, s.cfg.Verification)
+	})
+	// GET is the link in the mail (?flow=&code=).
+	rt.Handle("/self-service/verification", map[string]route.HandlerFunc{
+		http.MethodGet: verification.verificationSubmit, http.MethodPost: verification.verificationSubmit,
+	})
+
+	rt.Get("/self-service/recovery/browser", func(w http.ResponseWriter, r *http.Request) error {
+		return recovery.recoveryInit(w, r, identity.TypeBrowser)
+	})
+	rt.Get("/self-service/recovery/api", func(w http.ResponseWriter, r *http.Request) error {
+		return recovery.recoveryInit(w, r, identity.TypeAPI)
+	})
+	rt.Get("/self-service/recovery/flows", func(w http.ResponseWriter, r *http.Request) error {
+		return s.codeFlowFetch(w, r, identity.KindRecovery, s.cfg.Recovery)
+	})
+	rt.Post("/self-service/recovery", recovery.recoverySubmit)
+
 	rt.Get("/self-service/browser/flows/profile", profile.profileInit)
 	rt.Get("/self-service/browser/flows/requests/profile", func(w http.ResponseWriter, r *http.Request) error {
 		return profile.profileFetch(w, r, false)
