@@ -140,6 +140,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.RateLimit, err = parseRateLimit(d)
 		case "courier":
 			h.Courier, err = parseCourier(d)
+		case "verification", "recovery":
+			var on bool
+			on, err = onOffArg(d)
+			if opt == "verification" {
+				h.Verification = &on
+			} else {
+				h.Recovery = &on
+			}
+		case "secrets":
+			if h.Secrets = d.RemainingArgs(); len(h.Secrets) == 0 {
+				return d.Errf("secrets: expected one or more secrets, the one for new codes first (e.g. secrets {env.KRATOS_SECRET})")
+			}
 		default:
 			return d.Errf("unrecognized kratos option '%s'", opt)
 		}
@@ -262,6 +274,10 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 			dst = &ui.Profile
 		case "error":
 			dst = &ui.Error
+		case "recovery":
+			dst = &ui.Recovery
+		case "verification":
+			dst = &ui.Verification
 		case "languages":
 			if ui.Languages = d.RemainingArgs(); len(ui.Languages) == 0 {
 				return nil, d.Errf("ui languages: expected one or more language tags, the default first (e.g. languages en de)")
@@ -270,7 +286,7 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 		case "translations":
 			dst = &ui.Translations
 		default:
-			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile, error, languages or translations", opt)
+			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile, error, recovery, verification, languages or translations", opt)
 		}
 		v, err := oneArg(d)
 		if err != nil {
