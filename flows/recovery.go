@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/seed06f30684/caddy-kratos/codes"
 	"github.com/seed06f30684/caddy-kratos/identity"
@@ -261,4 +262,34 @@ func (s recoveryFlow) recovered(w http.ResponseWriter, r *http.Request, f *ident
 		reply.Redirect(w, settingsURL, http.StatusSeeOther)
 	}
 	return nil
+}
+
+// AdminRecoveryCode makes a recovery flow of type typ for the identity in
+// sent_email with a code valid for expiresIn, for support staff to hand to
+// its owner (POST /admin/recovery/code): the flow is bound to no browser
+// and the code marks no address verified. It returns the recovery UI's
+// link to the flow, the code and when both expire. ErrNotFound when the
+// identity does not exist.
+func (s *Service) AdminRecoveryCode(r *http.Request, identityID, typ string, expiresIn time.Duration) (link, code string, expiresAt time.Time, err error) {
+	id, err := s.cfg.Store.GetIdentity(r.Context(), identityID)
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	f := s.newCodeFlow(r, identity.KindRecovery, typ, "")
+	f.ExpiresAt = f.IssuedAt.Add(expiresIn)
+	f.State, f.ByAdmin = identity.StateSentEmail, true
+	f.UI.Nodes = nil
+	for _, n := range sentEmailNodes(f.Kind, "", false) {
+		if n.Attributes.Type != "hidden" {
+			f.UI.Nodes = append(f.UI.Nodes, n) // the code and the submit button only
+		}
+	}
+	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+		return "", "", time.Time{}, err
+	}
+	code, err = s.codes.Issue(r.Context(), f.ID, id.ID, "", f.ExpiresAt, identity.KeepUntil(f))
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	return siteurl.WithQuery(s.site.RecoveryUI(r), "flow", f.ID), code, f.ExpiresAt, nil
 }

@@ -261,3 +261,48 @@ func TestRecoveryCodeRules(t *testing.T) {
 		t.Errorf("%d mails, want 4", n)
 	}
 }
+
+// TestAdminRecoveryCode: support staff make a code for an identity; its
+// owner enters it on the flow of the link, in any browser, and is signed
+// in.
+func TestAdminRecoveryCode(t *testing.T) {
+	s, _ := startCodesSite(t, true)
+	reg := signUpAPI(t, s, "admin-code@example.com", "a long enough secret 1")
+	idID := get(reg, "identity", "id").(string)
+	c := &http.Client{Timeout: 30 * time.Second}
+
+	res := do(t, c, "POST", s.admin+"/admin/recovery/code", `{"identity_id":"`+idID+`","expires_in":"5m"}`)
+	wantStatus(t, res, 201)
+	out := res.json(t)
+	link, _ := out["recovery_link"].(string)
+	code, _ := out["recovery_code"].(string)
+	if !strings.Contains(link, "/ui/recovery?flow=") || len(code) != 6 || out["expires_at"] == nil {
+		t.Fatalf("answer = %s", res.body)
+	}
+	u, _ := url.Parse(link)
+	flowID := u.Query().Get("flow")
+
+	b := browser(t) // a browser that never saw the flow: no CSRF binding
+	f := do(t, b, "GET", s.kratos()+"/self-service/recovery/flows?id="+flowID, nil, jsonAccept, "application/json")
+	wantStatus(t, f, 200)
+	if node(f.json(t), "csrf_token") != nil || node(f.json(t), "email") != nil {
+		t.Errorf("an admin flow shows a CSRF token or an email input: %s", f.body)
+	}
+	res = do(t, b, "POST", s.kratos()+"/self-service/recovery?flow="+flowID, `{"method":"code","code":"`+code+`"}`, jsonAccept, "application/json")
+	wantStatus(t, res, 422)
+	if who := do(t, b, "GET", s.kratos()+"/sessions/whoami", nil); who.StatusCode != 200 {
+		t.Errorf("whoami after the admin code: %d", who.StatusCode)
+	}
+
+	for body, want := range map[string]int{
+		`{"identity_id":"` + idID + `","expires_in":"soon"}`:     400,
+		`{"identity_id":"` + idID + `","expires_in":"-1m"}`:      400,
+		`{"identity_id":"` + idID + `","flow_type":"desktop"}`:   400,
+		`{"identity_id":"6f3c2a1e-0d2b-4c1a-9a55-5c0a4b1e2f10"}`: 404,
+		`{"identity_id":"` + idID + `","flow_type":"api"}`:       201,
+	} {
+		if got := do(t, c, "POST", s.admin+"/admin/recovery/code", body).StatusCode; got != want {
+			t.Errorf("POST %s: %d, want %d", body, got, want)
+		}
+	}
+}
