@@ -154,6 +154,10 @@ func (s *Service) publicRoutes() *http.ServeMux {
 		ui.AuthPage(w, r, identity.KindRegistration)
 	}))
 	rt.Get(siteurl.SettingsPath, page(ui.SettingsPage))
+	rt.Get(siteurl.RecoveryPath, page(func(w http.ResponseWriter, r *http.Request) { ui.CodePage(w, r, identity.KindRecovery) }))
+	rt.Get(siteurl.VerificationPath, page(func(w http.ResponseWriter, r *http.Request) {
+		ui.CodePage(w, r, identity.KindVerification)
+	}))
 	rt.Post(pages.DevicesPath, page(ui.RevokeDevices))
 	rt.Get(siteurl.ProfilePath, page(ui.ProfilePage))
 	rt.Get(siteurl.ErrorPath, page(ui.ErrorPage))

@@ -162,7 +162,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, site: site, cookies: cookies, throttle: throttle{cfg.Limiter}, storeLog: storelog.Sampled(cfg.Logger),
 		codes: codes.New(cfg.Store, cfg.CodeSecrets)}
 	s.ui = &pages.Handler{
-		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog,
+		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog, Recovery: cfg.Recovery,
 		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger, Locale: cfg.Locale},
 	}
 	s.mux = s.publicRoutes()

@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -304,5 +306,56 @@ func TestAdminRecoveryCode(t *testing.T) {
 		if got := do(t, c, "POST", s.admin+"/admin/recovery/code", body).StatusCode; got != want {
 			t.Errorf("POST %s: %d, want %d", body, got, want)
 		}
+	}
+}
+
+var csrfInputRe = regexp.MustCompile(`name="csrf_token"[^>]*value="([^"]+)"`)
+
+// TestRecoveryBuiltInPages: a plain browser (HTML forms, no JavaScript)
+// goes from "Forgot your password?" on the sign-in page through the
+// built-in recovery pages to the settings page.
+func TestRecoveryBuiltInPages(t *testing.T) {
+	s, ms := startCodesSite(t, true)
+	email := "pages-recovery@example.com"
+	signUpAPI(t, s, email, "a long enough secret 1")
+	ms.waitFor(t, 1)
+
+	b := browser(t)
+	follow := func(res *response) *response {
+		t.Helper()
+		wantStatus(t, res, 303)
+		loc, err := res.Request.URL.Parse(res.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return do(t, b, "GET", loc.String(), nil)
+	}
+	login := follow(do(t, b, "GET", s.kratos()+"/self-service/login/browser", nil))
+	if !strings.Contains(string(login.body), "/self-service/recovery/browser") || !strings.Contains(string(login.body), "Forgot your password?") {
+		t.Fatalf("the sign-in page has no recovery link:\n%s", login.body)
+	}
+	page := follow(do(t, b, "GET", s.kratos()+"/self-service/recovery/browser", nil))
+	wantStatus(t, page, 200)
+	flowID := page.Request.URL.Query().Get("flow")
+	token := csrfInputRe.FindStringSubmatch(string(page.body))
+	if token == nil || !strings.Contains(string(page.body), `name="email"`) {
+		t.Fatalf("recovery page:\n%s", page.body)
+	}
+	action := s.kratos() + "/self-service/recovery?flow=" + flowID
+	page = follow(do(t, b, "POST", action, url.Values{"csrf_token": {html.UnescapeString(token[1])}, "email": {email}, "method": {"code"}}))
+	if !strings.Contains(string(page.body), `name="code"`) {
+		t.Fatalf("code page:\n%s", page.body)
+	}
+	token = csrfInputRe.FindStringSubmatch(string(page.body))
+	code := ms.waitFor(t, 2)[1].code(t)
+	res := do(t, b, "POST", action, url.Values{"csrf_token": {html.UnescapeString(token[1])}, "code": {code}, "method": {"code"}})
+	wantStatus(t, res, 303)
+	if loc := res.Header.Get("Location"); !strings.Contains(loc, "/ui/settings?flow=") {
+		t.Fatalf("after the code: %s", loc)
+	}
+	settings := follow(res)
+	wantStatus(t, settings, 200)
+	if !strings.Contains(string(settings.body), `name="password"`) {
+		t.Errorf("settings page after recovery:\n%s", settings.body)
 	}
 }
