@@ -225,7 +225,7 @@ func (s recoveryFlow) recovered(w http.ResponseWriter, r *http.Request, f *ident
 	}
 	s.cfg.Metrics.SessionIssued()
 
-	settings := settingsFlow{s.Service}
+	settings := settingsFlow(s)
 	sf := settings.newSettingsFlow(w, r, f.Type, f.ReturnTo, id)
 	if f.ReturnTo != "" {
 		sf.RequestURL = siteurl.WithQuery(s.site.PublicURL(r, "/self-service/settings/"+f.Type, nil), "return_to", f.ReturnTo)

@@ -150,7 +150,7 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	}
 	var next []wire.ContinueWith
 	if s.cfg.Verification {
-		if next, err = (verificationFlow{s.Service}).verifyNewAccount(r, f, id, csrfToken); err != nil {
+		if next, err = verificationFlow(s).verifyNewAccount(r, f, id, csrfToken); err != nil {
 			return fail(err)
 		}
 	}

@@ -213,7 +213,6 @@ func TestRecoveryCodeRules(t *testing.T) {
 		t.Errorf("unknown and known addresses get different forms:\n%v\n%v", unknown["ui"], known["ui"])
 	}
 	mails := ms.waitFor(t, 2)
-	code := mails[1].code(t)
 	if len(mails) != 2 || mails[1].To != email {
 		t.Fatalf("mails = %+v, want the known address's only", mails)
 	}
@@ -221,7 +220,7 @@ func TestRecoveryCodeRules(t *testing.T) {
 	kc := browser(t)
 	f := recoverySPA(t, s, kc, email)
 	mails = ms.waitFor(t, 3)
-	code = mails[2].code(t)
+	code := mails[2].code(t)
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"
