@@ -78,6 +78,7 @@ func (s *API) routes() *http.ServeMux {
 		rt.Get("/schemas", func(w http.ResponseWriter, r *http.Request) error { return s.svc.ServeSchemas(w, r, "") })
 		rt.Get("/schemas/{id}", withID(s.svc.ServeSchemas))
 		rt.Get("/self-service/browser/flows/requests/profile", s.svc.ServeLegacyAdminProfile)
+		rt.Post("/recovery/code", s.adminRecoveryCode)
 		rt.Get("/courier/messages", s.adminListMessages)
 		rt.Get("/courier/messages/{id}", withID(s.adminGetMessage))
 		rt.Get("/health/alive", func(w http.ResponseWriter, r *http.Request) error { s.svc.Health(w, r, false, true); return nil })

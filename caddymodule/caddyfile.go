@@ -145,6 +145,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.RateLimit, err = parseRateLimit(d)
 		case "courier":
 			h.Courier, err = parseCourier(d)
+		case "verification", "recovery":
+			var on bool
+			on, err = onOffArg(d)
+			if opt == "verification" {
+				h.Verification = &on
+			} else {
+				h.Recovery = &on
+			}
+		case "secrets":
+			if h.Secrets = d.RemainingArgs(); len(h.Secrets) == 0 {
+				return d.Errf("secrets: expected one or more secrets, the one for new codes first (e.g. secrets {env.KRATOS_SECRET})")
+			}
 		default:
 			return d.Errf("unrecognized kratos option '%s'", opt)
 		}
@@ -290,6 +302,10 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 			dst = &ui.Profile
 		case "error":
 			dst = &ui.Error
+		case "recovery":
+			dst = &ui.Recovery
+		case "verification":
+			dst = &ui.Verification
 		case "languages":
 			if ui.Languages = d.RemainingArgs(); len(ui.Languages) == 0 {
 				return nil, d.Errf("ui languages: expected one or more language tags, the default first (e.g. languages en de)")
@@ -304,7 +320,7 @@ func parseUI(d *caddyfile.Dispenser) (*UIConfig, error) {
 		case "logo":
 			dst = &ui.Logo
 		default:
-			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile, error, languages, translations, templates, site_name or logo", opt)
+			return nil, d.Errf("unrecognized ui option '%s'; expected login, registration, settings, profile, error, recovery, verification, languages, translations, templates, site_name or logo", opt)
 		}
 		v, err := oneArg(d)
 		if err != nil {

@@ -135,6 +135,22 @@ type Handler struct {
 	Webhooks []WebhookConfig `json:"webhooks,omitempty"`
 	webhooks *webhook.Sender
 
+	// Verification turns the verification flow on (addresses get a code
+	// to verify them, new accounts too). Default: on when a courier is
+	// configured; on without one is an error.
+	Verification *bool `json:"verification,omitempty"`
+	// Recovery turns the recovery flow on ("Forgot password?": a code by
+	// mail signs the user in to set a new password). Default: on when a
+	// courier is configured; on without one is an error.
+	Recovery *bool `json:"recovery,omitempty"`
+	// Secrets key the hashes of one-time codes: the first hashes new
+	// codes, all are tried on use (to rotate, put the new one first).
+	// Placeholders such as {env.KRATOS_SECRET} are expanded. Without any,
+	// a random key kept in the store is used; a secret kept outside the
+	// store means a copy of the store alone does not give away the codes.
+	// At least 16 characters each.
+	Secrets []string `json:"secrets,omitempty"`
+
 	logger   *zap.Logger
 	storeLog *zap.Logger // logger, once per interval (identity.StoreFailureLogger)
 	svc      *flows.Service
@@ -162,6 +178,10 @@ type UIConfig struct {
 	Profile string `json:"profile,omitempty"`
 	// Error is the page that shows a flow error.
 	Error string `json:"error,omitempty"`
+	// Recovery is the recovery page ("Forgot password?").
+	Recovery string `json:"recovery,omitempty"`
+	// Verification is the page that verifies an email address.
+	Verification string `json:"verification,omitempty"`
 
 	// Languages are the languages the built-in pages speak, the default
 	// first; a request's Accept-Language picks one. Default: en, de.
@@ -225,6 +245,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		revoke := true
 		h.RevokeSessionsOnPasswordChange = &revoke
 	}
+	withCourier := h.Courier != nil
+	for _, on := range []**bool{&h.Verification, &h.Recovery} {
+		if *on == nil {
+			*on = &withCourier
+		}
+	}
 
 	if h.IdentitySchema == "" {
 		return fmt.Errorf("identity_schema: required; expected the path of an identity schema file")
@@ -232,6 +258,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	sch, err := schema.CompileFile("default", h.IdentitySchema)
 	if err != nil {
 		return fmt.Errorf("identity_schema: %w", err)
+	}
+	if problem := addressLookupProblem(sch); problem != "" {
+		h.logger.Warn("identity_schema: "+problem, zap.String("identity_schema", h.IdentitySchema))
 	}
 	if problem := loginIdentifierProblem(sch); problem != "" {
 		h.logger.Warn("identity_schema: "+problem+"; registrations without a login identifier are refused",
@@ -269,6 +298,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			Settings:     h.UI.Settings,
 			Profile:      h.UI.Profile,
 			Error:        h.UI.Error,
+			Recovery:     h.UI.Recovery,
+			Verification: h.UI.Verification,
 		}
 	}
 	lang, err := h.UI.locale()
@@ -324,6 +355,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		LoginFailures:                       loginLimit,
 		Requests:                            requestLimit,
 		ClientIP:                            clientIP,
+		Verification:                        *h.Verification,
+		Recovery:                            *h.Recovery,
+		CodeSecrets:                         secretBytes(h.Secrets),
 	})
 	if err != nil {
 		return err
@@ -359,8 +393,11 @@ func (h *Handler) expandPlaceholders(repl *caddy.Replacer) {
 	for i, u := range h.AllowedReturnURLs {
 		h.AllowedReturnURLs[i] = repl.ReplaceKnown(u, "")
 	}
+	for i, sec := range h.Secrets {
+		h.Secrets[i] = repl.ReplaceKnown(sec, "")
+	}
 	if h.UI != nil {
-		for _, s := range []*string{&h.UI.Login, &h.UI.Registration, &h.UI.Settings, &h.UI.Profile, &h.UI.Error, &h.UI.Translations, &h.UI.Templates, &h.UI.SiteName, &h.UI.Logo} {
+		for _, s := range []*string{&h.UI.Login, &h.UI.Registration, &h.UI.Settings, &h.UI.Profile, &h.UI.Error, &h.UI.Recovery, &h.UI.Verification, &h.UI.Translations, &h.UI.Templates, &h.UI.SiteName, &h.UI.Logo} {
 			*s = repl.ReplaceKnown(*s, "")
 		}
 	}
@@ -403,6 +440,8 @@ func (h *Handler) Validate() error {
 			{"ui profile", h.UI.Profile},
 			{"ui error", h.UI.Error},
 			{"ui logo", h.UI.Logo},
+			{"ui recovery", h.UI.Recovery},
+			{"ui verification", h.UI.Verification},
 		} {
 			if err := checkURLOrPath(o.val); err != nil {
 				return fmt.Errorf("%s: %w", o.name, err)
@@ -429,6 +468,9 @@ func (h *Handler) Validate() error {
 		return fmt.Errorf("cookie_domain: %q: expected a domain name such as example.com", h.CookieDomain)
 	}
 	if err := h.Courier.validate(); err != nil {
+		return err
+	}
+	if err := h.validateCodes(); err != nil {
 		return err
 	}
 	return h.Store.validate()

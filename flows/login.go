@@ -134,7 +134,7 @@ func (s *Service) getFlowHandler(w http.ResponseWriter, r *http.Request, kind st
 	if err != nil {
 		return apierror.AsJSON(err)
 	}
-	if f.Type == identity.TypeBrowser {
+	if f.Type == identity.TypeBrowser && !f.ByAdmin {
 		real := s.cookies.csrfFromCookie(r)
 		if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
 			reason := csrf.Mismatch
@@ -399,8 +399,9 @@ type loginResult struct {
 }
 
 // sendSession answers a completed login or registration: API flows get the
-// token, SPAs the session and where to go, browsers a redirect.
-func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity, token string) {
+// token, SPAs the session and where to go, browsers a redirect. next are
+// continue_with items of the flow (a registration's show_verification_ui).
+func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identity.Flow, sess *identity.Session, id *identity.Identity, token string, next ...wire.ContinueWith) {
 	after := s.afterURL(r, f.ReturnTo)
 	res := loginResult{Session: s.SessionJSON(r, sess, id, false)}
 	if f.Kind == identity.KindRegistration {
@@ -409,9 +410,10 @@ func (s *Service) sendSession(w http.ResponseWriter, r *http.Request, f *identit
 	switch {
 	case f.Type == identity.TypeAPI:
 		res.SessionToken = token
+		res.ContinueWith = next
 		reply.JSON(w, http.StatusOK, res)
 	case negotiate.WantsJSON(r):
-		res.ContinueWith = []wire.ContinueWith{{Action: "redirect_browser_to", RedirectBrowserTo: after}}
+		res.ContinueWith = append([]wire.ContinueWith{{Action: "redirect_browser_to", RedirectBrowserTo: after}}, next...)
 		reply.JSON(w, http.StatusOK, res)
 	default:
 		reply.Redirect(w, after, http.StatusSeeOther)

@@ -11,6 +11,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
+	"github.com/seed06f30684/caddy-kratos/internal/wire"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
@@ -143,9 +144,10 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return fail(err)
 	}
+	var csrfToken []byte
 	if f.Type == identity.TypeBrowser {
 		s.cookies.setSessionCookie(w, r, token, sess.ExpiresAt)
-		s.cookies.rotateCSRF(w, r)
+		csrfToken = s.cookies.rotateCSRF(w, r)
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, saved.result())
 	s.Emit(ctx, events.Event{Name: events.IdentityCreated, IdentityID: id.ID, SessionID: sess.ID, Flow: identity.KindRegistration, Method: "password"})
@@ -153,7 +155,13 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return fail(err)
 	}
-	s.sendSession(w, r, f, sess, id, token)
+	var next []wire.ContinueWith
+	if s.cfg.Verification {
+		if next, err = verificationFlow(s).verifyNewAccount(r, f, id, csrfToken); err != nil {
+			return fail(err)
+		}
+	}
+	s.sendSession(w, r, f, sess, id, token, next...)
 	return nil
 }
 

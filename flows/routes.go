@@ -109,6 +109,32 @@ func (s *Service) publicRoutes() *http.ServeMux {
 		http.MethodGet: settings.settingsSubmit, http.MethodPost: settings.settingsSubmit,
 	})
 
+	verification, recovery := verificationFlow{s}, recoveryFlow{s}
+	rt.Get("/self-service/verification/browser", func(w http.ResponseWriter, r *http.Request) error {
+		return verification.verificationInit(w, r, identity.TypeBrowser)
+	})
+	rt.Get("/self-service/verification/api", func(w http.ResponseWriter, r *http.Request) error {
+		return verification.verificationInit(w, r, identity.TypeAPI)
+	})
+	rt.Get("/self-service/verification/flows", func(w http.ResponseWriter, r *http.Request) error {
+		return s.codeFlowFetch(w, r, identity.KindVerification, s.cfg.Verification)
+	})
+	// GET is the link in the mail (?flow=&code=).
+	rt.Handle("/self-service/verification", map[string]route.HandlerFunc{
+		http.MethodGet: verification.verificationSubmit, http.MethodPost: verification.verificationSubmit,
+	})
+
+	rt.Get("/self-service/recovery/browser", func(w http.ResponseWriter, r *http.Request) error {
+		return recovery.recoveryInit(w, r, identity.TypeBrowser)
+	})
+	rt.Get("/self-service/recovery/api", func(w http.ResponseWriter, r *http.Request) error {
+		return recovery.recoveryInit(w, r, identity.TypeAPI)
+	})
+	rt.Get("/self-service/recovery/flows", func(w http.ResponseWriter, r *http.Request) error {
+		return s.codeFlowFetch(w, r, identity.KindRecovery, s.cfg.Recovery)
+	})
+	rt.Post("/self-service/recovery", recovery.recoverySubmit)
+
 	rt.Get("/self-service/browser/flows/profile", profile.profileInit)
 	rt.Get("/self-service/browser/flows/requests/profile", func(w http.ResponseWriter, r *http.Request) error {
 		return profile.profileFetch(w, r, false)
@@ -128,6 +154,10 @@ func (s *Service) publicRoutes() *http.ServeMux {
 		ui.AuthPage(w, r, identity.KindRegistration)
 	}))
 	rt.Get(siteurl.SettingsPath, page(ui.SettingsPage))
+	rt.Get(siteurl.RecoveryPath, page(func(w http.ResponseWriter, r *http.Request) { ui.CodePage(w, r, identity.KindRecovery) }))
+	rt.Get(siteurl.VerificationPath, page(func(w http.ResponseWriter, r *http.Request) {
+		ui.CodePage(w, r, identity.KindVerification)
+	}))
 	rt.Post(pages.DevicesPath, page(ui.RevokeDevices))
 	rt.Get(siteurl.ProfilePath, page(ui.ProfilePage))
 	rt.Get(siteurl.ErrorPath, page(ui.ErrorPage))

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/seed06f30684/caddy-kratos/codes"
 	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/passwords"
@@ -79,12 +81,22 @@ type Config struct {
 	// bound); past it a login answers 429 until the window passes, whether
 	// or not the account exists.
 	LoginFailures identity.Limit
-	// Requests bounds login and registration requests (/self-service/login...,
-	// /self-service/registration...) per client (zero Events: no bound).
+	// Requests bounds login, registration, recovery and verification
+	// requests (/self-service/login..., …/registration..., …/recovery...,
+	// …/verification...) per client (zero Events: no bound).
 	Requests identity.Limit
 	// ClientIP is the client's address as the server sees it (behind a
 	// trusted proxy, the forwarded one). Nil: the connection's address.
 	ClientIP func(*http.Request) string
+
+	// Verification and Recovery turn on the verification and recovery
+	// flows (the code method). They need a courier to send the codes.
+	Verification bool
+	Recovery     bool
+	// CodeSecrets key the hashes of one-time codes: the first hashes new
+	// codes, every one is tried on use. None: a random key kept in the
+	// store.
+	CodeSecrets [][]byte
 }
 
 // Defaults, as Kratos has them.
@@ -105,6 +117,8 @@ type Service struct {
 	throttle throttle
 	mux      *http.ServeMux // the public API (publicRoutes)
 	storeLog *zap.Logger    // cfg.Logger, once per interval (storelog.Sampled)
+	codes    *codes.Codes   // one-time codes of verification and recovery
+	pending  sync.WaitGroup // work left running after an answer (background)
 }
 
 // New checks cfg, fills in its defaults and returns the Service.
@@ -157,9 +171,10 @@ func New(cfg Config) (*Service, error) {
 		UI: cfg.UI, DefaultReturnURL: cfg.DefaultReturnURL, AllowedReturnURLs: cfg.AllowedReturnURLs,
 	}
 	cookies := &cookieJar{site: site, domain: cfg.CookieDomain, now: cfg.Now}
-	s := &Service{cfg: cfg, site: site, cookies: cookies, throttle: throttle{cfg.Limiter}, storeLog: storelog.Sampled(cfg.Logger)}
+	s := &Service{cfg: cfg, site: site, cookies: cookies, throttle: throttle{cfg.Limiter}, storeLog: storelog.Sampled(cfg.Logger),
+		codes: codes.New(cfg.Store, cfg.CodeSecrets)}
 	s.ui = &pages.Handler{
-		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog,
+		Backend: pagesBackend{s}, Flows: cfg.Store, Site: site, Now: cfg.Now, StoreLog: s.storeLog, Recovery: cfg.Recovery,
 		Renderer: &pages.Renderer{Site: site, Stylesheet: cfg.UIStylesheet, Logger: cfg.Logger, Locale: cfg.Locale,
 			Templates: cfg.UITemplates, SiteName: cfg.UISiteName, Logo: cfg.UILogo},
 	}

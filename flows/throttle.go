@@ -49,12 +49,24 @@ func retryAfter(wait time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
 }
 
-// limitRequests counts a login or registration request of its client and answers
+// throttled reports whether requests to the public path rel count toward
+// Config.Requests: those of the flows anyone can start, which send mail
+// (verification, recovery) or check passwords (login, registration).
+func throttled(rel string) bool {
+	for _, p := range []string{"/self-service/login", "/self-service/registration", "/self-service/recovery", "/self-service/verification"} {
+		if strings.HasPrefix(rel, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// limitRequests counts a login, registration, recovery or verification request of its client and answers
 // 429 when the client is over Config.Requests; it reports whether it
 // answered. Browsers get the built-in error page (nothing is stored for
 // the error UI: a client over its limit writes nothing).
 func (s *Service) limitRequests(w http.ResponseWriter, r *http.Request, rel string) bool {
-	if !strings.HasPrefix(rel, "/self-service/login") && !strings.HasPrefix(rel, "/self-service/registration") {
+	if !throttled(rel) {
 		// Only the flows anyone can start: the others need a session, and
 		// a settings submit stays at two store round trips.
 		return false

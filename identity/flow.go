@@ -14,6 +14,9 @@ const (
 	KindProfile = "profile"
 	// KindError holds an error shown by the error UI.
 	KindError = "error"
+	// KindVerification and KindRecovery are the flows of the code method.
+	KindVerification = "verification"
+	KindRecovery     = "recovery"
 )
 
 // Flow types: who drives the flow.
@@ -30,6 +33,10 @@ const (
 	StateShowForm     = "show_form"
 	StateSuccess      = "success"
 	StateChooseMethod = "choose_method"
+	// Verification and recovery flows go from choose_method to sent_email
+	// (a code was sent, or pretended to be) to passed_challenge.
+	StateSentEmail       = "sent_email"
+	StatePassedChallenge = "passed_challenge"
 )
 
 // Flow is one self-service flow (or legacy request) as it is stored.
@@ -56,6 +63,9 @@ type Flow struct {
 	CSRFTokenHash string `json:"csrf_token_hash,omitempty"`
 	// Refresh marks a login flow that re-authenticates the current session.
 	Refresh bool `json:"refresh,omitempty"`
+	// ByAdmin marks a recovery flow made by the admin API's recovery code:
+	// it is bound to no browser, so neither fetch nor submit checks CSRF.
+	ByAdmin bool `json:"by_admin,omitempty"`
 
 	UI UI `json:"ui,omitzero"`
 

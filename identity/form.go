@@ -1,6 +1,10 @@
 package identity
 
-import "github.com/seed06f30684/caddy-kratos/text"
+import (
+	"encoding/json"
+
+	"github.com/seed06f30684/caddy-kratos/text"
+)
 
 // UI is a flow's form: the Kratos v1 `ui` container.
 type UI struct {
@@ -10,7 +14,7 @@ type UI struct {
 	Messages []text.Message `json:"messages,omitempty"`
 }
 
-// Node is one form element. The flows here only use input nodes.
+// Node is one form element: an input, or (NodeType "a") an anchor.
 type Node struct {
 	Type       string          `json:"type"`
 	Group      string          `json:"group"`
@@ -30,6 +34,27 @@ type InputAttributes struct {
 	MaxLength    int    `json:"maxlength,omitempty"`
 	Disabled     bool   `json:"disabled"`
 	NodeType     string `json:"node_type"`
+
+	// An anchor's attributes (NodeType "a"), such as the "Continue" link
+	// of a verified verification flow.
+	Href     string        `json:"href,omitempty"`
+	Title    *text.Message `json:"title,omitempty"`
+	AnchorID string        `json:"id,omitempty"`
+}
+
+// MarshalJSON writes an anchor's attributes as Kratos does (href, title,
+// id, node_type), an input's as they are.
+func (a InputAttributes) MarshalJSON() ([]byte, error) {
+	if a.NodeType == "a" {
+		return json.Marshal(struct {
+			Href     string        `json:"href"`
+			Title    *text.Message `json:"title"`
+			ID       string        `json:"id"`
+			NodeType string        `json:"node_type"`
+		}{a.Href, a.Title, a.AnchorID, a.NodeType})
+	}
+	type plain InputAttributes
+	return json.Marshal(plain(a))
 }
 
 // Meta holds a node's label.

@@ -163,6 +163,7 @@ type Store interface {
 	Continuity
 	Settings
 	Messages // the courier's queue (message.go)
+	Codes    // one-time codes of verification and recovery (code.go)
 	// Close releases the store's connections.
 	Close() error
 }

@@ -38,8 +38,13 @@ func Variant(m text.Message, inputType string) string {
 		if _, ok := m.Context["retry_after_minutes"]; ok {
 			return "throttled"
 		}
-		if m.Context["reason"] == "version conflict" {
+		switch m.Context["reason"] {
+		case "version conflict":
 			return "conflict"
+		case text.CodeSubmittedTooOften().Text:
+			return "too_often"
+		case text.CodeUsed().Text:
+			return "code_used"
 		}
 	}
 	return ""

@@ -43,6 +43,7 @@ type Store struct {
 	markersPeak int                            // the same for markers
 
 	messages messageQueue // the courier's queue, under its own mutex (messages.go)
+	codes    codeTable    // one-time codes, under their own mutex (codes.go)
 }
 
 // memoryIdentity is a stored identity: its JSON and what the index needs.

@@ -66,6 +66,8 @@ type Handler struct {
 	Now      func() time.Time
 	// StoreLog gets store failures (sampled).
 	StoreLog *zap.Logger
+	// Recovery: the sign-in page offers "Forgot your password?".
+	Recovery bool
 }
 
 // The built-in UI: server-rendered pages for every UI URL the site owner did
@@ -183,7 +185,11 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 		p.Title = l.String("login.title", nil)
 		p.Forms = NodeForms(l, fj.UI, "login")
 		p.Links = []Link{{Prefix: l.String("login.no_account", nil), Text: l.String("login.create_account", nil),
-			Href: s.Site.PublicURL(r, "/self-service/registration/browser", back)}, site}
+			Href: s.Site.PublicURL(r, "/self-service/registration/browser", back)}}
+		if s.Recovery {
+			p.Links = append(p.Links, Link{Text: l.String("login.forgot_password", nil), Href: s.Site.PublicURL(r, "/self-service/recovery/browser", back)})
+		}
+		p.Links = append(p.Links, site)
 	}
 	p.Heading = p.Title
 	s.Renderer.Render(w, r, http.StatusOK, p)

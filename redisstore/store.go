@@ -16,6 +16,9 @@
 //	<p>:{fm:<g>}:flow-markers            hash of the markers of expired login and registration flows (identity.EncodeMarker)
 //	                                     by flow id, one per identity.FlowIDGroup <g>, until the last one's KeepUntil
 //	<p>:{<rk>}:continuity:<id>           paused submission, expires after its ttl
+//	<p>:{<rk>}:code:<flow id>            hash: a verification or recovery flow's code (its HMAC only) and the
+//	                                     flow's count of code submissions, in the flow's slot (codes.go)
+//	<p>:{codes}:key                      the random key codes are hashed with when the site sets no secret
 //	<p>:{i:<h8>}:identifier:<h>          claim of a login identifier: "<ms>:<nonce>:<identity id>"
 //	<p>:{ids}:identities                 sorted set of all identity ids, score 0, read in id order
 //	<p>:{sessions}:by-issue              every session's identity.SessionCursor, score 0 (sessionlist.go)

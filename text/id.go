@@ -14,6 +14,16 @@ const (
 	InfoNodeLabelGenerated     ID = 1070002 // a label from the schema's title
 	InfoNodeLabelSave          ID = 1070003
 	InfoNodeLabelID            ID = 1070004
+
+	InfoRecoverySuccessful        ID = 1060001
+	InfoRecoveryEmailWithCodeSent ID = 1060003
+	InfoNodeLabelEmail            ID = 1070007
+	InfoNodeLabelResendCode       ID = 1070008
+	InfoNodeLabelContinue         ID = 1070009
+	InfoNodeLabelRecoveryCode     ID = 1070010
+	InfoNodeLabelVerificationCode ID = 1070011
+	InfoVerificationSuccessful    ID = 1080002
+	InfoVerificationCodeSent      ID = 1080003
 )
 
 // Validation errors (4000xxx) and flow errors (4010xxx login, 4040xxx
@@ -46,4 +56,14 @@ const (
 	ErrorValidationSettingsNoStrategy      ID = 4010004
 	ErrorValidationRegistrationFlowExpired ID = 4040001
 	ErrorValidationSettingsFlowExpired     ID = 4050001
+
+	// Recovery (4060xxx) and verification (4070xxx).
+	ErrorValidationRecoveryNoStrategy       ID = 4010005
+	ErrorValidationVerificationNoStrategy   ID = 4010006
+	ErrorValidationRecoveryRetrySuccess     ID = 4060001
+	ErrorValidationRecoveryFlowExpired      ID = 4060005
+	ErrorValidationRecoveryCodeInvalid      ID = 4060006
+	ErrorValidationVerificationRetrySuccess ID = 4070002
+	ErrorValidationVerificationFlowExpired  ID = 4070005
+	ErrorValidationVerificationCodeInvalid  ID = 4070006
 )

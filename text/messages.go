@@ -106,7 +106,11 @@ func Required(property string) Message {
 // FlowExpired is the message of the flow that replaces an expired one of
 // this kind ("login", "registration", "settings").
 func FlowExpired(kind string, expiredAt, now time.Time) Message {
-	ids := map[string]ID{"login": ErrorValidationLoginFlowExpired, "registration": ErrorValidationRegistrationFlowExpired, "settings": ErrorValidationSettingsFlowExpired}
+	ids := map[string]ID{
+		"login": ErrorValidationLoginFlowExpired, "registration": ErrorValidationRegistrationFlowExpired,
+		"settings": ErrorValidationSettingsFlowExpired, "recovery": ErrorValidationRecoveryFlowExpired,
+		"verification": ErrorValidationVerificationFlowExpired,
+	}
 	return errorMessage(ids[kind],
 		"The "+kind+" flow expired "+minutes(now.Sub(expiredAt))+" minutes ago, please try again.",
 		map[string]any{"expired_at": expiredAt.UTC(), "expired_at_unix": expiredAt.Unix()})
@@ -140,3 +144,83 @@ func PasswordTooSimilar() Message {
 
 // minutes prints a duration in minutes as Kratos does ("%.2f").
 func minutes(d time.Duration) string { return fmt.Sprintf("%.2f", d.Minutes()) }
+
+// Recovery and verification (the code method).
+
+func NodeLabelEmail() Message        { return info(InfoNodeLabelEmail, "Email") }
+func NodeLabelResendCode() Message   { return info(InfoNodeLabelResendCode, "Resend code") }
+func NodeLabelContinue() Message     { return info(InfoNodeLabelContinue, "Continue") }
+func NodeLabelRecoveryCode() Message { return info(InfoNodeLabelRecoveryCode, "Recovery code") }
+func NodeLabelVerificationCode() Message {
+	return info(InfoNodeLabelVerificationCode, "Verification code")
+}
+
+// codeSent is the end of both "code sent" messages.
+const codeSent = "has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with."
+
+// RecoveryCodeSent says a recovery code was sent (or, for an unknown
+// address, pretends to).
+func RecoveryCodeSent() Message {
+	return info(InfoRecoveryEmailWithCodeSent, "An email containing a recovery code "+codeSent)
+}
+
+// VerificationCodeSent says a verification code was sent (or pretends to).
+func VerificationCodeSent() Message {
+	return info(InfoVerificationCodeSent, "An email containing a verification code "+codeSent)
+}
+
+// VerificationSuccessful says the address is verified.
+func VerificationSuccessful() Message {
+	return Message{ID: InfoVerificationSuccessful, Text: "You successfully verified your email address.", Type: Success}
+}
+
+// RecoverySuccessful greets a recovered account on its settings flow; the
+// session is privileged until privilegedUntil.
+func RecoverySuccessful(privilegedUntil, now time.Time) Message {
+	return Message{
+		ID: InfoRecoverySuccessful, Type: Success,
+		Text: "You successfully recovered your account. Please change your password or set up an alternative login method (e.g. social sign in) within the next " +
+			minutes(privilegedUntil.Sub(now)) + " minutes.",
+		Context: map[string]any{
+			"privilegedSessionExpiresAt":         privilegedUntil.UTC(),
+			"privileged_session_expires_at":      privilegedUntil.UTC(),
+			"privileged_session_expires_at_unix": privilegedUntil.Unix(),
+		},
+	}
+}
+
+// RecoveryCodeInvalid and VerificationCodeInvalid answer a wrong code.
+func RecoveryCodeInvalid() Message {
+	return errorMessage(ErrorValidationRecoveryCodeInvalid, "The recovery code is invalid or has already been used. Please try again.", nil)
+}
+
+func VerificationCodeInvalid() Message {
+	return errorMessage(ErrorValidationVerificationCodeInvalid, "The verification code is invalid or has already been used. Please try again.", nil)
+}
+
+// RetrySuccess answers a submit to a flow that succeeded already ("recovery"
+// or "verification").
+func RetrySuccess(kind string) Message {
+	id := ErrorValidationVerificationRetrySuccess
+	if kind == "recovery" {
+		id = ErrorValidationRecoveryRetrySuccess
+	}
+	return errorMessage(id, "The request was already completed successfully and can not be retried.", nil)
+}
+
+// NoStrategy answers a recovery or verification submit without a method
+// we have.
+func NoStrategy(kind string) Message {
+	if kind == "recovery" {
+		return errorMessage(ErrorValidationRecoveryNoStrategy, "Could not find a strategy to recover your account with. Did you fill out the form correctly?", nil)
+	}
+	return errorMessage(ErrorValidationVerificationNoStrategy, "Could not find a strategy to verify your account with. Did you fill out the form correctly?", nil)
+}
+
+// CodeSubmittedTooOften closes a flow after too many code submissions.
+func CodeSubmittedTooOften() Message {
+	return Generic("The request was submitted too often. Please request another code.")
+}
+
+// CodeUsed answers a code that was used already.
+func CodeUsed() Message { return Generic("The code was already used. Please request another code.") }

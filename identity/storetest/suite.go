@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) identity.Store, opts ...Optio
 	t.Run("Races", s.testRaces)
 	t.Run("Limiter", s.testLimiter)
 	t.Run("Messages", s.testMessages)
+	t.Run("Codes", s.testCodes)
 }
 
 // now is the store's current time, in UTC and without a monotonic reading.

@@ -39,6 +39,8 @@ type UIURLs struct {
 	Settings     string
 	Profile      string
 	Error        string
+	Recovery     string
+	Verification string
 }
 
 // Base returns the site's public scheme and host: the configured public URL,
@@ -142,6 +144,8 @@ const (
 	SettingsPath     = "/ui/settings"
 	ProfilePath      = "/ui/profile"
 	ErrorPath        = "/ui/error"
+	RecoveryPath     = "/ui/recovery"
+	VerificationPath = "/ui/verification"
 )
 
 func (s *Site) uiURL(r *http.Request, configured, builtin string) string {
@@ -169,6 +173,14 @@ func (s *Site) ProfileUI(r *http.Request) string {
 
 func (s *Site) ErrorUI(r *http.Request) string {
 	return s.uiURL(r, s.UI.Error, ErrorPath)
+}
+
+func (s *Site) RecoveryUI(r *http.Request) string {
+	return s.uiURL(r, s.UI.Recovery, RecoveryPath)
+}
+
+func (s *Site) VerificationUI(r *http.Request) string {
+	return s.uiURL(r, s.UI.Verification, VerificationPath)
 }
 
 // DefaultReturn is where browsers go after a flow without return_to.

@@ -113,10 +113,20 @@ func NewSession(sess *identity.Session, id *identity.Identity, schemaURL string,
 	return out
 }
 
-// continueWith is one item of a flow's continue_with list.
+// ContinueWith is one item of a flow's continue_with list.
 type ContinueWith struct {
-	Action            string `json:"action"`
-	RedirectBrowserTo string `json:"redirect_browser_to,omitempty"`
+	Action            string            `json:"action"`
+	RedirectBrowserTo string            `json:"redirect_browser_to,omitempty"`
+	OrySessionToken   string            `json:"ory_session_token,omitempty"`
+	Flow              *ContinueWithFlow `json:"flow,omitempty"`
+}
+
+// ContinueWithFlow is the flow a show_verification_ui or show_settings_ui
+// item points at; URL only for browser flows.
+type ContinueWithFlow struct {
+	ID                string `json:"id"`
+	VerifiableAddress string `json:"verifiable_address,omitempty"`
+	URL               string `json:"url,omitempty"`
 }
 
 // flowJSON is the Kratos v1 wire form of login, registration and settings

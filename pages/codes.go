@@ -1,0 +1,77 @@
+package pages
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/csrf"
+	"github.com/seed06f30684/caddy-kratos/internal/form"
+)
+
+// CodePage answers GET <prefix>/ui/recovery?flow= and
+// /ui/verification?flow=: the email form, then the code form (with a
+// button to send a new code), then, for a verified address, a link on.
+func (s *Handler) CodePage(w http.ResponseWriter, r *http.Request, kind string) {
+	q := r.URL.Query()
+	initPath := "/self-service/" + kind + "/browser"
+	restart := url.Values{}
+	if v := q.Get("return_to"); v != "" {
+		restart.Set("return_to", v)
+	}
+	f, err := s.Backend.LoadFlow(r.Context(), q.Get("flow"), kind)
+	switch {
+	case err != nil && isProtocolError(err):
+		s.restartFlow(w, r, initPath, restart)
+		return
+	case err != nil:
+		s.RenderError(w, r, err)
+		return
+	}
+	if f.ReturnTo != "" {
+		restart.Set("return_to", f.ReturnTo)
+	}
+	if f.Type != identity.TypeBrowser || f.Expired(s.Now()) {
+		s.restartFlow(w, r, initPath, restart)
+		return
+	}
+	if !f.ByAdmin {
+		real := s.Backend.CSRFFromCookie(r)
+		if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
+			if real == nil && s.Now().Sub(f.IssuedAt) < CookieLoopWindow {
+				s.RenderError(w, r, errCookiesNeeded())
+				return
+			}
+			s.restartFlow(w, r, initPath, restart)
+			return
+		}
+		form.SetCSRF(&f.UI, csrf.Mask(real))
+	}
+	fj := s.Backend.FlowJSON(r, f, nil)
+	l := s.Renderer.Lang(r)
+	p := &Page{Title: l.String(kind+".title", nil), Messages: Messages(l, fj.UI.Messages, "")}
+	p.Heading = p.Title
+	site := Link{Text: l.String("page.back_to_site", nil), Href: s.Backend.AfterURL(r, "")}
+	switch f.State {
+	case identity.StatePassedChallenge:
+		for _, n := range fj.UI.Nodes {
+			if n.Type == "a" {
+				p.Links = append(p.Links, Link{Text: NodeLabel(l, n), Href: n.Attributes.Href})
+			}
+		}
+		p.Links = append(p.Links, site)
+	default:
+		if f.State == identity.StateChooseMethod {
+			p.Intro = l.String(kind+".intro", nil)
+		}
+		ui := fj.UI
+		ui.Nodes = append([]identity.Node(nil), ui.Nodes...)
+		if i := form.Index(ui.Nodes, "code"); i >= 0 && form.Index(ui.Nodes, "email") >= 0 {
+			// The resend button submits the same form without a code.
+			ui.Nodes[i].Attributes.Required = false
+		}
+		p.Forms = NodeForms(l, ui, kind)
+		p.Links = []Link{{Text: l.String(kind+".restart", nil), Href: s.Site.PublicURL(r, initPath, restart)}, site}
+	}
+	s.Renderer.Render(w, r, http.StatusOK, p)
+}
