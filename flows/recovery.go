@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/codes"
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
@@ -224,6 +225,7 @@ func (s recoveryFlow) recovered(w http.ResponseWriter, r *http.Request, f *ident
 		return fail(err)
 	}
 	s.cfg.Metrics.SessionIssued()
+	s.Emit(r.Context(), events.Event{Name: events.RecoveryUsed, IdentityID: id.ID, SessionID: sess.ID, Flow: identity.KindRecovery, Method: "code"})
 
 	settings := settingsFlow(s)
 	sf := settings.newSettingsFlow(w, r, f.Type, f.ReturnTo, id)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/seed06f30684/caddy-kratos/codes"
+	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
@@ -200,6 +201,7 @@ func (s verificationFlow) checkVerificationCode(w http.ResponseWriter, r *http.R
 		return s.failer(f.Type)(err)
 	}
 	s.updateAddresses(ctx, c.IdentityID, func(id *identity.Identity) bool { return codes.MarkVerified(id, c.Address, now) })
+	s.Emit(ctx, events.Event{Name: events.AddressVerified, IdentityID: c.IdentityID, Flow: identity.KindVerification, Method: "code"})
 	to := s.afterURL(r, f.ReturnTo)
 	label := text.NodeLabelContinue()
 	anchor := identity.Node{Type: "a", Group: "code", Messages: []text.Message{}, Meta: identity.Meta{Label: &label},
