@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed06f30684/caddy-kratos/courier"
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/locale"
 )
 
 // CourierConfig configures the courier: the mail that flows queue
@@ -109,7 +110,7 @@ func (r *runningCourier) Destruct() error {
 
 // startCourier starts (or joins) the worker of this handler's store and
 // courier config; the handler holds it until Cleanup.
-func (h *Handler) startCourier(ctx caddy.Context, store identity.Store) error {
+func (h *Handler) startCourier(ctx caddy.Context, store identity.Store, langs *locale.Catalog) error {
 	c := h.Courier
 	if c == nil {
 		return nil
@@ -121,7 +122,7 @@ func (h *Handler) startCourier(ctx caddy.Context, store identity.Store) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	templates, err := courier.LoadTemplates(c.Templates)
+	templates, err := courier.LoadTemplates(c.Templates, langs)
 	if err != nil {
 		return fmt.Errorf("courier: %w", err)
 	}

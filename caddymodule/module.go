@@ -362,7 +362,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.startCourier(ctx, store); err != nil {
+	if err := h.startCourier(ctx, store, lang); err != nil {
 		return err
 	}
 	if h.Admin {

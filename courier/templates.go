@@ -11,10 +11,11 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
-	"github.com/seed06f30684/caddy-kratos/text"
+	"github.com/seed06f30684/caddy-kratos/locale"
 )
 
 // builtin holds the built-in templates, laid out as an override directory
@@ -35,12 +36,18 @@ const (
 // text body with text/template, the HTML body with html/template.
 type Templates struct {
 	byType map[string]*templateSet
+	langs  *locale.Catalog
 }
 
-// templateSet is one template type's three templates.
+// templateSet is one template type's three templates, parsed with a
+// placeholder text function: each mail is rendered by a copy that speaks
+// the message's language. The HTML template is never executed itself (an
+// html/template cannot be copied once it has been); its copies are kept,
+// one per language.
 type templateSet struct {
 	subject, plaintext *texttemplate.Template
 	html               *htmltemplate.Template
+	htmlByLang         sync.Map // *locale.Lang → *htmltemplate.Template
 }
 
 // Rendered is a rendered mail.
@@ -59,23 +66,35 @@ func templateDir(templateType string) string {
 	return templateType
 }
 
-// funcs are the functions every template may call: text, the mail texts of
-// the message catalogue (text.MailText).
-var funcs = map[string]any{
-	"text": func(key string) (string, error) {
-		s, ok := text.MailText(key)
-		if !ok {
-			return "", fmt.Errorf("no mail text %q", key)
-		}
-		return s, nil
-	},
+// langFuncs are the functions every template may call: text, the mail
+// texts (locale's strings "mail.<key>") in the language l.
+func langFuncs(l *locale.Lang) map[string]any {
+	return map[string]any{
+		"text": func(key string) (string, error) {
+			s := l.String("mail."+key, nil)
+			if s == "mail."+key {
+				return "", fmt.Errorf("no mail text %q", key)
+			}
+			return s, nil
+		},
+	}
 }
+
+// funcs are the placeholders templates are parsed with.
+var funcs = langFuncs(nil)
 
 // LoadTemplates parses the built-in templates and, when overrideDir is not
 // empty, the files of that directory that replace them (laid out like the
 // built-ins; a file that is missing keeps the built-in one). An error names
-// the file.
-func LoadTemplates(overrideDir string) (*Templates, error) {
+// the file. langs has the mail texts (nil: the built-in English and
+// German); a message is written in its Lang, else the default language.
+func LoadTemplates(overrideDir string, langs *locale.Catalog) (*Templates, error) {
+	if langs == nil {
+		var err error
+		if langs, err = locale.Load(locale.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	var override fs.FS
 	if overrideDir != "" {
 		info, err := os.Stat(overrideDir)
@@ -88,7 +107,7 @@ func LoadTemplates(overrideDir string) (*Templates, error) {
 		override = os.DirFS(overrideDir)
 	}
 	root, _ := fs.Sub(builtin, "templates")
-	t := &Templates{byType: map[string]*templateSet{}}
+	t := &Templates{byType: map[string]*templateSet{}, langs: langs}
 	for _, typ := range identity.TemplateTypes {
 		dir := templateDir(typ)
 		read := func(name string) (string, string, error) {
@@ -148,19 +167,43 @@ func (t *Templates) Render(m *identity.Message) (Rendered, error) {
 		data[k] = v
 	}
 	data["To"] = m.Recipient
-	var subject, plain, html bytes.Buffer
-	if err := set.subject.Execute(&subject, data); err != nil {
+	l := t.langs.Get(m.Lang)
+	html, err := set.htmlIn(l)
+	if err != nil {
 		return Rendered{}, err
 	}
-	if err := set.plaintext.Execute(&plain, data); err != nil {
-		return Rendered{}, err
+	var subject, plain, body bytes.Buffer
+	for _, r := range []struct {
+		t   *texttemplate.Template
+		out *bytes.Buffer
+	}{{set.subject, &subject}, {set.plaintext, &plain}} {
+		c, err := r.t.Clone()
+		if err != nil {
+			return Rendered{}, err
+		}
+		if err := c.Funcs(langFuncs(l)).Execute(r.out, data); err != nil {
+			return Rendered{}, err
+		}
 	}
-	if err := set.html.Execute(&html, data); err != nil {
+	if err := html.Execute(&body, data); err != nil {
 		return Rendered{}, err
 	}
 	return Rendered{
 		Subject: strings.Join(strings.Fields(subject.String()), " "),
 		Text:    plain.String(),
-		HTML:    html.String(),
+		HTML:    body.String(),
 	}, nil
+}
+
+// htmlIn is the set's HTML template speaking l.
+func (set *templateSet) htmlIn(l *locale.Lang) (*htmltemplate.Template, error) {
+	if t, ok := set.htmlByLang.Load(l); ok {
+		return t.(*htmltemplate.Template), nil
+	}
+	c, err := set.html.Clone()
+	if err != nil {
+		return nil, err
+	}
+	t, _ := set.htmlByLang.LoadOrStore(l, c.Funcs(langFuncs(l)))
+	return t.(*htmltemplate.Template), nil
 }

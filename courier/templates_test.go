@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuiltinTemplates(t *testing.T) {
-	tpl, err := LoadTemplates("")
+	tpl, err := LoadTemplates("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestOverrideTemplates(t *testing.T) {
 	}
 	write("recovery_code/valid/email.subject.gotmpl", "Your code for {{ .To }}\n")
 	write("recovery_code/valid/email.body.plaintext.gotmpl", "Code: {{ .RecoveryCode }}")
-	tpl, err := LoadTemplates(dir)
+	tpl, err := LoadTemplates(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,36 @@ func TestOverrideTemplates(t *testing.T) {
 	}
 
 	write("verification_code/invalid/email.body.gotmpl", "<p>{{ .To </p>")
-	_, err = LoadTemplates(dir)
+	_, err = LoadTemplates(dir, nil)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "verification_code", "invalid", "email.body.gotmpl")) {
 		t.Errorf("a broken override: %v; want an error naming the file", err)
 	}
-	if _, err := LoadTemplates(filepath.Join(dir, "missing")); err == nil {
+	if _, err := LoadTemplates(filepath.Join(dir, "missing"), nil); err == nil {
 		t.Error("a missing override directory loaded")
+	}
+}
+
+// A mail is written in the language of the request that queued it.
+func TestTemplatesInTheMessagesLanguage(t *testing.T) {
+	tpl, err := LoadTemplates("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang, want := range map[string][2]string{
+		"de": {"Zugang zu Ihrem Konto wiederherstellen", "Hallo,"},
+		"en": {"Recover access to your account", "Hi,"},
+		"":   {"Recover access to your account", "Hi,"},
+		"fr": {"Recover access to your account", "Hi,"}, // not enabled: the default
+	} {
+		for range 2 { // the second render uses the cached copy
+			r, err := tpl.Render(&identity.Message{ID: identity.NewID(), Recipient: "ada@example.com", Lang: lang,
+				TemplateType: identity.TemplateRecoveryCodeValid, TemplateData: map[string]any{"RecoveryCode": "654321"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Subject != want[0] || !strings.HasPrefix(r.Text, want[1]) || !strings.Contains(r.HTML, want[1]) || !strings.Contains(r.Text, "654321") {
+				t.Errorf("%q: %q\n%s\n%s", lang, r.Subject, r.Text, r.HTML)
+			}
+		}
 	}
 }

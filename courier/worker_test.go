@@ -39,7 +39,7 @@ func startWorker(t *testing.T, st identity.Messages, srv *testSMTP, cfg Config) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := LoadTemplates("")
+	tpl, err := LoadTemplates("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

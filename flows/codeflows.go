@@ -274,3 +274,9 @@ func (s *Service) codeFlowFetch(w http.ResponseWriter, r *http.Request, kind str
 	}
 	return s.getFlowHandler(w, r, kind)
 }
+
+// mailLang is the language of the mails a request queues: the one its
+// Accept-Language picks, as for the pages.
+func (s *Service) mailLang(r *http.Request) string {
+	return s.cfg.Locale.Pick(r.Header.Get("Accept-Language")).Tag()
+}

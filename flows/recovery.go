@@ -127,8 +127,9 @@ func (s recoveryFlow) recoverySubmit(w http.ResponseWriter, r *http.Request) err
 		id = nil
 	}
 	address := codes.Normalize(sub.email)
+	lang := s.mailLang(r)
 	mail := func(code string) *identity.Message {
-		return &identity.Message{Recipient: address, TemplateType: identity.TemplateRecoveryCodeValid, TemplateData: map[string]any{
+		return &identity.Message{Recipient: address, TemplateType: identity.TemplateRecoveryCodeValid, Lang: lang, TemplateData: map[string]any{
 			"To": address, "RecoveryCode": code, "RequestURL": f.RequestURL,
 		}}
 	}

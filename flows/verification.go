@@ -164,9 +164,10 @@ func (s verificationFlow) verifyNewAccount(r *http.Request, reg *identity.Flow, 
 
 // verificationMail is the mail of a verification code for address.
 func (s verificationFlow) verificationMail(r *http.Request, f *identity.Flow, address string) func(string) *identity.Message {
+	lang := s.mailLang(r)
 	return func(code string) *identity.Message {
 		link := s.site.PublicURL(r, "/self-service/verification", url.Values{"flow": {f.ID}, "code": {code}})
-		return &identity.Message{Recipient: address, TemplateType: identity.TemplateVerificationCodeValid, TemplateData: map[string]any{
+		return &identity.Message{Recipient: address, TemplateType: identity.TemplateVerificationCodeValid, Lang: lang, TemplateData: map[string]any{
 			"To": address, "VerificationCode": code, "VerificationURL": link, "RequestURL": f.RequestURL,
 		}}
 	}

@@ -75,6 +75,9 @@ type Message struct {
 	// .RecoveryCode, .RequestURL, …), as JSON values; nil once the message
 	// is sent or abandoned.
 	TemplateData map[string]any `json:"template_data,omitempty"`
+	// Lang is the language the mail is written in (a BCP 47 tag, the
+	// language of the request that queued it); "" is the default one.
+	Lang string `json:"lang,omitempty"`
 	// SendCount is how many times a worker has claimed the message to send
 	// it.
 	SendCount  int        `json:"send_count"`

@@ -65,7 +65,7 @@ func (s *Store) QueueMessage(ctx context.Context, m *identity.Message) error {
 		s.keys.courierIndex(identity.MessageSent), s.keys.courierIndex(identity.MessageAbandoned),
 	},
 		m.ID, m.Type, m.Recipient, m.TemplateType, created, identity.MessageCursor(m), data,
-		pxat(m.CreatedAt.Add(identity.MessageRetention)), "("+cutoff[:13],
+		pxat(m.CreatedAt.Add(identity.MessageRetention)), "("+cutoff[:13], m.Lang,
 	).Err()
 	if err != nil && strings.Contains(err.Error(), "EXISTS") {
 		return identity.ErrExists
@@ -78,7 +78,8 @@ func (s *Store) QueueMessage(ctx context.Context, m *identity.Message) error {
 var queueMessageScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('EXISTS') end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'type', ARGV[2], 'recipient', ARGV[3], 'template_type', ARGV[4],
-  'created_at', ARGV[5], 'updated_at', ARGV[5], 'status', 'queued', 'send_count', 0, 'cursor', ARGV[6], 'data', ARGV[7])
+  'created_at', ARGV[5], 'updated_at', ARGV[5], 'status', 'queued', 'send_count', 0, 'cursor', ARGV[6], 'data', ARGV[7],
+  'lang', ARGV[10])
 redis.call('PEXPIREAT', KEYS[1], ARGV[8])
 for i = 3, 7 do redis.call('ZREMRANGEBYLEX', KEYS[i], '-', ARGV[9]) end
 redis.call('ZADD', KEYS[3], 0, ARGV[6])
@@ -311,7 +312,7 @@ func messageFromHash(h map[string]string, withDispatches bool) (*identity.Messag
 	}
 	m := &identity.Message{
 		ID: h["id"], Status: h["status"], Type: h["type"], Recipient: h["recipient"],
-		Subject: h["subject"], TemplateType: h["template_type"],
+		Subject: h["subject"], TemplateType: h["template_type"], Lang: h["lang"],
 	}
 	var err error
 	if m.SendCount, err = strconv.Atoi(h["send_count"]); err != nil {

@@ -24,6 +24,7 @@ func newMessage(code string) *identity.Message {
 		Recipient:    "ada@example.com",
 		TemplateType: identity.TemplateVerificationCodeValid,
 		TemplateData: map[string]any{"VerificationCode": code, "RequestURL": "https://example.com/flow"},
+		Lang:         "de",
 	}
 }
 
