@@ -33,6 +33,11 @@ type WebhookConfig struct {
 	// Secret signs the bodies (X-Kratos-Signature: sha256=<hex HMAC>).
 	// Placeholders such as {env.HOOK_SECRET} are expanded.
 	Secret string `json:"secret,omitempty"`
+	// Blocking asks the hook before a registration, settings change or
+	// login is stored, once, while the user waits: an answer other than
+	// 2xx, or none within the timeout, refuses it, and the flow shows the
+	// hook's message (Kratos' interrupting web hooks).
+	Blocking bool `json:"blocking,omitempty"`
 }
 
 // allEvents are the names a hook may ask for.
@@ -57,7 +62,7 @@ func (c *WebhookConfig) validate() error {
 }
 
 func (c *WebhookConfig) hook(repl *caddy.Replacer) webhook.Hook {
-	h := webhook.Hook{URL: c.URL, Events: c.Events, Timeout: time.Duration(c.Timeout), Retries: 3, Secret: repl.ReplaceKnown(c.Secret, "")}
+	h := webhook.Hook{URL: c.URL, Events: c.Events, Timeout: time.Duration(c.Timeout), Retries: 3, Secret: repl.ReplaceKnown(c.Secret, ""), Blocking: c.Blocking}
 	if h.Timeout == 0 {
 		h.Timeout = 5 * time.Second
 	}
@@ -80,15 +85,15 @@ func (c caddyEvents) Emit(_ context.Context, e events.Event) {
 
 // eventSink is where the handler's events go: Caddy's event system, and
 // the web hooks when there are any (their sender is started here and
-// stopped at Cleanup).
-func (h *Handler) eventSink(ctx caddy.Context) (events.Sink, error) {
+// stopped at Cleanup); and the gate of the blocking ones.
+func (h *Handler) eventSink(ctx caddy.Context) (events.Sink, events.Gate, error) {
 	var sinks events.Sinks
 	// Caddy's apps are there for a handler its http server provisions;
 	// one provisioned alone (a unit test) has none to emit to.
 	if srv, _ := ctx.Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); srv != nil {
 		app, err := ctx.App("events")
 		if err != nil {
-			return nil, fmt.Errorf("events app: %w", err)
+			return nil, nil, fmt.Errorf("events app: %w", err)
 		}
 		sinks = append(sinks, caddyEvents{app: app.(*caddyevents.App), ctx: ctx})
 	}
@@ -100,8 +105,9 @@ func (h *Handler) eventSink(ctx caddy.Context) (events.Sink, error) {
 		}
 		h.webhooks = webhook.New(hooks, h.logger.Named("webhook"))
 		sinks = append(sinks, h.webhooks)
+		return sinks, h.webhooks, nil
 	}
-	return sinks, nil
+	return sinks, nil, nil
 }
 
 // parseWebhook reads `webhook <url> { events …; timeout …; retries …; secret … }`.
@@ -136,6 +142,11 @@ func parseWebhook(d *caddyfile.Dispenser) (WebhookConfig, error) {
 				return c, d.Errf("webhook retries: expected a number ≥ 0, got '%s'", s)
 			}
 			c.Retries = &n
+		case "blocking":
+			if d.NextArg() {
+				return c, d.ArgErr()
+			}
+			c.Blocking = true
 		case "secret":
 			s, err := oneArg(d)
 			if err != nil {
@@ -143,7 +154,7 @@ func parseWebhook(d *caddyfile.Dispenser) (WebhookConfig, error) {
 			}
 			c.Secret = s
 		default:
-			return c, d.Errf("unrecognized webhook option '%s'; expected events, timeout, retries or secret", opt)
+			return c, d.Errf("unrecognized webhook option '%s'; expected events, timeout, retries, secret or blocking", opt)
 		}
 	}
 	return c, nil

@@ -322,7 +322,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.logger.Warn("kratos metrics not registered", zap.Error(err))
 	}
 
-	sink, err := h.eventSink(ctx)
+	sink, gate, err := h.eventSink(ctx)
 	if err != nil {
 		return err
 	}
@@ -350,6 +350,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		UISiteName:                          siteName,
 		UILogo:                              logo,
 		Events:                              sink,
+		Gate:                                gate,
 		Now:                                 clockNow,
 		Limiter:                             limiter,
 		LoginFailures:                       loginLimit,

@@ -77,3 +77,19 @@ func (s Sinks) Emit(ctx context.Context, e Event) {
 		sink.Emit(ctx, e)
 	}
 }
+
+// Gate may refuse what is about to happen, before it is stored: a
+// blocking web hook. A *Refusal says why, in words for the user.
+type Gate interface {
+	Check(ctx context.Context, e Event) error
+}
+
+// Refusal is a Gate's no: Reason is shown to the user on the flow.
+type Refusal struct{ Reason string }
+
+func (r *Refusal) Error() string { return r.Reason }
+
+// Open is a Gate that refuses nothing.
+type Open struct{}
+
+func (Open) Check(context.Context, Event) error { return nil }

@@ -298,6 +298,16 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
+	if refused := s.gate(ctx, events.Event{Name: events.LoginSucceeded, IdentityID: id.ID, Flow: identity.KindLogin, Method: "password"}); refused != nil {
+		f.UI.Messages = []text.Message{*refused}
+		f.UpdatedAt = s.cfg.Now()
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
+		if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
+			return fail(err)
+		}
+		s.sendFormResult(w, r, f, nil, http.StatusBadRequest, s.site.LoginUI(r))
+		return nil
+	}
 	sess, token, err := s.completeLogin(w, r, f, current, currentID, id)
 	if err != nil {
 		return fail(err)

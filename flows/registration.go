@@ -122,12 +122,16 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 		if err := s.SetPassword(id, password); err != nil {
 			return fail(err)
 		}
-		err := s.cfg.Store.CreateIdentity(ctx, id)
-		switch {
-		case errors.Is(err, identity.ErrDuplicateIdentifier):
-			f.UI.Messages = []text.Message{msgDuplicate}
-		case err != nil:
-			return fail(err)
+		if refused := s.gate(ctx, events.Event{Name: events.IdentityCreated, IdentityID: id.ID, Flow: identity.KindRegistration, Method: "password"}); refused != nil {
+			f.UI.Messages = []text.Message{*refused}
+		} else {
+			err := s.cfg.Store.CreateIdentity(ctx, id)
+			switch {
+			case errors.Is(err, identity.ErrDuplicateIdentifier):
+				f.UI.Messages = []text.Message{msgDuplicate}
+			case err != nil:
+				return fail(err)
+			}
 		}
 	}
 	f.UpdatedAt = s.cfg.Now()

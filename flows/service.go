@@ -58,6 +58,9 @@ type Config struct {
 	// Events receives what happens to identities and sessions (package
 	// events); nil drops it.
 	Events events.Sink
+	// Gate may refuse a registration, a settings change or a login
+	// before it is stored (blocking web hooks); nil refuses nothing.
+	Gate events.Gate
 	// UITemplates replace the built-in pages' templates; nil keeps them.
 	UITemplates *pages.Templates
 	// UISiteName and UILogo (a URL or site path) name the site on every
@@ -149,6 +152,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Events == nil {
 		cfg.Events = events.Discard{}
+	}
+	if cfg.Gate == nil {
+		cfg.Gate = events.Open{}
 	}
 	if cfg.PasswordCost == 0 {
 		cfg.PasswordCost = passwords.BcryptCost

@@ -126,6 +126,11 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 	case protected && !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge):
 		return refreshRequired, updated, nil
 	}
+	done := s.changeEvent(id, updated, sess, ch)
+	if refused := s.gate(ctx, done); refused != nil {
+		f.UI.Messages = []text.Message{*refused}
+		return invalid, nil, nil
+	}
 
 	f.State = identity.StateSuccess
 	if !ch.legacy {
@@ -153,16 +158,7 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 	case err != nil:
 		return 0, nil, err
 	}
-	flow := identity.KindSettings
-	if ch.legacy {
-		flow = identity.KindProfile
-	}
-	if ch.method == "password" {
-		s.Emit(ctx, events.Event{Name: events.PasswordChanged, IdentityID: id.ID, SessionID: sess.ID, Flow: flow, Method: "password"})
-	} else {
-		s.Emit(ctx, events.Event{Name: events.IdentityUpdated, IdentityID: id.ID, SessionID: sess.ID, Flow: flow, Method: ch.method,
-			Changed: s.cfg.Schema.ChangedFields(id.Traits, updated.Traits)})
-	}
+	s.Emit(ctx, done)
 	if ch.method == "password" && s.cfg.RevokeOtherSessionsOnPasswordChange {
 		n, err := s.cfg.Store.DeleteSessions(ctx, id.ID, sess.ID)
 		if err != nil {
@@ -172,10 +168,24 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 			s.cfg.Metrics.SessionRevoked()
 		}
 		if n > 0 {
-			s.Emit(ctx, events.Event{Name: events.SessionRevoked, IdentityID: id.ID, Flow: flow, Reason: "password_changed"})
+			s.Emit(ctx, events.Event{Name: events.SessionRevoked, IdentityID: id.ID, Flow: done.Flow, Reason: "password_changed"})
 		}
 	}
 	return saved, updated, nil
+}
+
+// changeEvent is the event of a change about to be saved: a password
+// change, or an identity update with the paths of the changed traits.
+func (s stateMachine) changeEvent(id, updated *identity.Identity, sess *identity.Session, ch change) events.Event {
+	flow := identity.KindSettings
+	if ch.legacy {
+		flow = identity.KindProfile
+	}
+	if ch.method == "password" {
+		return events.Event{Name: events.PasswordChanged, IdentityID: id.ID, SessionID: sess.ID, Flow: flow, Method: "password"}
+	}
+	return events.Event{Name: events.IdentityUpdated, IdentityID: id.ID, SessionID: sess.ID, Flow: flow, Method: ch.method,
+		Changed: s.cfg.Schema.ChangedFields(id.Traits, updated.Traits)}
 }
 
 // changeTraits puts the submitted traits on the form and into `updated`,

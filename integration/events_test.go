@@ -99,3 +99,42 @@ func TestEventsThroughCaddy(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockingWebhookThroughCaddy: a blocking hook is asked before a
+// registration is stored; its refusal is the flow's message and nothing is
+// stored; its yes lets the registration through.
+func TestBlockingWebhookThroughCaddy(t *testing.T) {
+	var mu sync.Mutex
+	refuseNext := true
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if refuseNext {
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"messages":[{"messages":[{"id":1,"text":"Sign-ups are closed today.","type":"error"}]}]}`))
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(receiver.Close)
+	hook := fmt.Sprintf("webhook %s {\n\t\t\tevents kratos_identity_created\n\t\t\tblocking\n\t\t}", receiver.URL)
+	s := startSiteMemory(t, hook)
+	email := fmt.Sprintf("blocked-%d@example.com", time.Now().UnixNano())
+	body := fmt.Sprintf(`{"method":"password","password":"a long enough secret","traits":{"email":%q}}`, email)
+
+	res := registerJSON(t, s, body)
+	wantStatus(t, res, http.StatusBadRequest)
+	if got := get(res.json(t), "ui", "messages", 0, "text"); got != "Sign-ups are closed today." {
+		t.Fatalf("refused registration: %s", res.body)
+	}
+	if adminHas(t, s, email) {
+		t.Fatal("a refused registration was stored")
+	}
+	mu.Lock()
+	refuseNext = false
+	mu.Unlock()
+	wantStatus(t, registerJSON(t, s, body), http.StatusOK)
+	if !adminHas(t, s, email) {
+		t.Fatal("an allowed registration was not stored")
+	}
+}

@@ -39,6 +39,10 @@ type Hook struct {
 	// Secret, when set, signs each body: X-Kratos-Signature is
 	// "sha256=" and the hex HMAC-SHA256 of the body under Secret.
 	Secret string
+	// Blocking hooks are asked before the change is stored (Check), once,
+	// while the user waits: an answer other than 2xx, or none within
+	// Timeout, refuses it. Others are told after it happened (Emit).
+	Blocking bool
 }
 
 // Body is what a hook receives.
@@ -95,16 +99,25 @@ func New(hooks []Hook, log *zap.Logger) *Sender {
 	return s
 }
 
-// Emit queues the event for every hook that wants it, at once.
-func (s *Sender) Emit(_ context.Context, e events.Event) {
-	body, err := json.Marshal(Body{Event: e.Name, Time: e.Time.UTC(), IdentityID: e.IdentityID, SessionID: e.SessionID,
+// bodyOf is the JSON a hook receives for e.
+func bodyOf(e events.Event) ([]byte, error) {
+	return json.Marshal(Body{Event: e.Name, Time: e.Time.UTC(), IdentityID: e.IdentityID, SessionID: e.SessionID,
 		Flow: e.Flow, Method: e.Method, Changed: e.Changed, Reason: e.Reason})
+}
+
+// wants reports whether the hook takes the event.
+func (h *Hook) wants(name string) bool { return len(h.Events) == 0 || slices.Contains(h.Events, name) }
+
+// Emit queues the event for every hook that wants it (but the blocking
+// ones, which were asked before), at once.
+func (s *Sender) Emit(_ context.Context, e events.Event) {
+	body, err := bodyOf(e)
 	if err != nil {
 		return
 	}
 	for i := range s.hooks {
 		h := &s.hooks[i]
-		if len(h.Events) > 0 && !slices.Contains(h.Events, e.Name) {
+		if h.Blocking || !h.wants(e.Name) {
 			continue
 		}
 		select {
@@ -156,29 +169,86 @@ func (s *Sender) deliver(j job) {
 		zap.String("url", j.hook.URL), zap.Int("attempts", j.hook.Retries+1), zap.Error(err))
 }
 
-// post makes one attempt: a 2xx answer within the timeout is success.
+// Check asks every blocking hook that wants the event, in turn, whether it
+// may happen: an events.Refusal when one says no (with the text of the
+// first message of a Kratos-style answer, {"messages":[{"messages":
+// [{"text":…}]}]}, as its reason), another error when one cannot be asked.
+func (s *Sender) Check(ctx context.Context, e events.Event) error {
+	var body []byte
+	for i := range s.hooks {
+		h := &s.hooks[i]
+		if !h.Blocking || !h.wants(e.Name) {
+			continue
+		}
+		if body == nil {
+			var err error
+			if body, err = bodyOf(e); err != nil {
+				return err
+			}
+		}
+		status, answer, err := s.send(ctx, h, body)
+		switch {
+		case err != nil:
+			return fmt.Errorf("blocking web hook %s: %w", h.URL, err)
+		case status < 200 || status > 299:
+			return &events.Refusal{Reason: refusalText(answer)}
+		}
+	}
+	return nil
+}
+
+// refusalText is the first message text of a Kratos-style web hook answer.
+func refusalText(answer []byte) string {
+	var a struct {
+		Messages []struct {
+			Messages []struct {
+				Text string `json:"text"`
+			} `json:"messages"`
+		} `json:"messages"`
+	}
+	if json.Unmarshal(answer, &a) == nil {
+		for _, m := range a.Messages {
+			for _, t := range m.Messages {
+				if t.Text != "" {
+					return t.Text
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// post makes one attempt of a queued event: a 2xx answer within the
+// timeout is success.
 func (s *Sender) post(j job) error {
-	ctx, cancel := context.WithTimeout(s.ctx, j.hook.Timeout)
+	status, _, err := s.send(s.ctx, j.hook, j.body)
+	if err == nil && (status < 200 || status > 299) {
+		err = fmt.Errorf("the hook answered %d", status)
+	}
+	return err
+}
+
+// send posts body to the hook within its timeout, and returns the answer's
+// status and (at most 64 KiB of) its body.
+func (s *Sender) send(ctx context.Context, h *Hook, body []byte) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.hook.URL, bytes.NewReader(j.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "caddy-kratos-webhook")
-	if j.hook.Secret != "" {
-		mac := hmac.New(sha256.New, []byte(j.hook.Secret))
-		mac.Write(j.body)
+	if h.Secret != "" {
+		mac := hmac.New(sha256.New, []byte(h.Secret))
+		mac.Write(body)
 		req.Header.Set("X-Kratos-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	}
 	res, err := s.client.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("the hook answered %d", res.StatusCode)
-	}
-	return nil
+	answer, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	return res.StatusCode, answer, err
 }

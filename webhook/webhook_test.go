@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -147,5 +148,38 @@ func TestSlowHookDoesNotBlock(t *testing.T) {
 	}
 	if logs.FilterMessage("web hook queue full: event dropped").Len() == 0 {
 		t.Error("a full queue dropped nothing")
+	}
+}
+
+func TestBlockingCheck(t *testing.T) {
+	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"messages":[{"instance_ptr":"#/traits/email","messages":[{"id":1,"text":"Sign-ups from this domain are closed.","type":"error"}]}]}`))
+	}))
+	t.Cleanup(refuse.Close)
+	allow := newReceiver(t)
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hang }))
+	t.Cleanup(func() { close(hang); slow.Close() })
+
+	s, _ := newSender(t,
+		Hook{URL: allow.URL, Timeout: time.Second, Blocking: true},
+		Hook{URL: refuse.URL, Timeout: time.Second, Blocking: true, Events: []string{events.IdentityCreated}})
+	var refusal *events.Refusal
+	if err := s.Check(t.Context(), created); !errors.As(err, &refusal) || refusal.Reason != "Sign-ups from this domain are closed." {
+		t.Fatalf("Check = %v, want the hook's refusal", err)
+	}
+	if err := s.Check(t.Context(), events.Event{Name: events.LoginSucceeded}); err != nil {
+		t.Fatalf("an event the refusing hook does not take: %v", err)
+	}
+	// A blocking hook is asked, not told afterwards.
+	s.Emit(t.Context(), created)
+	if n := len(allow.posts); n != 2 {
+		t.Errorf("the blocking hook got %d posts, want the 2 checks only", n)
+	}
+
+	late, _ := newSender(t, Hook{URL: slow.URL, Timeout: 50 * time.Millisecond, Blocking: true})
+	if err := late.Check(t.Context(), created); err == nil || errors.As(err, &refusal) {
+		t.Fatalf("a hook that does not answer: %v, want an error that is no refusal", err)
 	}
 }
