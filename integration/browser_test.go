@@ -10,8 +10,10 @@ package integration
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +234,16 @@ func TestBrowserSPA(t *testing.T) {
 	b.fill(`#registration-form [name="password"]`, browserPassword)
 	b.fill(`#registration-form [name="traits.name.first"]`, "Grace")
 	b.click(`#registration-form [data-testid="submit-password"]`)
+	// The new address gets a verification code: the SPA shows its form.
+	b.waitFor("the verification form after sign-up", `document.querySelector('#verification-form [name="code"]')`)
+	b.checkpoint("spa-verification")
+	b.fill(`#verification-form [name="code"]`, mailedCode(t, s, email, "verification_code_valid"))
+	b.click(`#verification-form [data-testid="submit-code"]`)
+	b.waitFor("verified", `document.getElementById("notice").textContent.includes("verified")`)
+	if _, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); get(who, "identity", "verifiable_addresses", 0, "verified") != true {
+		t.Fatalf("the address is not verified: %v", get(who, "identity", "verifiable_addresses"))
+	}
+	b.click("#nav-home")
 	b.waitFor("signed in after sign-up", visible("home-signed-in")+` && document.getElementById("whoami-email").textContent === `+js(email))
 	b.checkpoint("spa-signed-up")
 	id := b.text("#whoami-id")
@@ -313,7 +325,59 @@ func TestBrowserSPA(t *testing.T) {
 	b.click("#nav-logout")
 	b.waitFor("signed out", visible("home-signed-out"))
 	wantApp(t, b, s, "", "")
+
+	// Forgot the password: a code by mail signs in, then a new password.
+	b.open(spa + "#/login")
+	b.waitFor("the login form", `document.getElementById("flow-alt-recovery")`)
+	b.click("#flow-alt-recovery")
+	b.waitFor("the recovery form", `document.querySelector('#recovery-form [name="email"]')`)
+	b.fill(`#recovery-form [name="email"]`, newEmail)
+	b.click(`#recovery-form [data-testid="submit-code"]`)
+	b.waitFor("the code form", `document.querySelector('#recovery-form [name="code"]')`)
+	b.fill(`#recovery-form [name="code"]`, mailedCode(t, s, newEmail, "recovery_code_valid"))
+	b.click(`#recovery-form [data-testid="submit-code"]`)
+	b.waitFor("signed in to choose a password", `document.querySelector('#settings-password-form [name="password"]')`)
+	b.checkpoint("spa-recovered")
+	const recoveredPassword = "a brand new passphrase 2026"
+	b.fill(`#settings-password-form [name="password"]`, recoveredPassword)
+	b.click(`#settings-password-form [data-testid="submit-password"]`)
+	b.waitFor("the new password saved", `document.getElementById("flow-messages").textContent.includes(`+js(savedText)+`)`)
+	b.open(spa)
+	b.waitFor("the SPA home, signed in", visible("home-signed-in"))
+	b.click("#nav-logout")
+	b.waitFor("signed out", visible("home-signed-out"))
+	b.click("#home-login")
+	b.waitFor("the login form", `document.querySelector('#login-form [name="identifier"]')`)
+	b.fill(`#login-form [name="identifier"]`, newEmail)
+	b.fill(`#login-form [name="password"]`, recoveredPassword)
+	b.click(`#login-form [data-testid="submit-password"]`)
+	b.waitFor("signed in with the new password", visible("home-signed-in")+` && document.getElementById("whoami-email").textContent === `+js(newEmail))
 }
+
+// mailedCode waits (at most 20 s) for the demo courier's newest mail of a
+// template type to an address, read through the admin API (the demo's
+// mailbox shows bodies), and returns the 6-digit code in it.
+func mailedCode(t *testing.T, s *site, to, templateType string) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		res := do(t, browser(t), "GET", s.admin+"/admin/courier/messages", nil)
+		var list []map[string]any
+		_ = json.Unmarshal(res.body, &list)
+		for _, m := range list {
+			if m["recipient"] == to && m["template_type"] == templateType {
+				if code := sixDigits.FindString(fmt.Sprint(m["body"])); code != "" {
+					return code
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no %s mail with a code to %s", templateType, to)
+	return ""
+}
+
+var sixDigits = regexp.MustCompile(`\b[0-9]{6}\b`)
 
 // TestDemoCaddyfile: Caddyfile.example adapts, uses the memory store by
 // default, and KRATOS_STORE switches both kratos handlers to Redis.

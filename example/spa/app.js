@@ -302,7 +302,10 @@
 
 	// ---- login and registration --------------------------------------------
 
-	const TITLES = { login: "Sign in", registration: "Create an account", settings: "Edit your profile" };
+	const TITLES = {
+		login: "Sign in", registration: "Create an account", settings: "Edit your profile",
+		recovery: "Recover your account", verification: "Verify your email address",
+	};
 
 	async function startFlow(kind) {
 		show("view-loading");
@@ -343,6 +346,16 @@
 
 		if (kind === "settings") {
 			renderSettingsForms(forms, flow);
+		} else if (kind === "recovery" || kind === "verification") {
+			// The email, then (state sent_email) the code from the mail.
+			forms.appendChild(renderForm(kind + "-form", flow, flow.ui.nodes, (form, method, body) => submitCode(kind, flow, body)));
+			if (kind === "recovery") {
+				const link = document.createElement("a");
+				link.href = "#/login";
+				link.id = "flow-alt-login";
+				link.textContent = "Back to sign in";
+				alt.appendChild(link);
+			}
 		} else {
 			forms.appendChild(renderForm(kind + "-form", flow, flow.ui.nodes, (form, method, body) => submitAuth(kind, flow, body)));
 			const other = kind === "login"
@@ -354,6 +367,14 @@
 			link.id = other[3];
 			link.textContent = other[2];
 			alt.appendChild(link);
+			if (kind === "login") {
+				const forgot = document.createElement("a");
+				forgot.href = "#/recovery";
+				forgot.id = "flow-alt-recovery";
+				forgot.textContent = "Forgot your password?";
+				alt.append(" · ");
+				alt.appendChild(forgot);
+			}
 		}
 		show("view-flow");
 		focusFirstError(forms);
@@ -364,9 +385,40 @@
 		const { status, data } = await api("POST", flow.ui.action, body);
 		if (status === 200) {
 			notice(kind === "login" ? "Welcome back!" : "Your account has been created.");
+			// A new account's address gets a verification code: show its form.
+			const verify = (data.continue_with || []).find((c) => c.action === "show_verification_ui");
+			if (verify && verify.flow && verify.flow.id) {
+				location.hash = "#/verification?flow=" + encodeURIComponent(verify.flow.id);
+				return;
+			}
 			return goHome();
 		}
 		if (status === 400 && data && data.ui) return renderFlow(kind, data);
+		if (status === 410 && data && data.use_flow_id) {
+			const next = await fetchFlow(kind, data.use_flow_id);
+			if (next) return renderFlow(kind, next);
+		}
+		notice(errorText(data));
+		return startFlow(kind);
+	}
+
+	// ---- recovery and verification --------------------------------------------
+
+	// submitCode posts the email or the code of a recovery or verification
+	// flow. A right recovery code signs the browser in (422 with
+	// redirect_browser_to the settings page): the SPA's own settings view
+	// takes over, to set a new password.
+	async function submitCode(kind, flow, body) {
+		const { status, data } = await api("POST", flow.ui.action, body);
+		if ((status === 200 || status === 400) && data && data.ui) {
+			if (kind === "verification" && data.state === "passed_challenge") notice("Your email address is verified.");
+			return renderFlow(kind, data);
+		}
+		if (status === 422 && data && data.redirect_browser_to) {
+			notice("You are signed in. Choose a new password.");
+			location.hash = "#/settings";
+			return;
+		}
 		if (status === 410 && data && data.use_flow_id) {
 			const next = await fetchFlow(kind, data.use_flow_id);
 			if (next) return renderFlow(kind, next);
@@ -517,9 +569,14 @@
 	}
 
 	async function route() {
-		const hash = location.hash.replace(/^#/, "") || "/";
+		const [hash, query] = (location.hash.replace(/^#/, "") || "/").split("?");
 		try {
 			await loadSession();
+			const flowId = new URLSearchParams(query || "").get("flow");
+			if ((hash === "/verification" || hash === "/recovery") && flowId) {
+				const flow = await fetchFlow(hash.slice(1), flowId);
+				if (flow) return renderFlow(hash.slice(1), flow);
+			}
 			switch (hash) {
 				case "/registration":
 					return await startFlow("registration");
@@ -527,6 +584,10 @@
 					return await startFlow("login");
 				case "/settings":
 					return await startFlow("settings");
+				case "/recovery":
+					return await startFlow("recovery");
+				case "/verification":
+					return await startFlow("verification");
 				default:
 					return renderHome();
 			}
