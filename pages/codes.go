@@ -5,7 +5,6 @@ import (
 	"net/url"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
-	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 )
 
@@ -13,39 +12,16 @@ import (
 // /ui/verification?flow=: the email form, then the code form (with a
 // button to send a new code), then, for a verified address, a link on.
 func (s *Handler) CodePage(w http.ResponseWriter, r *http.Request, kind string) {
-	q := r.URL.Query()
-	initPath := "/self-service/" + kind + "/browser"
 	restart := url.Values{}
-	if v := q.Get("return_to"); v != "" {
+	if v := r.URL.Query().Get("return_to"); v != "" {
 		restart.Set("return_to", v)
 	}
-	f, err := s.Backend.LoadFlow(r.Context(), q.Get("flow"), kind)
-	switch {
-	case err != nil && isProtocolError(err):
-		s.restartFlow(w, r, initPath, restart)
-		return
-	case err != nil:
-		s.RenderError(w, r, err)
+	f, ok := s.pageFlow(w, r, kind, restart)
+	if !ok {
 		return
 	}
-	if f.ReturnTo != "" {
-		restart.Set("return_to", f.ReturnTo)
-	}
-	if f.Type != identity.TypeBrowser || f.Expired(s.Now()) {
-		s.restartFlow(w, r, initPath, restart)
+	if !f.ByAdmin && !s.maskCSRF(w, r, f, restart) {
 		return
-	}
-	if !f.ByAdmin {
-		real := s.Backend.CSRFFromCookie(r)
-		if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
-			if real == nil && s.Now().Sub(f.IssuedAt) < CookieLoopWindow {
-				s.RenderError(w, r, errCookiesNeeded())
-				return
-			}
-			s.restartFlow(w, r, initPath, restart)
-			return
-		}
-		form.SetCSRF(&f.UI, csrf.Mask(real))
 	}
 	fj := s.Backend.FlowJSON(r, f, nil)
 	l := s.Renderer.Lang(r)
@@ -71,7 +47,7 @@ func (s *Handler) CodePage(w http.ResponseWriter, r *http.Request, kind string) 
 			ui.Nodes[i].Attributes.Required = false
 		}
 		p.Forms = NodeForms(l, ui, kind)
-		p.Links = []Link{{Text: l.String(kind+".restart", nil), Href: s.Site.PublicURL(r, initPath, restart)}, site}
+		p.Links = []Link{{Text: l.String(kind+".restart", nil), Href: s.Site.PublicURL(r, "/self-service/"+kind+"/browser", restart)}, site}
 	}
 	s.Renderer.Render(w, r, http.StatusOK, p)
 }

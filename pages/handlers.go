@@ -95,6 +95,53 @@ func (s *Handler) restartFlow(w http.ResponseWriter, r *http.Request, initPath s
 	reply.Redirect(w, s.Site.PublicURL(r, initPath, q), http.StatusSeeOther)
 }
 
+// pageFlow loads the browser flow of kind that the page's ?flow= names.
+// When there is none to show (unknown, expired, not a browser's), it sends
+// the browser to the kind's init endpoint with restart's query, which keeps
+// what the flow was started with (its return_to, a refresh); a store
+// failure is the error page. ok is false when it has answered.
+func (s *Handler) pageFlow(w http.ResponseWriter, r *http.Request, kind string, restart url.Values) (f *identity.Flow, ok bool) {
+	initPath := "/self-service/" + kind + "/browser"
+	f, err := s.Backend.LoadFlow(r.Context(), r.URL.Query().Get("flow"), kind)
+	switch {
+	case err != nil && isProtocolError(err):
+		s.restartFlow(w, r, initPath, restart)
+		return nil, false
+	case err != nil:
+		s.RenderError(w, r, err)
+		return nil, false
+	}
+	if f.ReturnTo != "" {
+		restart.Set("return_to", f.ReturnTo)
+	}
+	if f.Refresh {
+		restart.Set("refresh", "true")
+	}
+	if f.Type != identity.TypeBrowser || f.Expired(s.Now()) {
+		s.restartFlow(w, r, initPath, restart)
+		return nil, false
+	}
+	return f, true
+}
+
+// maskCSRF puts the browser's CSRF token, masked, into the flow it is
+// bound to. A browser without the cookie of the flow starts it again, or,
+// when it was made a moment ago, is told that the page needs cookies (a
+// restart would loop). ok is false when it has answered.
+func (s *Handler) maskCSRF(w http.ResponseWriter, r *http.Request, f *identity.Flow, restart url.Values) (ok bool) {
+	real := s.Backend.CSRFFromCookie(r)
+	if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
+		if real == nil && s.Now().Sub(f.IssuedAt) < CookieLoopWindow {
+			s.RenderError(w, r, errCookiesNeeded())
+			return false
+		}
+		s.restartFlow(w, r, "/self-service/"+f.Kind+"/browser", restart)
+		return false
+	}
+	form.SetCSRF(&f.UI, csrf.Mask(real))
+	return true
+}
+
 // uiAuthPage answers GET <prefix>/ui/login?flow= and /ui/registration?flow=.
 func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) {
 	q := r.URL.Query()
@@ -107,25 +154,8 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 		restart.Set("refresh", "true")
 	}
 
-	f, err := s.Backend.LoadFlow(r.Context(), q.Get("flow"), kind)
-	switch {
-	case err != nil && isProtocolError(err):
-		s.restartFlow(w, r, initPath, restart)
-		return
-	case err != nil:
-		s.RenderError(w, r, err)
-		return
-	}
-	// A restart keeps what the flow was started with.
-	if f.ReturnTo != "" {
-		restart.Set("return_to", f.ReturnTo)
-	}
-	if f.Refresh {
-		restart.Set("refresh", "true")
-	}
-	now := s.Now()
-	if f.Type != identity.TypeBrowser || f.Expired(now) {
-		s.restartFlow(w, r, initPath, restart)
+	f, ok := s.pageFlow(w, r, kind, restart)
+	if !ok {
 		return
 	}
 	sess, id, err := s.Backend.Current(r)
@@ -139,16 +169,9 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 		s.restartFlow(w, r, initPath, restart)
 		return
 	}
-	real := s.Backend.CSRFFromCookie(r)
-	if real == nil || csrf.Hash(real) != f.CSRFTokenHash {
-		if real == nil && now.Sub(f.IssuedAt) < CookieLoopWindow {
-			s.RenderError(w, r, errCookiesNeeded())
-			return
-		}
-		s.restartFlow(w, r, initPath, restart)
+	if !s.maskCSRF(w, r, f, restart) {
 		return
 	}
-	form.SetCSRF(&f.UI, csrf.Mask(real))
 	fj := s.Backend.FlowJSON(r, f, nil)
 
 	l := s.Renderer.Lang(r)
