@@ -145,13 +145,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.RateLimit, err = parseRateLimit(d)
 		case "courier":
 			h.Courier, err = parseCourier(d)
-		case "verification", "recovery":
+		case "verification", "recovery", "verify_address_changes":
 			var on bool
 			on, err = onOffArg(d)
-			if opt == "verification" {
+			switch opt {
+			case "verification":
 				h.Verification = &on
-			} else {
+			case "recovery":
 				h.Recovery = &on
+			default:
+				h.VerifyAddressChanges = &on
 			}
 		case "secrets":
 			if h.Secrets = d.RemainingArgs(); len(h.Secrets) == 0 {
