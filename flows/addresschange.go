@@ -210,21 +210,33 @@ func (s *Service) pendingChangeFor(ctx context.Context, f *identity.Flow) (*iden
 
 // applyAddressChange applies the pending change that verification flow f
 // verifies, once its code (for address) was accepted. It reports whether
-// f verifies a pending change at all, and msg is the error the user sees
-// when the change could not be applied (it is dropped then): the session
-// that asked is gone, the identity changed since, or the address was
-// taken meanwhile.
+// f is the flow of an address change at all, and msg is the error the user
+// sees when the change could not be applied (it is dropped then): it was
+// cancelled or replaced, the session that asked is gone, the identity
+// changed since, or the address was taken meanwhile.
 func (s *Service) applyAddressChange(r *http.Request, f *identity.Flow, address string) (pending bool, msg *text.Message, err error) {
+	if f.IdentityID == "" {
+		return false, nil, nil
+	}
 	ctx := r.Context()
+	gone := text.VerificationCodeInvalid()
 	for range 3 {
-		id, err := s.pendingChangeFor(ctx, f)
-		if err != nil || id == nil || !strings.EqualFold(id.PendingChange.Address, address) {
-			// (A code for another address typed into this flow verifies
-			// that address, as usual.)
-			return pending, nil, err
+		id, err := s.cfg.Store.GetIdentity(ctx, f.IdentityID)
+		if errors.Is(err, identity.ErrNotFound) {
+			return true, &gone, nil
 		}
-		pending = true
+		if err != nil {
+			return true, nil, err
+		}
 		p := id.PendingChange
+		if p == nil || p.VerificationFlowID != f.ID {
+			return true, &gone, nil
+		}
+		if !strings.EqualFold(p.Address, address) {
+			// A code for another address typed into this flow verifies
+			// that address, as usual.
+			return false, nil, nil
+		}
 		updated := cloneIdentity(id)
 		updated.PendingChange = nil
 		now := s.cfg.Now()
@@ -243,12 +255,12 @@ func (s *Service) applyAddressChange(r *http.Request, f *identity.Flow, address 
 			continue
 		case errors.Is(err, identity.ErrDuplicateIdentifier):
 			s.dropPendingChange(ctx, id.ID, f.ID)
-			return true, &msgDuplicate, nil
+			m := msgDuplicate
+			return true, &m, nil
 		case err != nil:
 			return true, nil, err
 		case stale:
-			m := text.VerificationCodeInvalid()
-			return true, &m, nil
+			return true, &gone, nil
 		}
 		s.notifyAddresses(r, p.Previous, identity.TemplateAddressChanged)
 		s.Emit(ctx, events.Event{Name: events.IdentityUpdated, IdentityID: id.ID, SessionID: p.SessionID, Flow: identity.KindSettings, Method: "profile",
