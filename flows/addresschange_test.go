@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/text"
 )
 
@@ -230,6 +231,7 @@ func TestAddressChangeResend(t *testing.T) {
 	e := newFlowEnv(t, withAddressChanges(true))
 	_, _, a, _ := holdChange(t, e, callerAPI, "ada.king@example.com")
 	vf := a.doc.ContinueWith[0].Flow.ID
+	e.s.Wait()
 	e.clock.Add(time.Second) // the resent code's mail is the newest
 	c := e.newClient(callerAPI)
 	r := c.do(http.MethodPost, DefaultPublicPrefix+"/self-service/verification?flow="+vf, "application/json", `{"method":"code","email":"ada.king@example.com"}`)
@@ -244,5 +246,37 @@ func TestAddressChangeResend(t *testing.T) {
 	}
 	if e.holder("ada.king@example.com") == nil {
 		t.Error("the resent code did not apply the change")
+	}
+}
+
+// TestAddressChangeSettingsPage: the built-in settings page shows a
+// pending change with its two forms; resend mails the code again and
+// shows the code form, cancel drops the change.
+func TestAddressChangeSettingsPage(t *testing.T) {
+	e := newFlowEnv(t, withAddressChanges(true))
+	c, _, _, id := holdChange(t, e, callerBrowser, "ada.king@example.com")
+	vf := e.identity(id.ID).PendingChange.VerificationFlowID
+	page, _ := c.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath)
+	if !strings.Contains(page.Body.String(), "We sent a code to ada.king@example.com.") {
+		t.Fatalf("the page does not show the pending change:\n%s", page.Body)
+	}
+
+	e.s.Wait()
+	e.clock.Add(time.Second)
+	a, at := c.submitForm(page.Body.String(), "pending-change-resend", "email", nil)
+	if a.Code != http.StatusOK || !strings.HasSuffix(at, "/ui/verification?flow="+vf) || !strings.Contains(a.Body.String(), `name="code"`) {
+		t.Fatalf("resend: %d at %s to %q\n%s", a.Code, at, a.Location(), a.Body)
+	}
+	if n := e.mailCount("ada.king@example.com", identity.TemplateVerificationCodeValid); n != 2 {
+		t.Errorf("codes mailed: %d, want 2", n)
+	}
+
+	page, _ = c.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath)
+	a, at = c.submitForm(page.Body.String(), "pending-change-cancel", "pending_change", nil)
+	if a.Code != http.StatusOK || !strings.Contains(at, siteurl.SettingsPath) || e.identity(id.ID).PendingChange != nil {
+		t.Fatalf("cancel: %d at %s to %q\n%s", a.Code, at, a.Location(), a.Body)
+	}
+	if body := a.Body.String(); !strings.Contains(body, "The change of your address was cancelled.") || strings.Contains(body, "pending-change-cancel") {
+		t.Errorf("after cancel:\n%s", body)
 	}
 }

@@ -47,6 +47,9 @@ func TestAddressChangeVerified(t *testing.T) {
 		old, next := "old-"+suffix+"@example.com", "new-"+suffix+"@example.com"
 		const password = "a long enough secret 1"
 		token := signUpAPI(t, s, old, password)["session_token"].(string)
+		// The sign-up's code has gone out (and its address is marked sent),
+		// so the settings form below is of the identity's latest version.
+		ms.mailTo(t, old, "Please verify your email address")
 
 		flow := settingsAPI(t, s, token)
 		c := &http.Client{Timeout: 30 * time.Second}
@@ -111,6 +114,7 @@ func TestAddressChangeCancelled(t *testing.T) {
 	old, next := "keep@example.com", "typo@example.com"
 	const password = "a long enough secret 1"
 	token := signUpAPI(t, s, old, password)["session_token"].(string)
+	ms.mailTo(t, old, "Please verify your email address")
 	flow := settingsAPI(t, s, token)
 	action := get(flow, "ui", "action").(string)
 	c := &http.Client{Timeout: 30 * time.Second}
