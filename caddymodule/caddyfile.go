@@ -65,6 +65,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		admin
 //		require_session
 //		revoke_sessions_on_password_change on|off
+//		verify_address_changes     on|off
 //		rate_limit                 off
 //		rate_limit {
 //			login_failures <events> <duration>

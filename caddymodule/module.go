@@ -258,7 +258,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	if h.VerifyAddressChanges == nil {
-		on := true
+		on := *h.Verification
 		h.VerifyAddressChanges = &on
 	}
 
@@ -367,7 +367,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		ClientIP:                            clientIP,
 		Verification:                        *h.Verification,
 		Recovery:                            *h.Recovery,
-		VerifyAddressChanges:                *h.Verification && *h.VerifyAddressChanges,
+		VerifyAddressChanges:                *h.VerifyAddressChanges,
 		CodeSecrets:                         secretBytes(h.Secrets),
 	})
 	if err != nil {
