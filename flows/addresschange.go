@@ -289,6 +289,22 @@ func (s *Service) pendingChangeStale(ctx context.Context, id *identity.Identity)
 	return sess.IdentityID != id.ID || !sess.IsActive(s.cfg.Now()), nil
 }
 
+// dropStalePendingChange drops id's pending change when it can no longer
+// be applied (pendingChangeStale), so a new settings flow does not show
+// it, and returns the identity as stored. It costs a read only while a
+// change is pending.
+func (s *Service) dropStalePendingChange(ctx context.Context, id *identity.Identity) (*identity.Identity, error) {
+	if id.PendingChange == nil {
+		return id, nil
+	}
+	stale, err := s.pendingChangeStale(ctx, id)
+	if err != nil || !stale {
+		return id, err
+	}
+	s.dropPendingChange(ctx, id.ID, id.PendingChange.VerificationFlowID)
+	return s.cfg.Store.GetIdentity(ctx, id.ID)
+}
+
 // dropPendingChange clears identity's pending change if it is still the one
 // verification flow flowID verifies ("": any).
 func (s *Service) dropPendingChange(ctx context.Context, identityID, flowID string) {

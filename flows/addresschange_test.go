@@ -179,6 +179,20 @@ func TestAddressChangeDropped(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"session revoked, seen by another session's settings", func(e *flowEnv, c *client, id *identity.Identity) {
+			sess := e.session(c.sessionToken())
+			if err := e.store.DeleteSession(context.Background(), sess.ID); err != nil {
+				t.Fatal(err)
+			}
+			other := e.newClient(callerAPI)
+			other.signIn(e.addSession(id))
+			if f := other.begin("settings", ""); slices.Contains(f.messageIDs(), text.InfoSettingsAddressChangePending) {
+				t.Errorf("a new settings flow shows a dropped change: %v", f.messageIDs())
+			}
+			if e.identity(id.ID).PendingChange != nil {
+				t.Error("the change of a revoked session is still pending")
+			}
+		}},
 		{"identity changed", func(e *flowEnv, c *client, id *identity.Identity) {
 			cur := e.identity(id.ID)
 			cur.Traits["age"] = float64(36)
@@ -278,5 +292,33 @@ func TestAddressChangeSettingsPage(t *testing.T) {
 	}
 	if body := a.Body.String(); !strings.Contains(body, "The change of your address was cancelled.") || strings.Contains(body, "pending-change-cancel") {
 		t.Errorf("after cancel:\n%s", body)
+	}
+}
+
+// TestAddressChangeAfterRefreshLogin: a browser's address change on an old
+// session is paused for the refresh login and then held, not saved.
+func TestAddressChangeAfterRefreshLogin(t *testing.T) {
+	e := newFlowEnv(t, withAddressChanges(true))
+	id := e.addIdentity("ada@example.com")
+	b := e.newClient(callerBrowser)
+	b.signIn(e.addSession(id))
+	e.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
+	page, at := b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath+"?flow=")
+	flow := flowParam(t, at, "flow")
+	action, form := formOf(t, page.Body.String(), "settings-profile", "method")
+	form.Set("traits.email", "ada.king@example.com")
+	paused := b.post(action, form)
+	wantPaused(t, paused, flow)
+	if e.identity(id.ID).PendingChange != nil {
+		t.Fatal("held before the refresh login")
+	}
+
+	at = refreshLogin(e, b, paused, action, testPassword)
+	stored := e.identity(id.ID)
+	if !strings.Contains(at, siteurl.SettingsPath+"?flow="+flow) || stored.PendingChange == nil || stored.Traits["email"] != "ada@example.com" {
+		t.Fatalf("after the refresh login at %s: %+v", at, stored)
+	}
+	if e.mailTo("ada.king@example.com", identity.TemplateVerificationCodeValid) == nil || e.mailTo("ada@example.com", identity.TemplateAddressChangeRequested) == nil {
+		t.Errorf("mails: %+v", e.mails())
 	}
 }

@@ -76,6 +76,9 @@ func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ s
 		e.Reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
 		return apierror.AsJSON(e)
 	}
+	if id, err = s.dropStalePendingChange(r.Context(), id); err != nil {
+		return fail(err)
+	}
 	f := s.newSettingsFlow(w, r, typ, returnTo, id)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		return fail(err)
