@@ -65,6 +65,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		admin
 //		require_session
 //		revoke_sessions_on_password_change on|off
+//		verify_address_changes     on|off
 //		rate_limit                 off
 //		rate_limit {
 //			login_failures <events> <duration>
@@ -145,13 +146,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.RateLimit, err = parseRateLimit(d)
 		case "courier":
 			h.Courier, err = parseCourier(d)
-		case "verification", "recovery":
+		case "verification", "recovery", "verify_address_changes":
 			var on bool
 			on, err = onOffArg(d)
-			if opt == "verification" {
+			switch opt {
+			case "verification":
 				h.Verification = &on
-			} else {
+			case "recovery":
 				h.Recovery = &on
+			default:
+				h.VerifyAddressChanges = &on
 			}
 		case "secrets":
 			if h.Secrets = d.RemainingArgs(); len(h.Secrets) == 0 {

@@ -47,6 +47,7 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		admin
 		require_session
 		revoke_sessions_on_password_change off
+		verify_address_changes     off
 		rate_limit {
 			login_failures 10 1h
 			requests       120 1m
@@ -78,6 +79,7 @@ func TestUnmarshalCaddyfileEveryOption(t *testing.T) {
 		Admin:                          true,
 		RequireSession:                 true,
 		RevokeSessionsOnPasswordChange: &off,
+		VerifyAddressChanges:           &off,
 		RateLimit: &RateLimitConfig{
 			LoginFailures: &LimitConfig{Events: 10, Per: caddy.Duration(time.Hour)},
 			Requests:      &LimitConfig{Events: 120, Per: caddy.Duration(time.Minute)},

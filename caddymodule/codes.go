@@ -12,7 +12,7 @@ const minSecretLen = 16
 
 // validateCodes checks the options of verification and recovery: they
 // send codes, so they need a courier (on the public handler), and secrets
-// long enough to key them.
+// long enough to key them; held address changes need verification.
 func (h *Handler) validateCodes() error {
 	if !h.Admin && h.Courier == nil {
 		for _, o := range []struct {
@@ -23,6 +23,9 @@ func (h *Handler) validateCodes() error {
 				return fmt.Errorf("%s: on, but no courier to send its codes; add a courier block (smtp, or mailbox for development) or set '%s off'", o.name, o.name)
 			}
 		}
+	}
+	if h.VerifyAddressChanges != nil && *h.VerifyAddressChanges && (h.Verification == nil || !*h.Verification) {
+		return fmt.Errorf("verify_address_changes: on, but verification is off; the code for a new address is sent by the verification flow, so turn verification on (it needs a courier) or set 'verify_address_changes off'")
 	}
 	for i, s := range h.Secrets {
 		if len(s) < minSecretLen {

@@ -53,7 +53,7 @@ var (
 var (
 	metricKinds         = []string{identity.KindLogin, identity.KindRegistration, identity.KindSettings, identity.KindProfile}
 	metricTypes         = []string{identity.TypeBrowser, identity.TypeAPI}
-	metricSubmitResults = []string{"success", "invalid", "refresh_required", "expired", "conflict", "rejected"}
+	metricSubmitResults = []string{"success", "invalid", "refresh_required", "expired", "conflict", "rejected", "held", "cancelled"}
 	metricLoginResults  = []string{"success", "refresh", "invalid_credentials"}
 )
 

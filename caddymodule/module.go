@@ -143,6 +143,12 @@ type Handler struct {
 	// mail signs the user in to set a new password). Default: on when a
 	// courier is configured; on without one is an error.
 	Recovery *bool `json:"recovery,omitempty"`
+	// VerifyAddressChanges holds a settings change of an email address
+	// (login identifier, verification or recovery address) until a code
+	// sent to the new address is entered; the old one stays in force and
+	// is told. Default: on wherever verification is on; off applies the
+	// change at once, as Kratos v1.3.1 does.
+	VerifyAddressChanges *bool `json:"verify_address_changes,omitempty"`
 	// Secrets key the hashes of one-time codes: the first hashes new
 	// codes, all are tried on use (to rotate, put the new one first).
 	// Placeholders such as {env.KRATOS_SECRET} are expanded. Without any,
@@ -251,6 +257,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			*on = &withCourier
 		}
 	}
+	if h.VerifyAddressChanges == nil {
+		on := *h.Verification
+		h.VerifyAddressChanges = &on
+	}
 
 	if h.IdentitySchema == "" {
 		return fmt.Errorf("identity_schema: required; expected the path of an identity schema file")
@@ -358,6 +368,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		ClientIP:                            clientIP,
 		Verification:                        *h.Verification,
 		Recovery:                            *h.Recovery,
+		VerifyAddressChanges:                *h.VerifyAddressChanges,
 		CodeSecrets:                         secretBytes(h.Secrets),
 	})
 	if err != nil {

@@ -71,6 +71,10 @@ func TestValidateRejects(t *testing.T) {
 		{"allowed_return_urls path", func(h *Handler) { h.AllowedReturnURLs = []string{"/welcome"} }, "allowed_return_urls:", ""},
 		{"cookie_domain url", func(h *Handler) { h.CookieDomain = "https://example.com" }, "cookie_domain:", ""},
 		{"store type", func(h *Handler) { h.Store = &StoreConfig{Type: "etcd"} }, `store: unknown type "etcd"`, ""},
+		{"verify_address_changes without verification", func(h *Handler) {
+			on, off := true, false
+			h.VerifyAddressChanges, h.Verification = &on, &off
+		}, "verify_address_changes: on, but verification is off", ""},
 		{"redis no address", func(h *Handler) { h.Store = &StoreConfig{Type: "redis", Redis: &redisstore.Options{}} }, "store: ", "addrs"},
 		{"redis URL scheme", func(h *Handler) {
 			h.Store = &StoreConfig{Type: "redis", Redis: &redisstore.Options{URLs: []string{"http://:secret@r:6379"}}}

@@ -22,6 +22,7 @@ func TestBuiltinTemplates(t *testing.T) {
 		{identity.TemplateRecoveryCodeValid, "Recover access to your account", "654321"},
 		{identity.TemplateRecoveryCodeInvalid, "Account access attempted", ""},
 		{identity.TemplateAddressChanged, "A verifiable address on your account was changed", ""},
+		{identity.TemplateAddressChangeRequested, "A change of your account's address was requested", ""},
 	} {
 		m := &identity.Message{ID: identity.NewID(), Recipient: "ada@example.com", TemplateType: c.typ, TemplateData: map[string]any{
 			"VerificationCode": "123456", "VerificationURL": "https://example.com/verify?code=123456&x=<b>", "RecoveryCode": "654321",

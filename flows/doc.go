@@ -5,6 +5,7 @@
 //
 // Each flow is one file with one small type (loginFlow in login.go, ...)
 // over what they share: the life of a flow (lifecycle.go), the settings
-// state machine (statemachine.go), sessions (sessions.go), cookies and
-// CSRF (cookies.go, csrf.go). routes.go is the route table.
+// state machine (statemachine.go, with address changes held until the new
+// address is verified in addresschange.go), sessions (sessions.go),
+// cookies and CSRF (cookies.go, csrf.go). routes.go is the route table.
 package flows

@@ -529,6 +529,11 @@ type answerDoc struct {
 	ContinueWith []struct {
 		Action            string `json:"action"`
 		RedirectBrowserTo string `json:"redirect_browser_to"`
+		Flow              struct {
+			ID                string `json:"id"`
+			VerifiableAddress string `json:"verifiable_address"`
+			URL               string `json:"url"`
+		} `json:"flow"`
 	} `json:"continue_with"`
 
 	LogoutURL   string `json:"logout_url"`

@@ -96,6 +96,11 @@ type Config struct {
 	// flows (the code method). They need a courier to send the codes.
 	Verification bool
 	Recovery     bool
+	// VerifyAddressChanges holds a settings change of a verifiable address
+	// until the new address is verified with a code (addresschange.go);
+	// only with Verification. Off: the change applies at once (Kratos
+	// v1.3.1).
+	VerifyAddressChanges bool
 	// CodeSecrets key the hashes of one-time codes: the first hashes new
 	// codes, every one is tried on use. None: a random key kept in the
 	// store.

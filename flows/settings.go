@@ -76,6 +76,9 @@ func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ s
 		e.Reason = "This endpoint can only be accessed with a valid session. Please log in and try again."
 		return apierror.AsJSON(e)
 	}
+	if id, err = s.dropStalePendingChange(r.Context(), id); err != nil {
+		return fail(err)
+	}
 	f := s.newSettingsFlow(w, r, typ, returnTo, id)
 	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
 		return fail(err)
@@ -246,6 +249,9 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 		return fail(err)
 	}
 	s.renewCSRF(w, r, f)
+	if ch.cancelPending && !isExpired {
+		return s.cancelAddressChange(w, r, f, id)
+	}
 	o, updated, err := stateMachine(s).submit(r.Context(), f, sess, id, ch)
 	if err != nil {
 		return fail(err)
@@ -259,6 +265,8 @@ func (s settingsFlow) submitSettings(w http.ResponseWriter, r *http.Request, ses
 		s.sendFormResult(w, r, f, id, http.StatusConflict, s.site.SettingsUI(r))
 	case refreshRequired:
 		return s.pauseSettings(w, r, f, id, ch, updated, b)
+	case held:
+		return s.sendAddressChangeHeld(w, r, f, updated)
 	case expired:
 		// The replacement keeps the traits typed, when the submit passed
 		// the flow's checks (never a password).
@@ -284,7 +292,10 @@ func settingsChange(sch *schema.Schema, b *body.Body) (change, error) {
 	ch := change{method: method}
 	switch method {
 	case "profile":
-		if err := b.CheckFields("method", "csrf_token", "traits", "traits.", "flow", "transient_payload"); err != nil {
+		if err := b.CheckFields("method", "csrf_token", "traits", "traits.", "flow", "transient_payload", "pending_change"); err != nil {
+			return ch, err
+		}
+		if ch.cancelPending, err = pendingChangeCancel(b); ch.cancelPending || err != nil {
 			return ch, err
 		}
 		ch.traits, err = b.Traits(sch)
@@ -394,8 +405,11 @@ func (s settingsFlow) resumePaused(w http.ResponseWriter, r *http.Request, sess 
 		s.cfg.Logger.Info("paused settings change dropped", zap.Error(err))
 		return
 	}
-	o, _, err := stateMachine(s).submit(r.Context(), f, sess, id, ch)
-	if err != nil || o != saved {
+	o, updated, err := stateMachine(s).submit(r.Context(), f, sess, id, ch)
+	if err == nil && o == held {
+		_, err = s.startAddressVerification(w, r, f, updated)
+	}
+	if err != nil || (o != saved && o != held) {
 		s.cfg.Logger.Info("paused settings change not applied", zap.String("outcome", o.result()), zap.Error(err))
 	}
 }

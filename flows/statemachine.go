@@ -38,11 +38,15 @@ const (
 	refreshRequired
 	// expired: the flow is past its expiry; nothing changed.
 	expired
+	// held: state show_form; a change of an address waits for the new
+	// address to be verified (addresschange.go). The identity was stored
+	// with the pending change.
+	held
 )
 
 // result is the outcome's word in metrics.
 func (o outcome) result() string {
-	return [...]string{"success", "invalid", "conflict", "refresh_required", "expired"}[o]
+	return [...]string{"success", "invalid", "conflict", "refresh_required", "expired", "held"}[o]
 }
 
 // change is one submitted change to a flow's identity.
@@ -61,6 +65,9 @@ type change struct {
 	// at all (rather than asking for a recent login), errors carry the
 	// seed's wording.
 	legacy bool
+	// cancelPending: the submission cancels the identity's pending
+	// address change (addresschange.go) and changes nothing else.
+	cancelPending bool
 }
 
 // submit applies a change to a flow owned by sess's identity id. It
@@ -79,13 +86,13 @@ func (s stateMachine) submit(ctx context.Context, f *identity.Flow, sess *identi
 		return 0, nil, err
 	}
 	s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, o.result())
-	if o != saved {
+	if o != saved && o != held {
 		if o != refreshRequired {
 			updated = nil
 		}
 		return o, updated, s.cfg.Store.SaveFlow(ctx, f)
 	}
-	return saved, updated, nil
+	return o, updated, nil
 }
 
 func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *identity.Session, id *identity.Identity, ch change) (outcome, *identity.Identity, error) {
@@ -125,6 +132,9 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 		return conflict, nil, nil
 	case protected && !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge):
 		return refreshRequired, updated, nil
+	}
+	if o, ok, err := s.holdAddressChange(ctx, f, sess, id, updated, ch); ok || err != nil {
+		return o, updated, err
 	}
 	done := s.changeEvent(id, updated, sess, ch)
 	if refused := s.gate(ctx, done); refused != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/seed06f30684/caddy-kratos/codes"
 	"github.com/seed06f30684/caddy-kratos/events"
@@ -121,6 +122,13 @@ func (s verificationFlow) verificationSubmit(w http.ResponseWriter, r *http.Requ
 	address := sub.email
 	if id != nil {
 		address = codes.VerifiableAddress(id, sub.email).Value
+	} else if id, err = s.pendingChangeFor(ctx, f); err != nil {
+		return fail(err)
+	} else if id != nil && strings.EqualFold(id.PendingChange.Address, sub.email) {
+		// The resend button of a pending address change's flow.
+		address = id.PendingChange.Address
+	} else {
+		id = nil
 	}
 	if err := s.sendCode(ctx, f, id, address, s.verificationMail(r, f, address)); err != nil {
 		return fail(err)
@@ -201,8 +209,18 @@ func (s verificationFlow) checkVerificationCode(w http.ResponseWriter, r *http.R
 	case err != nil:
 		return s.failer(f.Type)(err)
 	}
-	s.updateAddresses(ctx, c.IdentityID, func(id *identity.Identity) bool { return codes.MarkVerified(id, c.Address, now) })
-	s.Emit(ctx, events.Event{Name: events.AddressVerified, IdentityID: c.IdentityID, Flow: identity.KindVerification, Method: "code"})
+	pending, msg, err := s.applyAddressChange(r, f, c.Address)
+	switch {
+	case err != nil:
+		return s.failer(f.Type)(err)
+	case msg != nil:
+		f.UI.Messages = []text.Message{*msg}
+		s.cfg.Metrics.FlowSubmitted(f.Kind, f.Type, invalid.result())
+		return s.saveAndShow(w, r, f, http.StatusOK, ui)
+	case !pending:
+		s.updateAddresses(ctx, c.IdentityID, func(id *identity.Identity) bool { return codes.MarkVerified(id, c.Address, now) })
+		s.Emit(ctx, events.Event{Name: events.AddressVerified, IdentityID: c.IdentityID, Flow: identity.KindVerification, Method: "code"})
+	}
 	to := s.afterURL(r, f.ReturnTo)
 	label := text.NodeLabelContinue()
 	anchor := identity.Node{Type: "a", Group: "code", Messages: []text.Message{}, Meta: identity.Meta{Label: &label},

@@ -25,6 +25,11 @@ func (s *Service) SessionJSON(r *http.Request, sess *identity.Session, id *ident
 }
 
 // flowJSON is the wire form of a login, registration or settings flow.
+// A settings flow shows its identity's pending address change.
 func (s *Service) flowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *wire.Flow {
-	return wire.NewFlow(f, id, s.schemaURL(r))
+	out := wire.NewFlow(f, id, s.schemaURL(r))
+	if f.Kind == identity.KindSettings {
+		pendingChangeNotice(out, id)
+	}
+	return out
 }

@@ -29,6 +29,11 @@ type Identity struct {
 	// Password is nil for an identity without a password credential.
 	Password *PasswordCredential `json:"password,omitempty"`
 
+	// PendingChange is a change of a verifiable address waiting for the
+	// code sent to the new address (nil: none). The identity keeps its
+	// current traits, addresses and identifiers until the code is entered.
+	PendingChange *PendingChange `json:"pending_change,omitempty"`
+
 	// Version counts the writes to this identity, starting at 1. A write that
 	// was prepared against an older version fails with ErrVersionConflict.
 	Version int64 `json:"version"`
@@ -76,4 +81,27 @@ func (i *Identity) Identifiers() []string {
 		return nil
 	}
 	return i.Password.Identifiers
+}
+
+// PendingChange is a settings change that replaces a verifiable address,
+// held until the new address is verified (Kratos master's pending traits
+// change). It travels with the identity record, so holding and applying it
+// are ordinary identity writes with the version check.
+type PendingChange struct {
+	// Traits are the proposed traits: the whole submission, the new
+	// address and any other trait edited with it.
+	Traits map[string]any `json:"traits"`
+	// Address is the new address; Previous the addresses it replaces.
+	Address  string   `json:"address"`
+	Previous []string `json:"previous,omitempty"`
+	// SessionID is the session that asked; the change is dropped when it
+	// is no longer active. SettingsFlowID and VerificationFlowID are the
+	// flows it came from and is verified through.
+	SessionID          string `json:"session_id"`
+	SettingsFlowID     string `json:"settings_flow_id"`
+	VerificationFlowID string `json:"verification_flow_id"`
+	// TraitsHash is the SHA-256 (hex) of the traits the change was based
+	// on: a change of the identity since then makes it stale.
+	TraitsHash string    `json:"traits_hash"`
+	CreatedAt  time.Time `json:"created_at"`
 }

@@ -24,21 +24,24 @@ var MessageStatuses = []string{MessageQueued, MessageProcessing, MessageSent, Me
 const MessageTypeEmail = "email"
 
 // Template types: which mail a message is. The first four are Kratos'
-// (§1.10 and §2.8 of the recovery/verification spec); the last is the
-// notice Kratos master sends to an address that was replaced.
+// (§1.10 and §2.8 of the recovery/verification spec); then the notice
+// Kratos master sends to an address that was replaced, and ours to an
+// address whose replacement was asked for (it stays in force until the new
+// one is verified).
 const (
 	TemplateVerificationCodeValid   = "verification_code_valid"
 	TemplateVerificationCodeInvalid = "verification_code_invalid"
 	TemplateRecoveryCodeValid       = "recovery_code_valid"
 	TemplateRecoveryCodeInvalid     = "recovery_code_invalid"
 	TemplateAddressChanged          = "verifiable_address_changed"
+	TemplateAddressChangeRequested  = "verifiable_address_change_requested"
 )
 
 // TemplateTypes are the template types above.
 var TemplateTypes = []string{
 	TemplateVerificationCodeValid, TemplateVerificationCodeInvalid,
 	TemplateRecoveryCodeValid, TemplateRecoveryCodeInvalid,
-	TemplateAddressChanged,
+	TemplateAddressChanged, TemplateAddressChangeRequested,
 }
 
 // Dispatch statuses: how one delivery attempt went.

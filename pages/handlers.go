@@ -285,6 +285,7 @@ func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	p.Forms = append(s.pendingChangeForms(r, l, id, f.UI.Action, csrf.Mask(realCSRF)), p.Forms...)
 	p.Devices = devices
 	p.Links = []Link{{Text: l.String("page.back_to_site", nil), Href: s.Backend.AfterURL(r, f.ReturnTo)}}
 	s.Renderer.Render(w, r, http.StatusOK, p)

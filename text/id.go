@@ -6,14 +6,18 @@ type ID = int
 
 // Info messages.
 const (
-	InfoLogin                  ID = 1010001 // the "Sign in" button
-	InfoLoginReAuth            ID = 1010003 // a refresh login asks to confirm
-	InfoRegistration           ID = 1040001 // the "Sign up" button
-	InfoSettingsUpdateSuccess  ID = 1050001
-	InfoNodeLabelInputPassword ID = 1070001
-	InfoNodeLabelGenerated     ID = 1070002 // a label from the schema's title
-	InfoNodeLabelSave          ID = 1070003
-	InfoNodeLabelID            ID = 1070004
+	InfoLogin                 ID = 1010001 // the "Sign in" button
+	InfoLoginReAuth           ID = 1010003 // a refresh login asks to confirm
+	InfoRegistration          ID = 1040001 // the "Sign up" button
+	InfoSettingsUpdateSuccess ID = 1050001
+	// An address change waits for its code, and was cancelled (ours:
+	// Kratos master has no message ids for these yet).
+	InfoSettingsAddressChangePending   ID = 1050100
+	InfoSettingsAddressChangeCancelled ID = 1050101
+	InfoNodeLabelInputPassword         ID = 1070001
+	InfoNodeLabelGenerated             ID = 1070002 // a label from the schema's title
+	InfoNodeLabelSave                  ID = 1070003
+	InfoNodeLabelID                    ID = 1070004
 
 	InfoRecoverySuccessful        ID = 1060001
 	InfoRecoveryEmailWithCodeSent ID = 1060003
@@ -56,6 +60,8 @@ const (
 	ErrorValidationSettingsNoStrategy      ID = 4010004
 	ErrorValidationRegistrationFlowExpired ID = 4040001
 	ErrorValidationSettingsFlowExpired     ID = 4050001
+	// Kratos master's: a settings change may replace one address at a time.
+	ErrorValidationSettingsOneAddressAtATime ID = 4050002
 
 	// Recovery (4060xxx) and verification (4070xxx).
 	ErrorValidationRecoveryNoStrategy       ID = 4010005

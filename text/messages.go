@@ -224,3 +224,22 @@ func CodeSubmittedTooOften() Message {
 
 // CodeUsed answers a code that was used already.
 func CodeUsed() Message { return Generic("The code was already used. Please request another code.") }
+
+// AddressChangePending says a change to address waits for the code sent
+// to it; the current address stays in force until then (ours).
+func AddressChangePending(address string) Message {
+	m := info(InfoSettingsAddressChangePending, "We sent a code to "+address+". The change of your address takes effect once you enter it; until then your current address stays in use.")
+	m.Context = map[string]any{"address": address}
+	return m
+}
+
+// AddressChangeCancelled says a pending address change was dropped (ours).
+func AddressChangeCancelled() Message {
+	return info(InfoSettingsAddressChangeCancelled, "The change of your address was cancelled.")
+}
+
+// OneAddressAtATime refuses a settings change that replaces more than one
+// address (Kratos master's 4050002).
+func OneAddressAtATime() Message {
+	return errorMessage(ErrorValidationSettingsOneAddressAtATime, "You can only change one address at a time. Please update each address separately.", nil)
+}

@@ -136,6 +136,26 @@ func (s *suite) testUpdateIdentity(t *testing.T) {
 		wantJSON(t, "updated identity", jsonOf(t, id), mustGet(t, st, id.ID))
 		wantOwner(t, st, "a@example.com", id.ID)
 	})
+	t.Run("keeps and clears a pending change", func(t *testing.T) {
+		// A held address change travels with the identity record; the
+		// identifiers stay the stored ones until it is applied.
+		st := s.newStore(t)
+		id := s.identity("a@example.com")
+		mustCreate(t, st, id)
+		id.PendingChange = &identity.PendingChange{
+			Traits: map[string]any{"email": "b@example.com"}, Address: "b@example.com", Previous: []string{"a@example.com"},
+			SessionID: identity.NewID(), SettingsFlowID: identity.NewID(), VerificationFlowID: identity.NewID(),
+			TraitsHash: strings.Repeat("ab", 32), CreatedAt: s.now(),
+		}
+		wantErr(t, "UpdateIdentity", st.UpdateIdentity(t.Context(), id), nil)
+		wantJSON(t, "identity with a pending change", jsonOf(t, id), mustGet(t, st, id.ID))
+		wantOwner(t, st, "a@example.com", id.ID)
+		id.PendingChange = nil
+		wantErr(t, "UpdateIdentity", st.UpdateIdentity(t.Context(), id), nil)
+		if got := mustGet(t, st, id.ID); got.PendingChange != nil {
+			t.Errorf("pending change after clearing it: %+v", got.PendingChange)
+		}
+	})
 	t.Run("stale version", func(t *testing.T) {
 		st := s.newStore(t)
 		id := s.identity("a@example.com")
