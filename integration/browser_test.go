@@ -180,7 +180,8 @@ func TestBrowserBuiltinUI(t *testing.T) {
 	}
 
 	// The email change on a session older than privileged_session_max_age
-	// is paused for a re-authentication, then applied.
+	// is paused for a re-authentication, then held until the code mailed
+	// to the new address is entered.
 	t.Cleanup(caddymodule.AdvanceClockForTest(privilegedAge + time.Minute))
 	b.fill(`[name="traits.email"]`, newEmail)
 	b.markPage()
@@ -196,10 +197,21 @@ func TestBrowserBuiltinUI(t *testing.T) {
 	b.fill(`[name="password"]`, browserPassword)
 	b.markPage()
 	b.submitMethod("password", "password")
-	b.waitNewPage("the settings page after the re-authentication", `location.href.startsWith(`+js(ui+"settings?flow=")+`) && document.body.textContent.includes(`+js(savedText)+`)`)
-	b.checkpoint("settings-after-refresh")
-	if got := b.value(`[name="traits.email"]`); got != newEmail {
-		t.Fatalf("settings shows email %q after the change, want %q", got, newEmail)
+	b.waitNewPage("the settings page after the re-authentication", `location.href.startsWith(`+js(ui+"settings?flow=")+`) && document.body.textContent.includes(`+js("We sent a code to "+newEmail)+`)`)
+	b.checkpoint("settings-change-held")
+	if st, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 200 || get(who, "identity", "traits", "email") != email {
+		t.Fatalf("the email changed before its code was entered: %d %v", st, who)
+	}
+	b.markPage()
+	b.eval("follow Enter the code", `(() => { const a = [...document.querySelectorAll("a")].find(e => e.textContent === "Enter the code"); if (a) a.click(); return !!a })()`, nil)
+	b.waitNewPage("the verification page", `document.querySelector('[name="code"]')`)
+	b.fill(`[name="code"]`, mailedCode(t, s, newEmail, "verification_code_valid"))
+	b.markPage()
+	b.submitMethod("code", "code")
+	b.waitNewPage("the address verified", `document.querySelector(".message.success")`)
+	b.checkpoint("verification-passed")
+	if st, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 200 || get(who, "identity", "traits", "email") != newEmail {
+		t.Fatalf("whoami after the code: %d %v", st, who)
 	}
 
 	// The app sees the new email on the next request.
@@ -301,16 +313,20 @@ func TestBrowserSPA(t *testing.T) {
 	}
 	b.fill(`#refresh-form [name="password"]`, browserPassword)
 	b.click(`#refresh-form [data-testid="submit-password"]`)
-	b.waitFor("the change saved after the re-authentication", visible("view-flow")+` && document.getElementById("flow-messages").textContent.includes(`+js(savedText)+`)`)
+	// The same flow, submitted again, holds the change until the code
+	// mailed to the new address is entered.
+	b.waitFor("the code form for the new address", `document.querySelector('#verification-form [name="code"]')`)
+	b.checkpoint("spa-email-change-held")
+	if st, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 200 || get(who, "identity", "traits", "email") != email {
+		t.Fatalf("the email changed before its code: %d %v", st, who)
+	}
+	if _, flow := b.fetchJSON(s.kratos() + "/self-service/settings/flows?id=" + settingsFlow); flow["id"] != settingsFlow {
+		t.Fatalf("the held change's flow: %v", flow)
+	}
+	b.fill(`#verification-form [name="code"]`, mailedCode(t, s, newEmail, "verification_code_valid"))
+	b.click(`#verification-form [data-testid="submit-code"]`)
+	b.waitFor("verified", `document.getElementById("notice").textContent.includes("verified")`)
 	b.checkpoint("spa-email-changed")
-	if got := b.value(`#settings-profile-form [name="traits.email"]`); got != newEmail {
-		t.Fatalf("the profile form shows email %q after the change, want %q", got, newEmail)
-	}
-	var after string
-	b.eval("the settings flow id", `document.getElementById("view-flow").dataset.flowId`, &after)
-	if after != settingsFlow || after == "" {
-		t.Fatalf("the change was saved on flow %q, not on the same flow %q", after, settingsFlow)
-	}
 	if st, who := b.fetchJSON(s.kratos() + "/sessions/whoami"); st != 200 || get(who, "identity", "traits", "email") != newEmail {
 		t.Fatalf("whoami after the change: %d %v", st, who)
 	}

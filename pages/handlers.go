@@ -288,6 +288,11 @@ func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 	p.Forms = append(s.pendingChangeForms(r, l, id, f.UI.Action, csrf.Mask(realCSRF)), p.Forms...)
 	p.Devices = devices
 	p.Links = []Link{{Text: l.String("page.back_to_site", nil), Href: s.Backend.AfterURL(r, f.ReturnTo)}}
+	if pc := id.PendingChange; pc != nil && pc.VerificationFlowID != "" {
+		// Where the code from the new address is entered.
+		enter := Link{Text: l.String("settings.enter_code", nil), Href: siteurl.WithQuery(s.Site.VerificationUI(r), "flow", pc.VerificationFlowID)}
+		p.Links = append([]Link{enter}, p.Links...)
+	}
 	s.Renderer.Render(w, r, http.StatusOK, p)
 }
 

@@ -467,6 +467,13 @@
 			state.pending = null;
 			await loadSession();
 			notice("");
+			// An address change waits for the code sent to the new address.
+			const verify = (data.continue_with || []).find((c) => c.action === "show_verification_ui");
+			if (verify && verify.flow && verify.flow.id) {
+				notice("We sent a code to your new address. Enter it to finish the change.");
+				location.hash = "#/verification?flow=" + encodeURIComponent(verify.flow.id);
+				return;
+			}
 			return renderFlow("settings", data);
 		}
 		if (status === 400 || status === 409) {
