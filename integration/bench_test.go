@@ -13,6 +13,9 @@ package integration
 // floor, not what a dedicated server does. -benchmem's allocs/op count the
 // whole process (client and Caddy together), so they say little about the
 // handler alone.
+// cpu-us/op is the CPU time (user and system) the process spent per request:
+// client and Caddy, not redis-server; on a shared machine it moves less
+// than req/s.
 // redis-cmds/op is the commands the redis-server processed per request
 // (INFO stats); a pipeline or a script counts each command it runs, so it
 // is an upper bound on round trips.
@@ -25,6 +28,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -173,6 +177,7 @@ func measure(b *testing.B, s *site, senders []func() error) {
 	var next atomic.Int64
 	b.SetParallelism(benchParallelism)
 	cmds := redisCommands(b, s)
+	cpu := cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		send := senders[next.Add(1)-1]
@@ -185,10 +190,20 @@ func measure(b *testing.B, s *site, senders []func() error) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-us/op")
 	if s.redis != "" {
 		// -1: the first INFO is counted in the second's total.
 		b.ReportMetric(float64(redisCommands(b, s)-cmds-1)/float64(b.N), "redis-cmds/op")
 	}
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchWorkers is the number of goroutines RunParallel starts.

@@ -48,7 +48,7 @@ func (s *Store) GetSession(ctx context.Context, token string) (*identity.Session
 	if !ok {
 		return nil, nil, identity.ErrNotFound
 	}
-	return decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
+	return s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
 }
 
 // GetSessionAndFlow implements identity.Store in one round trip: a pipeline of
@@ -59,7 +59,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 		return nil, nil, nil, identity.ErrNotFound
 	}
 	if !validID(flowID) {
-		sess, id, err := decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
+		sess, id, err := s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
 		return sess, id, nil, err
 	}
 	var sessCmd *redis.Cmd
@@ -75,7 +75,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 	if isNoScript(sessCmd.Err()) {
 		read(getSessionScript.Eval) // first use on this server: send the script
 	}
-	sess, id, err := decodeSessionReply(sessCmd, hash)
+	sess, id, err := s.decodeSessionReply(sessCmd, hash)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -223,7 +223,7 @@ func (s *Store) sessionLookup(token string) (keys []string, identityPrefix, hash
 
 // decodeSessionReply reads the answer of getSessionScript for the token
 // whose hash is hash.
-func decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identity.Identity, error) {
+func (s *Store) decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identity.Identity, error) {
 	res, err := cmd.Slice()
 	if err != nil {
 		return nil, nil, wrap("get session", err)
@@ -236,11 +236,11 @@ func decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identi
 	if !ok {
 		return nil, nil, identity.ErrNotFound // the identity is gone
 	}
-	sess, err := decode[identity.Session](sessData)
+	sess, err := decodeCached(&s.sessions, sessData)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := decode[identity.Identity](idData)
+	id, err := decodeCached(&s.identities, idData)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -48,6 +48,10 @@ import (
 type Store struct {
 	client redis.UniversalClient
 	keys   keys
+
+	// The sessions and identities decoded lately (decoded.go).
+	sessions   decodedCache[identity.Session]
+	identities decodedCache[identity.Identity]
 }
 
 var _ identity.Store = (*Store)(nil)
