@@ -77,7 +77,7 @@ func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ s
 		return apierror.AsJSON(e)
 	}
 	f := s.newSettingsFlow(w, r, typ, returnTo, id)
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+	if err := s.cfg.Store.SaveFlow(r.Context(), s.storedSettingsFlow(f)); err != nil {
 		return fail(err)
 	}
 	s.sendNewFlow(w, r, f, id, s.site.SettingsUI(r))
@@ -155,6 +155,7 @@ func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Sess
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	s.withSettingsForm(f)
 	if sess != nil && !s.usable(sess, id) {
 		sess, id = nil, nil
 	}
