@@ -28,6 +28,16 @@
 #                    cost Redis and the memory store, live and expired
 #                    (BenchmarkFlowMemory; a few minutes). Fewer flows:
 #                      make bench-memory MEMORY_FLOWS=20000
+#   make bench-load  the hot paths against a Caddy of their own (built from
+#                    ./cmd/caddy), on Redis and on the memory store, from
+#                    32 clients (cmd/kratos-load): the settings round trip
+#                    and whoami (ops/s, p50, p99, Redis commands per
+#                    operation), the app path through reverse_proxy with a
+#                    session and identity_headers and without one, as a
+#                    ratio to a plain reverse_proxy (wrk), and Caddy's peak
+#                    RSS. Installs redis-server and wrk if missing. Each
+#                    measurement runs LOAD_DURATION (default 10s):
+#                      make bench-load LOAD_DURATION=20s
 #   make demo        the demo site of Caddyfile.example.
 #   make deps        installs the Debian packages the tests need, and the
 #                    npm packages of integration/testdata/ory-client-js
@@ -66,6 +76,7 @@ GOFMT ?= gofmt
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME ?= 30s
 MEMORY_FLOWS ?= 100000
+LOAD_DURATION ?= 10s
 ALL_FUZZ_TARGETS := \
 	./internal/siteurl:FuzzCheckReturnTo \
 	./internal/negotiate:FuzzAcceptsJSON \
@@ -89,7 +100,7 @@ APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
 # and cookie jar (tough-cookie). npm ci writes node_modules/.package-lock.json.
 ORY_CLIENT_JS := integration/testdata/ory-client-js
 
-.PHONY: test test-short lint vet fuzz deps demo bench bench-memory
+.PHONY: test test-short lint vet fuzz deps demo bench bench-memory bench-load
 
 test: deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
@@ -137,3 +148,17 @@ bench: deps
 
 bench-memory: deps
 	$(GO) test -run '^$$' -bench FlowMemory -benchtime 1x -timeout 30m ./integration/ -args -memory-flows $(MEMORY_FLOWS)
+
+LOAD_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
+                 $(if $(shell command -v wrk),,wrk)
+
+bench-load:
+ifneq ($(strip $(LOAD_PACKAGES)),)
+	@echo "installing $(strip $(LOAD_PACKAGES))"
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(LOAD_PACKAGES)
+endif
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	  $(GO) build -o "$$dir/caddy" ./cmd/caddy && \
+	  $(GO) run ./cmd/kratos-load -caddy "$$dir/caddy" -d $(LOAD_DURATION)

@@ -162,36 +162,43 @@ func measureStore(o options, store string) error {
 	return nil
 }
 
-// appPath runs wrk on the app path through the kratos site and through the
-// plain reverse_proxy, in turn (plain, with a session, plain, without), and
-// prints the ratios to the plain runs around each.
+// wrkRounds is how many times appPath measures each path: the machine's
+// speed drifts, so each round measures all three in turn and the ratio is
+// taken within a round; the median round is printed.
+const wrkRounds = 3
+
+// appPath runs wrk on the app path through the plain reverse_proxy, through
+// the kratos site with a session, and without one, wrkRounds times in
+// turn, and prints the median of each round's ratios to the plain run.
 func appPath(o options, c *caddyProc, token string) error {
-	fmt.Printf("\n| `wrk -t2 -c%d -d%s` to the app | req/s | plain reverse_proxy req/s (runs before and after) | ratio |\n|---|---|---|---|\n", o.conns, o.duration)
-	plain := c.plain + "/some/page"
-	kratos := c.public + "/some/page"
-	p1, err := runWrk(o, plain)
-	if err != nil {
-		return err
+	fmt.Printf("\n| `wrk -t2 -c%d -d%s` to the app, %d rounds | req/s (median) | plain reverse_proxy req/s (median) | ratio (median of the rounds) |\n|---|---|---|---|\n",
+		o.conns, o.duration, wrkRounds)
+	var plain, session, anonymous, sessionRatio, anonymousRatio []float64
+	for range wrkRounds {
+		p, err := runWrk(o, c.plain+"/some/page")
+		if err != nil {
+			return err
+		}
+		ws, err := runWrk(o, c.public+"/some/page", "X-Session-Token: "+token)
+		if err != nil {
+			return err
+		}
+		wo, err := runWrk(o, c.public+"/some/page")
+		if err != nil {
+			return err
+		}
+		plain, session, anonymous = append(plain, p), append(session, ws), append(anonymous, wo)
+		sessionRatio, anonymousRatio = append(sessionRatio, ws/p), append(anonymousRatio, wo/p)
 	}
-	withSession, err := runWrk(o, kratos, "X-Session-Token: "+token)
-	if err != nil {
-		return err
-	}
-	p2, err := runWrk(o, plain)
-	if err != nil {
-		return err
-	}
-	without, err := runWrk(o, kratos)
-	if err != nil {
-		return err
-	}
-	p3, err := runWrk(o, plain)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("| with a session, identity_headers | %.0f | %.0f, %.0f | %.2fx |\n", withSession, p1, p2, withSession/((p1+p2)/2))
-	fmt.Printf("| without a session | %.0f | %.0f, %.0f | %.2fx |\n", without, p2, p3, without/((p2+p3)/2))
+	fmt.Printf("| with a session, identity_headers | %.0f | %.0f | %.2fx |\n", median(session), median(plain), median(sessionRatio))
+	fmt.Printf("| without a session | %.0f | %.0f | %.2fx |\n", median(anonymous), median(plain), median(anonymousRatio))
 	return nil
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
