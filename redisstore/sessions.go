@@ -293,10 +293,17 @@ func (k keys) sessionSetPrefix(rk string) string { return k.tag(rk) + "sessions:
 // getSessionScript reads a session and its identity.
 // KEYS[1]: the session. ARGV[1]: the start of identity keys in its tag.
 // Returns nil, or {session JSON, identity JSON or nil}.
+//
+// It runs on every request with a session, so it finds the identity id
+// without decoding the session: json.Marshal writes it as the second member,
+// after the id, and a quote inside a JSON string is escaped, so the first
+// "identity_id":"…" is the member. A record that does not have it so is
+// decoded. decodeSessionReply checks that the identity is the session's.
 var getSessionScript = redis.NewScript(luaDecode + `
 local s = redis.call('GET', KEYS[1])
 if not s then return false end
-local id = decode(s).identity_id
+local id = string.match(s, '"identity_id":"([0-9a-f-]+)"')
+if not id then id = decode(s).identity_id end
 if type(id) ~= 'string' then return {s, false} end
 return {s, redis.call('GET', ARGV[1] .. id)}
 `)
