@@ -20,7 +20,7 @@ import (
 // the decoded records take a few times as much. decodedMaxRecord is the
 // largest record kept.
 const (
-	decodedMaxBytes  = 2 << 20
+	decodedMaxBytes  = 512 << 10
 	decodedMaxRecord = 16 << 10
 )
 
