@@ -15,6 +15,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/recordcopy"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/wire"
@@ -297,7 +298,11 @@ func settingsChange(sch *schema.Schema, b *body.Body) (change, error) {
 // answered with the flow and a message, as Kratos does.
 var errNoSettingsStrategy = errors.New("no settings strategy")
 
+// cloneIdentity is a deep copy of id, as a JSON round trip makes it.
 func cloneIdentity(id *identity.Identity) *identity.Identity {
+	if c, err := recordcopy.Clone(id); err == nil {
+		return c
+	}
 	raw, _ := json.Marshal(id)
 	var out identity.Identity
 	_ = json.Unmarshal(raw, &out)

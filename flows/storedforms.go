@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -105,8 +106,9 @@ func (s *Service) storedSettingsFlow(f *identity.Flow) *identity.Flow {
 	if err != nil {
 		return f
 	}
+	// DeepEqual, stricter than the JSON being the same, is cheaper.
 	nodes, ok := s.settingsFlowForm(raw)
-	if !ok || !sameNodes(nodes, f.UI.Nodes) {
+	if !ok || !reflect.DeepEqual(nodes, f.UI.Nodes) {
 		return f
 	}
 	stored := *f
@@ -137,11 +139,4 @@ func (s *Service) withSettingsForm(f *identity.Flow) {
 		}
 	}
 	f.FormTraits = nil
-}
-
-// sameNodes reports whether two lists of nodes are the same.
-func sameNodes(a, b []identity.Node) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && string(ja) == string(jb)
 }
