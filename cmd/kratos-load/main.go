@@ -133,7 +133,8 @@ func measureStore(o options, store string) error {
 			return err
 		}
 	}
-	fmt.Printf("## %s store\n\n| measurement | ops/s | p50 | p99 | Redis commands/op |\n|---|---|---|---|---|\n", store)
+	fmt.Printf("## %s store (Caddy's RSS before the load: %s)\n\n", store, peakRSS(c.pid))
+	fmt.Printf("| measurement | ops/s | p50 | p99 | Redis commands/op | Caddy's peak RSS so far |\n|---|---|---|---|---|---|\n")
 	for _, m := range []struct {
 		name string
 		op   func(u *user) error
@@ -151,7 +152,7 @@ func measureStore(o options, store string) error {
 			// -1: the INFO before is counted in the one after.
 			cmds = fmt.Sprintf("%.2f", float64(redisCommands(redisAddr)-before-1)/float64(r.ops))
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %s |\n", m.name, r.rate(), ms(r.p(50)), ms(r.p(99)), cmds)
+		fmt.Printf("| %s | %.0f | %s | %s | %s | %s |\n", m.name, r.rate(), ms(r.p(50)), ms(r.p(99)), cmds, peakRSS(c.pid))
 	}
 	if o.wrk != "" {
 		if err := appPath(o, c, users[0].token); err != nil {
