@@ -42,13 +42,14 @@ func (s *Store) CreateSession(ctx context.Context, sess *identity.Session) error
 }
 
 // GetSession implements identity.Store in one round trip: one script reads the
-// session and its identity, which share a slot.
+// session and its identity, which share a slot, in a pipeline with the
+// lookups of other requests (sessionbatch.go).
 func (s *Store) GetSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
 	keys, arg, hash, ok := s.sessionLookup(token)
 	if !ok {
 		return nil, nil, identity.ErrNotFound
 	}
-	return s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
+	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash)
 }
 
 // GetSessionAndFlow implements identity.Store in one round trip: a pipeline of

@@ -49,6 +49,8 @@ type Store struct {
 	client redis.UniversalClient
 	keys   keys
 
+	// The session lookups waiting for a pipeline (sessionbatch.go).
+	batch sessionBatch
 	// The sessions and identities decoded lately (decoded.go).
 	sessions   decodedCache[identity.Session]
 	identities decodedCache[identity.Identity]
