@@ -85,8 +85,8 @@ func sameForm(a, b identity.UI) bool {
 
 // A settings flow's form is the settings form of the traits it shows (its
 // init's, a saved change's, a conflict's stored ones) most of the time. An
-// API flow's is then stored as those traits (Flow.FormTraits), a tenth of
-// the form's size, and built again when the flow is read. A form with
+// API flow's is then stored as those traits (Flow.FormTraits), which are
+// much smaller than the form, and built again when the flow is read. A form with
 // messages on its nodes, or a browser flow's (its CSRF token), is stored
 // whole.
 
