@@ -96,6 +96,13 @@ APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
                 $(if $(shell command -v redis-cli),,redis-tools) \
                 $(if $(shell command -v chromium),,chromium)
 
+# apt_install installs the Debian packages named, if any (with sudo unless
+# root).
+apt_install = $(if $(strip $(1)),@echo "installing $(strip $(1))"; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1))
+
 # The tests of Ory's JavaScript SDK (@ory/client), their bundler (esbuild)
 # and cookie jar (tough-cookie). npm ci writes node_modules/.package-lock.json.
 ORY_CLIENT_JS := integration/testdata/ory-client-js
@@ -109,12 +116,7 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 deps: $(ORY_CLIENT_JS)/node_modules/.package-lock.json
-ifneq ($(strip $(APT_PACKAGES)),)
-	@echo "installing $(strip $(APT_PACKAGES))"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
-endif
+	$(call apt_install,$(APT_PACKAGES))
 
 # No install scripts: esbuild's only checks its binary, which the
 # platform's @esbuild package already is.
@@ -153,12 +155,7 @@ LOAD_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
                  $(if $(shell command -v wrk),,wrk)
 
 bench-load:
-ifneq ($(strip $(LOAD_PACKAGES)),)
-	@echo "installing $(strip $(LOAD_PACKAGES))"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(LOAD_PACKAGES)
-endif
+	$(call apt_install,$(LOAD_PACKAGES))
 	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
 	  $(GO) build -o "$$dir/caddy" ./cmd/caddy && \
 	  $(GO) run ./cmd/kratos-load -caddy "$$dir/caddy" -d $(LOAD_DURATION)

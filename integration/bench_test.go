@@ -118,16 +118,8 @@ func settingsSubmitter(c *http.Client, s *site, token, email, flow string) func(
 	return func() error {
 		n++
 		first := [2]string{"Grace", "Gracie"}[n%2]
-		body := fmt.Sprintf(`{"method":"profile","traits":{"email":%q,"name":{"first":%q,"last":"Hopper"}}}`, email, first)
 		for range 2 {
-			req, err := http.NewRequest("POST", s.kratos()+"/self-service/settings?flow="+flow, strings.NewReader(body))
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json")
-			req.Header.Set("X-Session-Token", token)
-			code, err := send(c, req)
+			code, err := submitProfile(c, s, token, email, flow, first)
 			switch {
 			case err != nil:
 				return err
@@ -142,6 +134,20 @@ func settingsSubmitter(c *http.Client, s *site, token, email, flow string) func(
 		}
 		return fmt.Errorf("settings submit: status 410 on a new flow")
 	}
+}
+
+// submitProfile submits the profile method of a settings flow with this
+// email and first name, and returns the status.
+func submitProfile(c *http.Client, s *site, token, email, flow, first string) (int, error) {
+	body := fmt.Sprintf(`{"method":"profile","traits":{"email":%q,"name":{"first":%q,"last":"Hopper"}}}`, email, first)
+	req, err := http.NewRequest("POST", s.kratos()+"/self-service/settings?flow="+flow, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Session-Token", token)
+	return send(c, req)
 }
 
 // settingsFlowAPI starts an API settings flow and returns its id.
