@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
@@ -60,7 +61,11 @@ func copyValue(dst, src reflect.Value, exact bool) error {
 	t := src.Type()
 	switch {
 	case t == timeType:
-		dst.Set(reflect.ValueOf(src.Interface().(time.Time).Round(0)))
+		tm := src.Interface().(time.Time)
+		if y := tm.Year(); y < 0 || y >= 10000 {
+			return fmt.Errorf("json: time %v: year outside of range [0,9999]", y)
+		}
+		dst.Set(reflect.ValueOf(tm.Round(0)))
 		return nil
 	case t == rawMessageType:
 		raw := src.Bytes()
@@ -146,6 +151,11 @@ func copyValue(dst, src reflect.Value, exact bool) error {
 		return fmt.Errorf("unsupported type %s", t)
 	case reflect.String:
 		dst.SetString(validUTF8(src.String()))
+	case reflect.Float32, reflect.Float64:
+		if err := checkFloat(src.Float()); err != nil {
+			return err
+		}
+		dst.Set(src)
 	default: // booleans, numbers
 		dst.Set(src)
 	}
@@ -160,8 +170,10 @@ func copyAny(v any, exact bool) (any, error) {
 		return nil, nil
 	case string:
 		return validUTF8(v), nil
-	case bool, float64:
+	case bool:
 		return v, nil
+	case float64:
+		return v, checkFloat(v)
 	case map[string]any:
 		m := make(map[string]any, len(v))
 		for k, x := range v {
@@ -277,6 +289,14 @@ func isEmpty(v reflect.Value) bool {
 		return v.IsZero()
 	}
 	return false
+}
+
+// checkFloat refuses what JSON cannot hold, as json.Marshal does.
+func checkFloat(f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("json: unsupported value: %v", f)
+	}
+	return nil
 }
 
 // validUTF8 is s as JSON encodes it: each byte of an invalid UTF-8

@@ -2,6 +2,7 @@ package recordcopy
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -100,11 +101,17 @@ func TestCloneIsAJSONRoundTrip(t *testing.T) {
 }
 
 func TestCloneRefusesWhatJSONRefuses(t *testing.T) {
-	bad := &identity.Identity{ID: "x", MetadataPublic: json.RawMessage(`{not json`)}
-	if _, err := json.Marshal(bad); err == nil {
-		t.Fatal("json.Marshal took invalid metadata")
-	}
-	if _, err := Clone(bad); err == nil {
-		t.Error("Clone took invalid metadata")
+	for what, bad := range map[string]*identity.Identity{
+		"invalid metadata": {ID: "x", MetadataPublic: json.RawMessage(`{not json`)},
+		"NaN in traits":    {ID: "x", Traits: map[string]any{"n": math.NaN()}},
+		"infinity deeper":  {ID: "x", Traits: map[string]any{"a": []any{math.Inf(1)}}},
+		"year 10000":       {ID: "x", CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if _, err := json.Marshal(bad); err == nil {
+			t.Fatalf("%s: json.Marshal took it", what)
+		}
+		if _, err := Clone(bad); err == nil {
+			t.Errorf("%s: Clone took it", what)
+		}
 	}
 }
