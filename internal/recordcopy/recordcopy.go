@@ -49,7 +49,6 @@ func Clone[T any](v *T) (*T, error) {
 var (
 	timeType       = reflect.TypeFor[time.Time]()
 	rawMessageType = reflect.TypeFor[json.RawMessage]()
-	numberType     = reflect.TypeFor[json.Number]()
 	identityType   = reflect.TypeFor[identity.Identity]()
 	marshalerType  = reflect.TypeFor[json.Marshaler]()
 	unmarshalType  = reflect.TypeFor[json.Unmarshaler]()
