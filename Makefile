@@ -32,6 +32,16 @@
 #                    cost Redis and the memory store, live and expired
 #                    (BenchmarkFlowMemory; a few minutes). Fewer flows:
 #                      make bench-memory MEMORY_FLOWS=20000
+#   make bench-load  the hot paths against a Caddy of their own (built from
+#                    ./cmd/caddy), on Redis and on the memory store, from
+#                    32 clients (cmd/kratos-load): the settings round trip
+#                    and whoami (ops/s, p50, p99, Redis commands per
+#                    operation), the app path through reverse_proxy with a
+#                    session and identity_headers and without one, as a
+#                    ratio to a plain reverse_proxy (wrk), and Caddy's peak
+#                    RSS. Installs redis-server and wrk if missing. Each
+#                    measurement runs LOAD_DURATION (default 10s):
+#                      make bench-load LOAD_DURATION=20s
 #   make demo        the demo site of Caddyfile.example.
 #   make deps        installs the Debian packages the tests need, and the
 #                    npm packages of integration/testdata/ory-client-js
@@ -70,6 +80,7 @@ GOFMT ?= gofmt
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME ?= 30s
 MEMORY_FLOWS ?= 100000
+LOAD_DURATION ?= 10s
 ALL_FUZZ_TARGETS := \
 	./internal/siteurl:FuzzCheckReturnTo \
 	./internal/negotiate:FuzzAcceptsJSON \
@@ -90,11 +101,18 @@ APT_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
                 $(if $(shell command -v redis-sentinel),,redis-sentinel) \
                 $(if $(shell command -v chromium),,chromium)
 
+# apt_install installs the Debian packages named, if any (with sudo unless
+# root).
+apt_install = $(if $(strip $(1)),@echo "installing $(strip $(1))"; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(1))
+
 # The tests of Ory's JavaScript SDK (@ory/client), their bundler (esbuild)
 # and cookie jar (tough-cookie). npm ci writes node_modules/.package-lock.json.
 ORY_CLIENT_JS := integration/testdata/ory-client-js
 
-.PHONY: test test-short lint vet fuzz deps demo bench bench-memory
+.PHONY: test test-short lint vet fuzz deps demo bench bench-memory bench-load
 
 test: deps lint
 	$(GO) test -race -count=1 -timeout 30m ./...
@@ -103,12 +121,7 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 deps: $(ORY_CLIENT_JS)/node_modules/.package-lock.json
-ifneq ($(strip $(APT_PACKAGES)),)
-	@echo "installing $(strip $(APT_PACKAGES))"
-	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES)
-endif
+	$(call apt_install,$(APT_PACKAGES))
 
 # No install scripts: esbuild's only checks its binary, which the
 # platform's @esbuild package already is.
@@ -142,3 +155,12 @@ bench: deps
 
 bench-memory: deps
 	$(GO) test -run '^$$' -bench FlowMemory -benchtime 1x -timeout 30m ./integration/ -args -memory-flows $(MEMORY_FLOWS)
+
+LOAD_PACKAGES := $(if $(shell command -v redis-server),,redis-server) \
+                 $(if $(shell command -v wrk),,wrk)
+
+bench-load:
+	$(call apt_install,$(LOAD_PACKAGES))
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	  $(GO) build -o "$$dir/caddy" ./cmd/caddy && \
+	  $(GO) run ./cmd/kratos-load -caddy "$$dir/caddy" -d $(LOAD_DURATION)

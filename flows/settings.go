@@ -15,6 +15,7 @@ import (
 	"github.com/seed06f30684/caddy-kratos/internal/csrf"
 	"github.com/seed06f30684/caddy-kratos/internal/form"
 	"github.com/seed06f30684/caddy-kratos/internal/negotiate"
+	"github.com/seed06f30684/caddy-kratos/internal/recordcopy"
 	"github.com/seed06f30684/caddy-kratos/internal/reply"
 	"github.com/seed06f30684/caddy-kratos/internal/siteurl"
 	"github.com/seed06f30684/caddy-kratos/internal/wire"
@@ -80,7 +81,7 @@ func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ s
 		return fail(err)
 	}
 	f := s.newSettingsFlow(w, r, typ, returnTo, id)
-	if err := s.cfg.Store.SaveFlow(r.Context(), f); err != nil {
+	if err := s.cfg.Store.SaveFlow(r.Context(), s.storedSettingsFlow(f)); err != nil {
 		return fail(err)
 	}
 	s.sendNewFlow(w, r, f, id, s.site.SettingsUI(r))
@@ -158,6 +159,7 @@ func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Sess
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	s.withSettingsForm(f)
 	if sess != nil && !s.usable(sess, id) {
 		sess, id = nil, nil
 	}
@@ -315,7 +317,11 @@ func settingsChange(sch *schema.Schema, b *body.Body) (change, error) {
 // answered with the flow and a message, as Kratos does.
 var errNoSettingsStrategy = errors.New("no settings strategy")
 
+// cloneIdentity is a deep copy of id, as a JSON round trip makes it.
 func cloneIdentity(id *identity.Identity) *identity.Identity {
+	if c, err := recordcopy.Clone(id); err == nil {
+		return c
+	}
 	raw, _ := json.Marshal(id)
 	var out identity.Identity
 	_ = json.Unmarshal(raw, &out)

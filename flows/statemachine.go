@@ -90,7 +90,7 @@ func (s stateMachine) submit(ctx context.Context, f *identity.Flow, sess *identi
 		if o != refreshRequired {
 			updated = nil
 		}
-		return o, updated, s.cfg.Store.SaveFlow(ctx, f)
+		return o, updated, s.cfg.Store.SaveFlow(ctx, s.storedSettingsFlow(f))
 	}
 	return o, updated, nil
 }
@@ -149,7 +149,7 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 	// The flow is written with the identity, already matching its next
 	// version (always one more): one read and one write for a submit.
 	f.IdentityVersion = updated.Version + 1
-	err := s.cfg.Store.UpdateIdentityAndFlow(ctx, id, updated, f)
+	err := s.cfg.Store.UpdateIdentityAndFlow(ctx, id, updated, s.storedSettingsFlow(f))
 	if err != nil {
 		f.IdentityVersion = id.Version
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -35,6 +36,7 @@ func (s *Service) saveNewFlow(ctx context.Context, f *identity.Flow) error {
 // withForm puts back the form of a flow stored without it (saveNewFlow).
 // An expired flow keeps none: it is only answered as expired.
 func (s *Service) withForm(f *identity.Flow) {
+	s.withSettingsForm(f)
 	if f.UI.Method != "" || f.Expired(s.cfg.Now()) {
 		return
 	}
@@ -79,4 +81,62 @@ func sameForm(a, b identity.UI) bool {
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+// A settings flow's form is the settings form of the traits it shows (its
+// init's, a saved change's, a conflict's stored ones) most of the time. An
+// API flow's is then stored as those traits (Flow.FormTraits), which are
+// much smaller than the form, and built again when the flow is read. A form with
+// messages on its nodes, or a browser flow's (its CSRF token), is stored
+// whole.
+
+// storedSettingsFlow is f as the store should keep it: a copy without its
+// nodes when settingsFlowForm builds them again from their traits, else f.
+func (s *Service) storedSettingsFlow(f *identity.Flow) *identity.Flow {
+	if f.Kind != identity.KindSettings || len(f.UI.Nodes) == 0 {
+		return f
+	}
+	traits := map[string]any{}
+	for _, n := range f.UI.Nodes {
+		if path, ok := strings.CutPrefix(n.Attributes.Name, "traits."); ok && n.Attributes.Value != nil {
+			setAt(traits, strings.Split(path, "."), n.Attributes.Value)
+		}
+	}
+	raw, err := json.Marshal(traits)
+	if err != nil {
+		return f
+	}
+	// DeepEqual, stricter than the JSON being the same, is cheaper.
+	nodes, ok := s.settingsFlowForm(raw)
+	if !ok || !reflect.DeepEqual(nodes, f.UI.Nodes) {
+		return f
+	}
+	stored := *f
+	stored.UI.Nodes = nil
+	stored.FormTraits = raw
+	return &stored
+}
+
+// settingsFlowForm is the settings form of traits (JSON), with the CSRF
+// token "".
+func (s *Service) settingsFlowForm(traits json.RawMessage) ([]identity.Node, bool) {
+	var t map[string]any
+	if err := json.Unmarshal(traits, &t); err != nil {
+		return nil, false
+	}
+	return settingsFlow{s}.settingsNodes(t), true
+}
+
+// withSettingsForm puts back the form of a settings flow stored without it
+// (storedSettingsFlow).
+func (s *Service) withSettingsForm(f *identity.Flow) {
+	if f.Kind != identity.KindSettings || len(f.FormTraits) == 0 {
+		return
+	}
+	if len(f.UI.Nodes) == 0 {
+		if nodes, ok := s.settingsFlowForm(f.FormTraits); ok {
+			f.UI.Nodes = nodes
+		}
+	}
+	f.FormTraits = nil
 }

@@ -72,6 +72,11 @@ type Flow struct {
 	// Error is the stored error of a flow of kind "error" (the error UI's
 	// GET /self-service/errors?id=).
 	Error json.RawMessage `json:"error,omitempty"`
+
+	// FormTraits, on a stored settings flow without UI.Nodes, are the
+	// traits (JSON) its form shows: the form is built again from them
+	// when the flow is read, instead of being stored (flows/storedforms.go).
+	FormTraits json.RawMessage `json:"form_traits,omitempty"`
 }
 
 // Expired reports whether the flow is past its expiry at time now.

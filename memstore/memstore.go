@@ -12,6 +12,7 @@ import (
 	"unique"
 
 	"github.com/seed06f30684/caddy-kratos/identity"
+	"github.com/seed06f30684/caddy-kratos/internal/recordcopy"
 )
 
 // sweepEvery is how often (on the store's clock) a write also removes every
@@ -22,9 +23,11 @@ const sweepEvery = time.Minute
 // memory, behind one mutex. It is the default when no Redis is configured and
 // the reference the Redis store is tested against.
 //
-// Records are kept as JSON, the form the Redis store keeps, so both stores
-// answer with the same values (a number in traits comes back as float64) and
-// no caller can change a stored record through a pointer it still holds.
+// Records are kept as Go values, copied deeply on every write and read
+// (internal/recordcopy): no caller can change a stored record through a pointer it
+// still holds, and the copy gives what a JSON round trip gives, the form the
+// Redis store keeps, so both stores answer with the same values (a number in
+// traits comes back as float64).
 type Store struct {
 	now func() time.Time
 
@@ -46,27 +49,28 @@ type Store struct {
 	codes    codeTable    // one-time codes, under their own mutex (codes.go)
 }
 
-// memoryIdentity is a stored identity: its JSON and what the index needs.
+// memoryIdentity is a stored identity and what the index needs.
 type memoryIdentity struct {
-	data        string
+	rec         *identity.Identity
 	version     int64
 	identifiers []string // lower-cased
 }
 
-// memorySession is a stored session: its JSON and what the indexes need.
+// memorySession is a stored session and what the indexes need.
 type memorySession struct {
-	data       string
+	rec        *identity.Session
 	id         string
 	identityID string
 	expiresAt  time.Time
 	cursor     string // identity.SessionCursor
 }
 
-// memoryRecord is a stored flow or continuity payload and when it goes. A
-// Marked flow's record goes when the flow expires, and holds its marker,
-// which then moves to Store.markers.
+// memoryRecord is a stored flow (flow) or continuity payload (data) and
+// when it goes. A Marked flow's record goes when the flow expires, and holds
+// its marker, which then moves to Store.markers.
 type memoryRecord struct {
 	data  string
+	flow  *identity.Flow
 	until time.Time
 
 	marker memoryMarker
@@ -117,12 +121,11 @@ func (m *Store) CreateIdentity(_ context.Context, id *identity.Identity) error {
 	if id == nil || id.ID == "" {
 		return errors.New("flows: identity without id")
 	}
-	c := *id
-	c.Version = 1
-	data, err := json.Marshal(&c)
+	c, err := recordcopy.Clone(id)
 	if err != nil {
 		return fmt.Errorf("flows: encode identity: %w", err)
 	}
+	c.Version = 1
 	idents := lowerIdentifiers(id.Identifiers())
 
 	m.mu.Lock()
@@ -134,7 +137,7 @@ func (m *Store) CreateIdentity(_ context.Context, id *identity.Identity) error {
 	if m.anyTakenBy(idents, id.ID) {
 		return identity.ErrDuplicateIdentifier
 	}
-	m.identities[id.ID] = memoryIdentity{data: string(data), version: 1, identifiers: idents}
+	m.identities[id.ID] = memoryIdentity{rec: c, version: 1, identifiers: idents}
 	for _, ident := range idents {
 		m.identifiers[ident] = id.ID
 	}
@@ -150,7 +153,7 @@ func (m *Store) GetIdentity(_ context.Context, id string) (*identity.Identity, e
 	if !ok {
 		return nil, identity.ErrNotFound
 	}
-	return decodeMemory[identity.Identity](rec.data)
+	return read(rec.rec)
 }
 
 // FindIdentityByIdentifier implements Store.
@@ -161,7 +164,7 @@ func (m *Store) FindIdentityByIdentifier(_ context.Context, identifier string) (
 	if !ok {
 		return nil, identity.ErrNotFound
 	}
-	return decodeMemory[identity.Identity](rec.data)
+	return read(rec.rec)
 }
 
 // UpdateIdentity implements Store.
@@ -187,12 +190,11 @@ func (m *Store) updateIdentity(id *identity.Identity, f *identity.Flow) error {
 	if id == nil || id.ID == "" {
 		return errors.New("flows: identity without id")
 	}
-	c := *id
-	c.Version = id.Version + 1
-	data, err := json.Marshal(&c)
+	c, err := recordcopy.Clone(id)
 	if err != nil {
 		return fmt.Errorf("flows: encode identity: %w", err)
 	}
+	c.Version = id.Version + 1
 	var flowRec memoryRecord
 	if f != nil {
 		if flowRec, err = flowRecord(f); err != nil {
@@ -222,7 +224,7 @@ func (m *Store) updateIdentity(id *identity.Identity, f *identity.Flow) error {
 	for _, ident := range idents {
 		m.identifiers[ident] = id.ID
 	}
-	m.identities[id.ID] = memoryIdentity{data: string(data), version: c.Version, identifiers: idents}
+	m.identities[id.ID] = memoryIdentity{rec: c, version: c.Version, identifiers: idents}
 	if f != nil {
 		m.putFlowRecord(f.ID, flowRec)
 	}
@@ -268,15 +270,15 @@ func (m *Store) ListIdentities(_ context.Context, after string, limit int) ([]*i
 		ids = ids[:limit]
 		next = ids[limit-1]
 	}
-	data := make([]string, len(ids))
+	recs := make([]*identity.Identity, len(ids))
 	for i, id := range ids {
-		data[i] = m.identities[id].data
+		recs[i] = m.identities[id].rec
 	}
 	m.mu.Unlock()
 
-	out := make([]*identity.Identity, 0, len(data))
-	for _, d := range data {
-		id, err := decodeMemory[identity.Identity](d)
+	out := make([]*identity.Identity, 0, len(recs))
+	for _, rec := range recs {
+		id, err := read(rec)
 		if err != nil {
 			continue // one bad record must not hide the others
 		}
@@ -290,7 +292,7 @@ func (m *Store) CreateSession(_ context.Context, s *identity.Session) error {
 	if err := checkMemorySession(s); err != nil {
 		return err
 	}
-	data, err := json.Marshal(s)
+	c, err := recordcopy.Clone(s)
 	if err != nil {
 		return fmt.Errorf("flows: encode session: %w", err)
 	}
@@ -306,7 +308,7 @@ func (m *Store) CreateSession(_ context.Context, s *identity.Session) error {
 			return identity.ErrExists
 		}
 	}
-	m.putSession(s, string(data))
+	m.putSession(c)
 	return nil
 }
 
@@ -318,7 +320,7 @@ func (m *Store) GetSession(_ context.Context, token string) (*identity.Session, 
 	if err != nil {
 		return nil, nil, err
 	}
-	return decodeSessionAndIdentity(sess, ident)
+	return readSessionAndIdentity(sess, ident)
 }
 
 // GetSessionByID implements Store.
@@ -329,7 +331,7 @@ func (m *Store) GetSessionByID(_ context.Context, id string) (*identity.Session,
 	if !ok || rec.id != id {
 		return nil, identity.ErrNotFound
 	}
-	return decodeMemory[identity.Session](rec.data)
+	return read(rec.rec)
 }
 
 // UpdateSession implements Store. The session is found by its id, and its
@@ -338,7 +340,7 @@ func (m *Store) UpdateSession(_ context.Context, s *identity.Session) error {
 	if err := checkMemorySession(s); err != nil {
 		return err
 	}
-	data, err := json.Marshal(s)
+	c, err := recordcopy.Clone(s)
 	if err != nil {
 		return fmt.Errorf("flows: encode session: %w", err)
 	}
@@ -352,24 +354,24 @@ func (m *Store) UpdateSession(_ context.Context, s *identity.Session) error {
 		return identity.ErrNotFound
 	}
 	m.removeSession(hash)
-	m.putSession(s, string(data))
+	m.putSession(c)
 	return nil
 }
 
 // ListSessions implements Store.
 func (m *Store) ListSessions(_ context.Context, identityID string) ([]*identity.Session, error) {
 	m.mu.Lock()
-	var data []string
+	var recs []*identity.Session
 	for hash := range m.owned[identityID] {
 		if rec, ok := m.liveSession(hash); ok {
-			data = append(data, rec.data)
+			recs = append(recs, rec.rec)
 		}
 	}
 	m.mu.Unlock()
 
-	out := make([]*identity.Session, 0, len(data))
-	for _, d := range data {
-		s, err := decodeMemory[identity.Session](d)
+	out := make([]*identity.Session, 0, len(recs))
+	for _, rec := range recs {
+		s, err := read(rec)
 		if err != nil {
 			return nil, err
 		}
@@ -423,14 +425,14 @@ func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 	return nil
 }
 
-// flowRecord is a flow as the store keeps it: its JSON until KeepUntil;
+// flowRecord is a flow as the store keeps it: a copy until KeepUntil;
 // a Marked flow's until it expires, and then its marker until KeepUntil.
 func flowRecord(f *identity.Flow) (memoryRecord, error) {
-	data, err := json.Marshal(f)
+	c, err := recordcopy.Clone(f)
 	if err != nil {
 		return memoryRecord{}, fmt.Errorf("memstore: encode flow: %w", err)
 	}
-	rec := memoryRecord{data: string(data), until: identity.KeepUntil(f)}
+	rec := memoryRecord{flow: c, until: identity.KeepUntil(f)}
 	if identity.Marked(f) {
 		base := identity.MarkerBase(f)
 		rec.until = f.ExpiresAt
@@ -451,7 +453,7 @@ func (m *Store) GetFlow(_ context.Context, id string) (*identity.Flow, error) {
 	m.mu.Unlock()
 	switch {
 	case ok:
-		return decodeMemory[identity.Flow](rec.data)
+		return read(rec.flow)
 	case marked:
 		return identity.DecodeMarker(id, []byte(marker.data), marker.base.Value())
 	}
@@ -467,11 +469,11 @@ func (m *Store) GetSessionAndFlow(_ context.Context, token, flowID string) (*ide
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s, id, err := decodeSessionAndIdentity(sess, ident)
+	s, id, err := readSessionAndIdentity(sess, ident)
 	if err != nil || !flowOK {
 		return s, id, nil, err
 	}
-	f, err := decodeMemory[identity.Flow](flow.data)
+	f, err := read(flow.flow)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -530,19 +532,19 @@ func (m *Store) anyTakenBy(idents []string, owner string) bool {
 	return false
 }
 
-// sessionAndIdentity returns the JSON of the live session for token and of
-// its identity. A token whose routing key is not its identity's is not found,
-// as in the Redis store. The caller holds m.mu.
-func (m *Store) sessionAndIdentity(token string) (string, string, error) {
+// sessionAndIdentity returns the stored live session for token and its
+// identity, not to be changed. A token whose routing key is not its
+// identity's is not found, as in the Redis store. The caller holds m.mu.
+func (m *Store) sessionAndIdentity(token string) (*identity.Session, *identity.Identity, error) {
 	rec, ok := m.liveSession(identity.HashToken(token))
 	if !ok || identity.RoutingKey(token) != identity.RoutingKey(rec.identityID) {
-		return "", "", identity.ErrNotFound
+		return nil, nil, identity.ErrNotFound
 	}
 	ident, ok := m.identities[rec.identityID]
 	if !ok {
-		return "", "", identity.ErrNotFound
+		return nil, nil, identity.ErrNotFound
 	}
-	return rec.data, ident.data, nil
+	return rec.rec, ident.rec, nil
 }
 
 // liveSession returns the session stored under hash unless it expired; an
@@ -559,14 +561,14 @@ func (m *Store) liveSession(hash string) (memorySession, bool) {
 	return rec, true
 }
 
-// putSession stores s (JSON data) and indexes it, unless it already expired.
-// The caller holds m.mu.
-func (m *Store) putSession(s *identity.Session, data string) {
+// putSession stores s, a copy no caller holds, and indexes it, unless it
+// already expired. The caller holds m.mu.
+func (m *Store) putSession(s *identity.Session) {
 	if !m.now().Before(s.ExpiresAt) {
 		return
 	}
 	m.sessions[s.TokenHash] = memorySession{
-		data: data, id: s.ID, identityID: s.IdentityID, expiresAt: s.ExpiresAt, cursor: identity.SessionCursor(s),
+		rec: s, id: s.ID, identityID: s.IdentityID, expiresAt: s.ExpiresAt, cursor: identity.SessionCursor(s),
 	}
 	m.sessionIDs[s.ID] = s.TokenHash
 	set := m.owned[s.IdentityID]
@@ -715,20 +717,32 @@ func lowerIdentifiers(idents []string) []string {
 	return out
 }
 
-// decodeSessionAndIdentity decodes a stored session and identity.
-func decodeSessionAndIdentity(sess, ident string) (*identity.Session, *identity.Identity, error) {
-	s, err := decodeMemory[identity.Session](sess)
+// readSessionAndIdentity copies a stored session and identity for a caller.
+func readSessionAndIdentity(sess *identity.Session, ident *identity.Identity) (*identity.Session, *identity.Identity, error) {
+	s, err := read(sess)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := decodeMemory[identity.Identity](ident)
+	id, err := read(ident)
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, id, nil
 }
 
-// decodeMemory decodes a record the Store wrote.
+// read copies a stored record for a caller.
+func read[T any](rec *T) (*T, error) {
+	v, err := recordcopy.Clone(rec)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w: %v", identity.ErrCorrupt, err)
+	}
+	return v, nil
+}
+
+// Ping implements identity.Pinger: the memory store always answers.
+func (m *Store) Ping(context.Context) error { return nil }
+
+// decodeMemory decodes a record the Store keeps as JSON (courier messages).
 func decodeMemory[T any](data string) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal([]byte(data), v); err != nil {
@@ -736,6 +750,3 @@ func decodeMemory[T any](data string) (*T, error) {
 	}
 	return v, nil
 }
-
-// Ping implements identity.Pinger: the memory store always answers.
-func (m *Store) Ping(context.Context) error { return nil }

@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -20,16 +19,14 @@ func (m *Store) RevokeSessions(_ context.Context, identityID, keep string) (int,
 			continue
 		}
 		n++
-		s, err := decodeMemory[identity.Session](rec.data)
-		if err != nil || !s.Active {
-			continue // a corrupt record cannot be used anyway
+		if !rec.rec.Active {
+			continue
 		}
+		// Stored records are never changed in place (readers copy them
+		// without the lock): a new one shares what did not change.
+		s := *rec.rec
 		s.Active = false
-		data, err := json.Marshal(s)
-		if err != nil {
-			return n, fmt.Errorf("memstore: encode session: %w", err)
-		}
-		rec.data = string(data)
+		rec.rec = &s
 		m.sessions[hash] = rec
 	}
 	return n, nil
@@ -40,7 +37,11 @@ func (m *Store) ListAllSessions(_ context.Context, after string, limit int) ([]i
 	if limit <= 0 {
 		return nil, "", fmt.Errorf("memstore: list limit %d is not positive", limit)
 	}
-	type listed struct{ cursor, data, ident string }
+	type listed struct {
+		cursor string
+		sess   *identity.Session
+		ident  *identity.Identity
+	}
 	m.mu.Lock()
 	var all []listed
 	for hash := range m.sessions {
@@ -49,7 +50,7 @@ func (m *Store) ListAllSessions(_ context.Context, after string, limit int) ([]i
 			continue
 		}
 		if ident, ok := m.identities[rec.identityID]; ok {
-			all = append(all, listed{rec.cursor, rec.data, ident.data})
+			all = append(all, listed{rec.cursor, rec.rec, ident.rec})
 		}
 	}
 	m.mu.Unlock()
@@ -62,7 +63,7 @@ func (m *Store) ListAllSessions(_ context.Context, after string, limit int) ([]i
 	}
 	out := make([]identity.SessionWithIdentity, 0, len(all))
 	for _, l := range all {
-		s, id, err := decodeSessionAndIdentity(l.data, l.ident)
+		s, id, err := readSessionAndIdentity(l.sess, l.ident)
 		if err != nil {
 			continue // as the Redis store: one bad record does not hide the others
 		}

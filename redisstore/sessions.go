@@ -42,13 +42,14 @@ func (s *Store) CreateSession(ctx context.Context, sess *identity.Session) error
 }
 
 // GetSession implements identity.Store in one round trip: one script reads the
-// session and its identity, which share a slot.
+// session and its identity, which share a slot, in a pipeline with the
+// lookups of other requests (sessionbatch.go).
 func (s *Store) GetSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
 	keys, arg, hash, ok := s.sessionLookup(token)
 	if !ok {
 		return nil, nil, identity.ErrNotFound
 	}
-	return decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
+	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash)
 }
 
 // GetSessionAndFlow implements identity.Store in one round trip: a pipeline of
@@ -59,7 +60,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 		return nil, nil, nil, identity.ErrNotFound
 	}
 	if !validID(flowID) {
-		sess, id, err := decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
+		sess, id, err := s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
 		return sess, id, nil, err
 	}
 	var sessCmd *redis.Cmd
@@ -75,7 +76,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 	if isNoScript(sessCmd.Err()) {
 		read(getSessionScript.Eval) // first use on this server: send the script
 	}
-	sess, id, err := decodeSessionReply(sessCmd, hash)
+	sess, id, err := s.decodeSessionReply(sessCmd, hash)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -223,7 +224,7 @@ func (s *Store) sessionLookup(token string) (keys []string, identityPrefix, hash
 
 // decodeSessionReply reads the answer of getSessionScript for the token
 // whose hash is hash.
-func decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identity.Identity, error) {
+func (s *Store) decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identity.Identity, error) {
 	res, err := cmd.Slice()
 	if err != nil {
 		return nil, nil, wrap("get session", err)
@@ -236,11 +237,11 @@ func decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identi
 	if !ok {
 		return nil, nil, identity.ErrNotFound // the identity is gone
 	}
-	sess, err := decode[identity.Session](sessData)
+	sess, err := decodeCached(&s.sessions, sessData)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := decode[identity.Identity](idData)
+	id, err := decodeCached(&s.identities, idData)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -293,10 +294,17 @@ func (k keys) sessionSetPrefix(rk string) string { return k.tag(rk) + "sessions:
 // getSessionScript reads a session and its identity.
 // KEYS[1]: the session. ARGV[1]: the start of identity keys in its tag.
 // Returns nil, or {session JSON, identity JSON or nil}.
+//
+// It runs on every request with a session, so it finds the identity id
+// without decoding the session: json.Marshal writes it as the second member,
+// after the id, and a quote inside a JSON string is escaped, so the first
+// "identity_id":"…" is the member. A record that does not have it so is
+// decoded. decodeSessionReply checks that the identity is the session's.
 var getSessionScript = redis.NewScript(luaDecode + `
 local s = redis.call('GET', KEYS[1])
 if not s then return false end
-local id = decode(s).identity_id
+local id = string.match(s, '"identity_id":"([0-9a-f-]+)"')
+if not id then id = decode(s).identity_id end
 if type(id) ~= 'string' then return {s, false} end
 return {s, redis.call('GET', ARGV[1] .. id)}
 `)

@@ -51,6 +51,12 @@ import (
 type Store struct {
 	client redis.UniversalClient
 	keys   keys
+
+	// The session lookups waiting for a pipeline (sessionbatch.go).
+	batch sessionBatch
+	// The sessions and identities decoded lately (decoded.go).
+	sessions   decodedCache[identity.Session]
+	identities decodedCache[identity.Identity]
 }
 
 var _ identity.Store = (*Store)(nil)
