@@ -322,3 +322,28 @@ func TestAddressChangeAfterRefreshLogin(t *testing.T) {
 		t.Errorf("mails: %+v", e.mails())
 	}
 }
+
+// A settings form opened right after sign-up saves: the sign-up's
+// verification codes do not change the identity under it afterwards (the
+// addresses are stored already "sent").
+func TestSettingsRightAfterSignUpWithVerification(t *testing.T) {
+	e := newFlowEnv(t, withAddressChanges(true))
+	c := e.newClient(callerAPI)
+	reg := c.submit(c.begin("registration", ""), map[string]string{
+		"method": "password", "password": testPassword, "traits.email": "grace@example.com", "traits.name.first": "Grace"})
+	if reg.Code != http.StatusOK {
+		t.Fatalf("registration: %d %s", reg.Code, reg.Body)
+	}
+	c.signIn(reg.doc.SessionToken)
+	f := c.begin("settings", "")
+	if e.mailTo("grace@example.com", identity.TemplateVerificationCodeValid) == nil { // waits for the mail's work
+		t.Fatal("no verification mail")
+	}
+	a := c.submit(f, map[string]string{"method": "profile", "traits.email": "grace@example.com", "traits.name.first": "Gracie"})
+	if a.Code != http.StatusOK {
+		t.Fatalf("settings right after sign-up: %d %s", a.Code, a.Body)
+	}
+	if got := e.holder("grace@example.com"); got.VerifiableAddresses[0].Status != "sent" {
+		t.Errorf("address status %q, want sent", got.VerifiableAddresses[0].Status)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/seed06f30684/caddy-kratos/codes"
 	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
 	"github.com/seed06f30684/caddy-kratos/internal/apierror"
@@ -125,6 +126,15 @@ func (s registrationFlow) registrationSubmit(w http.ResponseWriter, r *http.Requ
 		if refused := s.gate(ctx, events.Event{Name: events.IdentityCreated, IdentityID: id.ID, Flow: identity.KindRegistration, Method: "password"}); refused != nil {
 			f.UI.Messages = []text.Message{*refused}
 		} else {
+			if s.cfg.Verification {
+				// The codes go out right after (verifyNewAccount): the
+				// identity is stored with its addresses already "sent", so
+				// no later write changes its version under a settings form
+				// opened at once.
+				for _, address := range codes.Unverified(id) {
+					codes.MarkSent(id, address, s.cfg.Now())
+				}
+			}
 			err := s.cfg.Store.CreateIdentity(ctx, id)
 			switch {
 			case errors.Is(err, identity.ErrDuplicateIdentifier):
