@@ -76,6 +76,20 @@ func TestUISettingsAndReauthWords(t *testing.T) {
 		t.Fatalf("landed at %s", at)
 	}
 	page := checkPage(t, b, rec, http.StatusOK)
-	wantIn(t, page, `<title>Confirm it&#39;s you</title>`, `<p class="intro">Confirm it&#39;s you to change your account settings.</p>`,
+	wantIn(t, page, `<title>Confirm it&#39;s you</title>`, `<p class="intro">Confirm it&#39;s you to change your E-Mail.</p>`,
 		`<button type="submit" name="method" value="password">Confirm</button>`)
+}
+
+// A paused password change: the re-authentication page says so, in the
+// browser's language.
+func TestUIReauthNamesThePassword(t *testing.T) {
+	env, b := signedUpAda(t)
+	b.lang = "de"
+	env.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
+	rec, _ := b.open(DefaultPublicPrefix+"/self-service/settings/browser", siteurl.SettingsPath+"?flow=")
+	action, form := formOf(t, rec.Body.String(), "settings-password", "method")
+	form.Set("password", "a brand new passphrase 42")
+	rec, _ = b.followFrom(b.post(action, form), action)
+	wantIn(t, checkPage(t, b, rec, http.StatusOK), `<p class="intro">Bestätigen Sie, dass Sie es sind, um Ihr Passwort zu ändern.</p>`,
+		`<button type="submit" name="method" value="password">Bestätigen</button>`)
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/seed06f30684/caddy-kratos/events"
 	"github.com/seed06f30684/caddy-kratos/identity"
@@ -131,8 +132,10 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 		s.resetToStored(f, id)
 		return conflict, nil, nil
 	case protected && !sess.IsPrivileged(s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge):
+		f.Paused = s.protectedChanges(id, updated, ch)
 		return refreshRequired, updated, nil
 	}
+	f.Paused = nil
 	if o, ok, err := s.holdAddressChange(ctx, f, sess, id, updated, ch); ok || err != nil {
 		return o, updated, err
 	}
@@ -182,6 +185,23 @@ func (s stateMachine) transition(ctx context.Context, f *identity.Flow, sess *id
 		}
 	}
 	return saved, updated, nil
+}
+
+// protectedChanges names what a protected change changes: "password", or
+// the login identifier, verifiable and recovery address traits whose value
+// differs.
+func (s stateMachine) protectedChanges(id, updated *identity.Identity, ch change) []string {
+	if ch.method == "password" {
+		return []string{"password"}
+	}
+	var out []string
+	changed := s.cfg.Schema.ChangedFields(id.Traits, updated.Traits)
+	for _, f := range s.cfg.Schema.Fields() {
+		if (f.Identifier || f.VerificationVia != "" || f.RecoveryVia != "") && slices.Contains(changed, f.Name) {
+			out = append(out, f.Name)
+		}
+	}
+	return out
 }
 
 // changeEvent is the event of a change about to be saved: a password

@@ -66,6 +66,10 @@ type Flow struct {
 	// ByAdmin marks a recovery flow made by the admin API's recovery code:
 	// it is bound to no browser, so neither fetch nor submit checks CSRF.
 	ByAdmin bool `json:"by_admin,omitempty"`
+	// Paused names what a settings change waiting for a re-authentication
+	// changes: "password", or the dotted names of the protected traits
+	// ("traits.email"). The re-authentication page says so.
+	Paused []string `json:"paused,omitempty"`
 
 	UI UI `json:"ui,omitzero"`
 

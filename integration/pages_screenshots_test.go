@@ -61,10 +61,10 @@ func TestBuiltinPagesScreenshots(t *testing.T) {
 	words := map[string]map[string]string{
 		"en": {"sign-in": "Sign in", "sign-in-error": "The sign-in details are wrong.", "sign-up": "Create an account",
 			"recovery": "Recover your account", "error": "Something went wrong", "settings": "Account settings",
-			"settings-devices": "Your devices", "reauth": "Confirm it's you", "reauth-why": "to change your account settings"},
+			"settings-devices": "Your devices", "reauth": "Confirm it's you", "reauth-why": "to change your E-Mail."},
 		"de": {"sign-in": "Anmelden", "sign-in-error": "Die Anmeldedaten sind falsch.", "sign-up": "Konto anlegen",
 			"recovery": "Konto wiederherstellen", "error": "Etwas ist schiefgelaufen", "settings": "Kontoeinstellungen",
-			"settings-devices": "Ihre Geräte", "reauth": "Bestätigen Sie, dass Sie es sind", "reauth-why": "um Ihre Kontoeinstellungen zu ändern"},
+			"settings-devices": "Ihre Geräte", "reauth": "Bestätigen Sie, dass Sie es sind", "reauth-why": "um E-Mail zu ändern."},
 	}
 	// shot waits for the page's heading, checks its words and saves it.
 	shot := func(v view, name string, more ...string) {

@@ -95,6 +95,37 @@ func (s *Handler) restartFlow(w http.ResponseWriter, r *http.Request, initPath s
 	reply.Redirect(w, s.Site.PublicURL(r, initPath, q), http.StatusSeeOther)
 }
 
+// reauthReason says what a refresh login for a paused settings change
+// confirms: "Confirm it's you to change E-Mail." with the changed fields'
+// labels, from the settings flow its return_to names; the general words
+// when that flow cannot tell.
+func (s *Handler) reauthReason(r *http.Request, l *locale.Lang, returnTo string) string {
+	u, err := url.Parse(returnTo)
+	if err != nil {
+		return l.String("reauth.settings", nil)
+	}
+	f, err := s.Backend.LoadFlow(r.Context(), u.Query().Get("flow"), identity.KindSettings)
+	if err != nil || len(f.Paused) == 0 {
+		return l.String("reauth.settings", nil)
+	}
+	labels := map[string]string{}
+	for _, n := range f.UI.Nodes {
+		labels[n.Attributes.Name] = NodeLabel(l, n)
+	}
+	var names []string
+	for _, name := range f.Paused {
+		switch {
+		case name == "password":
+			names = append(names, l.String("reauth.the_password", nil))
+		case labels[name] != "":
+			names = append(names, l.String("reauth.your_field", map[string]any{"label": labels[name]}))
+		default:
+			names = append(names, l.String("reauth.your_field", map[string]any{"label": Humanise(name)}))
+		}
+	}
+	return l.String("reauth.change", map[string]any{"fields": strings.Join(names, ", ")})
+}
+
 // pageFlow loads the browser flow of kind that the page's ?flow= names.
 // When there is none to show (unknown, expired, not a browser's), it sends
 // the browser to the kind's init endpoint with restart's query, which keeps
@@ -190,7 +221,7 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 	case f.Refresh:
 		p.Title = l.String("reauth.title", nil)
 		if s.Site.IsSettingsEndpoint(r, f.ReturnTo) {
-			p.Intro = l.String("reauth.settings", nil)
+			p.Intro = s.reauthReason(r, l, f.ReturnTo)
 		} else if ids := id.Identifiers(); len(ids) > 0 {
 			p.Intro = l.String("page.signed_in_as", map[string]any{"identifier": ids[0]})
 		}
