@@ -90,6 +90,6 @@ func TestUIReauthNamesThePassword(t *testing.T) {
 	action, form := formOf(t, rec.Body.String(), "settings-password", "method")
 	form.Set("password", "a brand new passphrase 42")
 	rec, _ = b.followFrom(b.post(action, form), action)
-	wantIn(t, checkPage(t, b, rec, http.StatusOK), `<p class="intro">Bestätigen Sie, dass Sie es sind, um Ihr Passwort zu ändern.</p>`,
+	wantIn(t, checkPage(t, b, rec, http.StatusOK), `<p class="intro">Um Ihr Passwort zu ändern, geben Sie Ihr Passwort erneut ein.</p>`,
 		`<button type="submit" name="method" value="password">Bestätigen</button>`)
 }

@@ -64,7 +64,7 @@ func TestBuiltinPagesScreenshots(t *testing.T) {
 			"settings-devices": "Your devices", "reauth": "Confirm it's you", "reauth-why": "to change your E-Mail."},
 		"de": {"sign-in": "Anmelden", "sign-in-error": "Die Anmeldedaten sind falsch.", "sign-up": "Konto anlegen",
 			"recovery": "Konto wiederherstellen", "error": "Etwas ist schiefgelaufen", "settings": "Kontoeinstellungen",
-			"settings-devices": "Ihre Geräte", "reauth": "Bestätigen Sie, dass Sie es sind", "reauth-why": "um E-Mail zu ändern."},
+			"settings-devices": "Ihre Geräte", "reauth": "Bestätigen Sie, dass Sie es sind", "reauth-why": "Um E-Mail zu ändern, geben Sie Ihr Passwort erneut ein."},
 	}
 	// shot waits for the page's heading, checks its words and saves it.
 	shot := func(v view, name string, more ...string) {
