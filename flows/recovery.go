@@ -214,18 +214,10 @@ func (s recoveryFlow) checkRecoveryCode(w http.ResponseWriter, r *http.Request, 
 func (s recoveryFlow) recovered(w http.ResponseWriter, r *http.Request, f *identity.Flow, id *identity.Identity) error {
 	fail := s.failer(f.Type)
 	now := s.cfg.Now()
-	token := identity.NewSessionToken(id.ID)
-	sess := &identity.Session{
-		ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token),
-		Active: true, IssuedAt: now, AuthenticatedAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionLifespan), AAL: identity.AAL1,
-		AuthenticationMethods: []identity.AuthenticationMethod{{Method: RecoveryMethod, AAL: identity.AAL1, CompletedAt: now}},
-		Devices:               []identity.Device{s.device(r)},
-	}
-	if err := s.cfg.Store.CreateSession(r.Context(), sess); err != nil {
+	sess, token, err := s.issueSession(r, id, RecoveryMethod)
+	if err != nil {
 		return fail(err)
 	}
-	s.cfg.Metrics.SessionIssued()
 	s.Emit(r.Context(), events.Event{Name: events.RecoveryUsed, IdentityID: id.ID, SessionID: sess.ID, Flow: identity.KindRecovery, Method: "code"})
 
 	settings := settingsFlow(s)

@@ -55,13 +55,19 @@ func (s *Service) usable(sess *identity.Session, id *identity.Identity) bool {
 // issueSession creates a session for the identity after a login or a
 // registration, and returns it with its token.
 func (s *Service) IssueSession(r *http.Request, id *identity.Identity) (*identity.Session, string, error) {
+	return s.issueSession(r, id, "password")
+}
+
+// issueSession stores a new session of the identity, authenticated now by
+// method ("password", or RecoveryMethod), and returns it with its token.
+func (s *Service) issueSession(r *http.Request, id *identity.Identity, method string) (*identity.Session, string, error) {
 	now := s.cfg.Now()
 	token := identity.NewSessionToken(id.ID)
 	sess := &identity.Session{
 		ID: identity.NewIDFor(id.ID), IdentityID: id.ID, TokenHash: identity.HashToken(token),
 		Active: true, IssuedAt: now, AuthenticatedAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionLifespan), AAL: identity.AAL1,
-		AuthenticationMethods: []identity.AuthenticationMethod{{Method: "password", AAL: identity.AAL1, CompletedAt: now}},
+		AuthenticationMethods: []identity.AuthenticationMethod{{Method: method, AAL: identity.AAL1, CompletedAt: now}},
 		Devices:               []identity.Device{s.device(r)},
 	}
 	if err := s.cfg.Store.CreateSession(r.Context(), sess); err != nil {
