@@ -107,7 +107,8 @@ func stripIdentityHeaders(h http.Header) {
 type currentKey struct{}
 
 // currentSession is a request's session lookup: its session and identity
-// (nil without a valid session) or the store's error.
+// (nil without a valid session; shared records, never to be changed) or the
+// store's error.
 type currentSession struct {
 	poolKey string // the store it was read from
 	sess    *identity.Session
@@ -124,7 +125,7 @@ func (h *Handler) current(r *http.Request) (*http.Request, currentSession) {
 	if c, ok := r.Context().Value(currentKey{}).(*currentSession); ok && h.poolKey != "" && c.poolKey == h.poolKey {
 		return r, *c
 	}
-	sess, id, err := h.svc.Current(r)
+	sess, id, err := h.svc.ViewCurrent(r)
 	c := &currentSession{poolKey: h.poolKey, sess: sess, id: id, err: err}
 	if h.poolKey != "" && (sess != nil || err != nil) {
 		r = r.WithContext(context.WithValue(r.Context(), currentKey{}, c))

@@ -42,6 +42,11 @@ func (s *lookupStore) GetSession(ctx context.Context, token string) (*identity.S
 	return s.Store.GetSession(ctx, token)
 }
 
+// ViewSession is counted and fails as GetSession.
+func (s *lookupStore) ViewSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
+	return s.GetSession(ctx, token)
+}
+
 // passHandler is a public-mode handler on store, built without the pool;
 // poolKey stands for the pool entry (handlers with equal keys share a
 // request's session lookup).

@@ -22,6 +22,11 @@ func (c *callCountingStore) GetSession(ctx context.Context, token string) (*iden
 	return c.Store.GetSession(ctx, token)
 }
 
+func (c *callCountingStore) ViewSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
+	c.calls.Add(1)
+	return c.Store.ViewSession(ctx, token)
+}
+
 func (c *callCountingStore) GetSessionAndFlow(ctx context.Context, token, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	c.calls.Add(1)
 	return c.Store.GetSessionAndFlow(ctx, token, flowID)

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -29,12 +30,25 @@ func sessionToken(r *http.Request) string {
 // Current returns the request's active session and its identity. A request
 // without a usable session gives (nil, nil, nil) and costs no store round
 // trip when it carries no well-formed token; the error is a store failure.
+// The records are the caller's.
 func (s *Service) Current(r *http.Request) (*identity.Session, *identity.Identity, error) {
+	return s.current(r, s.cfg.Store.GetSession)
+}
+
+// ViewCurrent is Current for a caller that changes nothing of what it gets
+// (whoami, the identity of an app request): the records may be shared with
+// other requests (identity.Sessions.ViewSession), which saves their copy on
+// the hottest paths.
+func (s *Service) ViewCurrent(r *http.Request) (*identity.Session, *identity.Identity, error) {
+	return s.current(r, s.cfg.Store.ViewSession)
+}
+
+func (s *Service) current(r *http.Request, get func(context.Context, string) (*identity.Session, *identity.Identity, error)) (*identity.Session, *identity.Identity, error) {
 	token := sessionToken(r)
 	if !identity.WellFormedSessionToken(token) {
 		return nil, nil, nil
 	}
-	sess, id, err := s.cfg.Store.GetSession(r.Context(), token)
+	sess, id, err := get(r.Context(), token)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, nil, nil
 	}
@@ -134,7 +148,7 @@ func truncate(v string, n int) string {
 
 // whoami answers GET /sessions/whoami.
 func (s *Service) whoami(w http.ResponseWriter, r *http.Request) error {
-	sess, id, err := s.Current(r)
+	sess, id, err := s.ViewCurrent(r)
 	if err != nil {
 		return apierror.AsJSON(err)
 	}

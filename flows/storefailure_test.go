@@ -20,6 +20,10 @@ func (downStore) GetSession(context.Context, string) (*identity.Session, *identi
 	return nil, nil, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 }
 
+func (d downStore) ViewSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
+	return d.GetSession(ctx, token)
+}
+
 func TestStoreFailuresLoggedOncePerInterval(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	c := newFlowEnv(t, func(c *Config) { c.Store, c.Logger = downStore{c.Store}, zap.New(core) }).newClient(callerAPI)

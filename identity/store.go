@@ -86,6 +86,12 @@ type Sessions interface {
 	// HashToken(token) and never keeps the token itself. ErrNotFound when
 	// either is gone.
 	GetSession(ctx context.Context, token string) (*Session, *Identity, error)
+	// ViewSession is GetSession for a caller that only reads what it gets
+	// (whoami, the identity of an app request): the records may be shared
+	// with other callers, so they must never be changed, and the store
+	// saves itself the copy. They are a snapshot: a later write does not
+	// change them.
+	ViewSession(ctx context.Context, token string) (*Session, *Identity, error)
 	// GetSessionByID returns the session with this id.
 	GetSessionByID(ctx context.Context, id string) (*Session, error)
 	// UpdateSession replaces a stored session (refresh, extend, revoke).

@@ -323,6 +323,14 @@ func (m *Store) GetSession(_ context.Context, token string) (*identity.Session, 
 	return readSessionAndIdentity(sess, ident)
 }
 
+// ViewSession implements identity.Sessions: the stored records themselves,
+// which are never changed in place.
+func (m *Store) ViewSession(_ context.Context, token string) (*identity.Session, *identity.Identity, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessionAndIdentity(token)
+}
+
 // GetSessionByID implements Store.
 func (m *Store) GetSessionByID(_ context.Context, id string) (*identity.Session, error) {
 	m.mu.Lock()

@@ -12,7 +12,8 @@ import (
 // JSON rarely changes between two requests. Decoding them is most of what
 // whoami and an app request cost Caddy, so the store keeps the records it
 // decoded lately by their exact JSON, and answers a read of the same JSON
-// with a copy (internal/recordcopy, which gives what decoding gives). The
+// with a copy (internal/recordcopy, which gives what decoding gives), or,
+// for a reader that changes nothing (ViewSession), with the record itself. The
 // JSON still comes from Redis on every read: only the decoding is saved, so
 // nothing read can be stale. What is kept is bounded (decodedMaxBytes).
 
@@ -33,9 +34,10 @@ type decodedCache[T any] struct {
 	curBytes int
 }
 
-// decodeCached decodes data, or copies the record decoded from the same
-// data before. The record returned is the caller's.
-func decodeCached[T any](c *decodedCache[T], data string) (*T, error) {
+// decodeCached decodes data, or takes the record decoded from the same data
+// before. With ownCopy the record returned is the caller's; without, it may
+// be the kept one, which nobody may change (identity.Sessions.ViewSession).
+func decodeCached[T any](c *decodedCache[T], data string, ownCopy bool) (*T, error) {
 	if len(data) > decodedMaxRecord {
 		return decode[T](data)
 	}
@@ -56,6 +58,9 @@ func decodeCached[T any](c *decodedCache[T], data string) (*T, error) {
 		c.add(data, v)
 		c.mu.Unlock()
 	}
+	if !ownCopy {
+		return v, nil
+	}
 	out, err := recordcopy.Clone(v)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %w: %v", identity.ErrCorrupt, err)
@@ -63,7 +68,7 @@ func decodeCached[T any](c *decodedCache[T], data string) (*T, error) {
 	return out, nil
 }
 
-// add keeps v, which nobody else holds, as the record of data. The caller
+// add keeps v, which nobody changes, as the record of data. The caller
 // holds c.mu.
 func (c *decodedCache[T]) add(data string, v *T) {
 	if c.curBytes+len(data) > decodedMaxBytes {

@@ -49,7 +49,17 @@ func (s *Store) GetSession(ctx context.Context, token string) (*identity.Session
 	if !ok {
 		return nil, nil, identity.ErrNotFound
 	}
-	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash)
+	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash, true)
+}
+
+// ViewSession implements identity.Sessions: GetSession without the copy of
+// records decoded before.
+func (s *Store) ViewSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
+	keys, arg, hash, ok := s.sessionLookup(token)
+	if !ok {
+		return nil, nil, identity.ErrNotFound
+	}
+	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash, false)
 }
 
 // GetSessionAndFlow implements identity.Store in one round trip: a pipeline of
@@ -60,7 +70,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 		return nil, nil, nil, identity.ErrNotFound
 	}
 	if !validID(flowID) {
-		sess, id, err := s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash)
+		sess, id, err := s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash, true)
 		return sess, id, nil, err
 	}
 	var sessCmd *redis.Cmd
@@ -76,7 +86,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 	if isNoScript(sessCmd.Err()) {
 		read(getSessionScript.Eval) // first use on this server: send the script
 	}
-	sess, id, err := s.decodeSessionReply(sessCmd, hash)
+	sess, id, err := s.decodeSessionReply(sessCmd, hash, true)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -224,7 +234,7 @@ func (s *Store) sessionLookup(token string) (keys []string, identityPrefix, hash
 
 // decodeSessionReply reads the answer of getSessionScript for the token
 // whose hash is hash.
-func (s *Store) decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Session, *identity.Identity, error) {
+func (s *Store) decodeSessionReply(cmd *redis.Cmd, hash string, ownCopy bool) (*identity.Session, *identity.Identity, error) {
 	res, err := cmd.Slice()
 	if err != nil {
 		return nil, nil, wrap("get session", err)
@@ -237,11 +247,11 @@ func (s *Store) decodeSessionReply(cmd *redis.Cmd, hash string) (*identity.Sessi
 	if !ok {
 		return nil, nil, identity.ErrNotFound // the identity is gone
 	}
-	sess, err := decodeCached(&s.sessions, sessData)
+	sess, err := decodeCached(&s.sessions, sessData, ownCopy)
 	if err != nil {
 		return nil, nil, err
 	}
-	id, err := decodeCached(&s.identities, idData)
+	id, err := decodeCached(&s.identities, idData, ownCopy)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -54,6 +54,7 @@ const schema = `{
 
 type options struct {
 	caddy, redisServer, wrk string
+	profileDir              string
 	conns                   int
 	duration                time.Duration
 	stores                  []string
@@ -68,6 +69,7 @@ func main() {
 	flag.IntVar(&o.conns, "c", 32, "concurrent clients (goroutines, and wrk connections)")
 	flag.DurationVar(&o.duration, "d", 10*time.Second, "duration of each measurement")
 	flag.StringVar(&stores, "stores", "redis,memory", "the stores to measure, comma-separated")
+	flag.StringVar(&o.profileDir, "profile", "", "a directory for Caddy's CPU profile of each measurement (<store>-<measurement>.pprof; go tool pprof <caddy binary> <file>)")
 	flag.Parse()
 	o.stores = strings.Split(stores, ",")
 	if o.caddy == "" {
@@ -120,7 +122,7 @@ func measureStore(o options, store string) error {
 		return err
 	}
 	defer app.Close()
-	c, stop, err := startCaddy(o.caddy, dir, redisAddr, app.Addr().String())
+	c, stop, err := startCaddy(o.caddy, dir, redisAddr, app.Addr().String(), o.profileDir != "")
 	if err != nil {
 		return err
 	}
@@ -136,15 +138,16 @@ func measureStore(o options, store string) error {
 	fmt.Printf("## %s store (Caddy's RSS before the load: %s)\n\n", store, peakRSS(c.pid))
 	fmt.Printf("| measurement | ops/s | p50 | p99 | Redis commands/op | Caddy's peak RSS so far |\n|---|---|---|---|---|---|\n")
 	for _, m := range []struct {
-		name string
-		op   func(u *user) error
+		name, file string
+		op         func(u *user) error
 	}{
-		{"settings round trip (create API flow + profile submit)", func(u *user) error { return settingsRoundTrip(client, c.kratos(), u) }},
-		{"whoami", func(u *user) error { return whoami(client, c.kratos(), u) }},
+		{"settings round trip (create API flow + profile submit)", "settings", func(u *user) error { return settingsRoundTrip(client, c.kratos(), u) }},
+		{"whoami", "whoami", func(u *user) error { return whoami(client, c.kratos(), u) }},
 	} {
 		before := redisCommands(redisAddr)
+		saved := c.profile(o, store+"-"+m.file)
 		r, err := measure(users, o.duration, m.op)
-		if err != nil {
+		if err := errors.Join(err, saved()); err != nil {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
 		cmds := "–"
@@ -155,7 +158,7 @@ func measureStore(o options, store string) error {
 		fmt.Printf("| %s | %.0f | %s | %s | %s | %s |\n", m.name, r.rate(), ms(r.p(50)), ms(r.p(99)), cmds, peakRSS(c.pid))
 	}
 	if o.wrk != "" {
-		if err := appPath(o, c, users[0].token); err != nil {
+		if err := appPath(o, c, store, users[0].token); err != nil {
 			return err
 		}
 	}
@@ -171,17 +174,22 @@ const wrkRounds = 3
 // appPath runs wrk on the app path through the plain reverse_proxy, through
 // the kratos site with a session, and without one, wrkRounds times in
 // turn, and prints the median of each round's ratios to the plain run.
-func appPath(o options, c *caddyProc, token string) error {
+func appPath(o options, c *caddyProc, store, token string) error {
 	fmt.Printf("\n| `wrk -t2 -c%d -d%s` to the app, %d rounds | req/s (median) | plain reverse_proxy req/s (median) | ratio (median of the rounds) |\n|---|---|---|---|\n",
 		o.conns, o.duration, wrkRounds)
 	var plain, session, anonymous, sessionRatio, anonymousRatio []float64
-	for range wrkRounds {
+	for round := range wrkRounds {
 		p, err := runWrk(o, c.plain+"/some/page")
 		if err != nil {
 			return err
 		}
+		// The profile of the first round with a session.
+		saved := func() error { return nil }
+		if round == 0 {
+			saved = c.profile(o, store+"-app-session")
+		}
 		ws, err := runWrk(o, c.public+"/some/page", "X-Session-Token: "+token)
-		if err != nil {
+		if err := errors.Join(err, saved()); err != nil {
 			return err
 		}
 		wo, err := runWrk(o, c.public+"/some/page")
@@ -383,6 +391,35 @@ func startApp() (net.Listener, error) {
 type caddyProc struct {
 	pid           int
 	public, plain string
+	admin         string // Caddy's admin address, with -profile
+}
+
+// profile starts taking Caddy's CPU profile for the duration of one
+// measurement into <o.profileDir>/<name>.pprof; the returned function waits
+// for it. Without -profile it does nothing.
+func (c *caddyProc) profile(o options, name string) func() error {
+	if o.profileDir == "" {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() {
+		u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", c.admin, max(1, int(o.duration.Seconds())-1))
+		res, err := http.Get(u)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer res.Body.Close()
+		raw, err := io.ReadAll(res.Body)
+		if err == nil && res.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s: status %d", u, res.StatusCode)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(o.profileDir, name+".pprof"), raw, 0o644)
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
 }
 
 func (c *caddyProc) kratos() string { return c.public + "/.ory/kratos/public" }
@@ -390,7 +427,7 @@ func (c *caddyProc) kratos() string { return c.public + "/.ory/kratos/public" }
 // startCaddy starts Caddy with the kratos site, with identity_headers, on
 // Redis (redisAddr) or the memory store (""), and a plain reverse_proxy
 // site, both in front of app.
-func startCaddy(bin, dir, redisAddr, app string) (*caddyProc, func(), error) {
+func startCaddy(bin, dir, redisAddr, app string, withAdmin bool) (*caddyProc, func(), error) {
 	if err := os.WriteFile(filepath.Join(dir, "identity.schema.json"), []byte(schema), 0o600); err != nil {
 		return nil, nil, err
 	}
@@ -399,8 +436,13 @@ func startCaddy(bin, dir, redisAddr, app string) (*caddyProc, func(), error) {
 		store = "store redis redis://" + redisAddr + "/0"
 	}
 	pub, plain := freePort(), freePort()
+	admin, adminOpt := "", "admin off"
+	if withAdmin {
+		admin = fmt.Sprintf("127.0.0.1:%d", freePort())
+		adminOpt = "admin " + admin
+	}
 	cfg := fmt.Sprintf(`{
-	admin off
+	%s
 	auto_https off
 	log {
 		level ERROR
@@ -418,7 +460,7 @@ http://127.0.0.1:%d {
 http://127.0.0.1:%d {
 	reverse_proxy %s
 }
-`, pub, filepath.Join(dir, "identity.schema.json"), store, app, plain, app)
+`, adminOpt, pub, filepath.Join(dir, "identity.schema.json"), store, app, plain, app)
 	path := filepath.Join(dir, "Caddyfile")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, nil, err
@@ -430,7 +472,7 @@ http://127.0.0.1:%d {
 		return nil, nil, err
 	}
 	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	c := &caddyProc{pid: cmd.Process.Pid, public: fmt.Sprintf("http://127.0.0.1:%d", pub), plain: fmt.Sprintf("http://127.0.0.1:%d", plain)}
+	c := &caddyProc{pid: cmd.Process.Pid, admin: admin, public: fmt.Sprintf("http://127.0.0.1:%d", pub), plain: fmt.Sprintf("http://127.0.0.1:%d", plain)}
 	if err := waitFor(func() bool {
 		res, err := http.Get(c.kratos() + "/health/alive")
 		if err == nil {

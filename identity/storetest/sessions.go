@@ -9,11 +9,12 @@ import (
 	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
-// testSessions covers CreateSession, GetSession, GetSessionByID,
+// testSessions covers CreateSession, GetSession, ViewSession, GetSessionByID,
 // UpdateSession, ListSessions, DeleteSession, DeleteSessions,
 // RevokeSessions and ListAllSessions.
 func (s *suite) testSessions(t *testing.T) {
 	t.Run("CreateAndGet", s.testCreateAndGetSession)
+	t.Run("View", s.testViewSession)
 	t.Run("TokenNeverStored", s.testTokenNeverStored)
 	t.Run("Unknown", s.testUnknownSession)
 	t.Run("Expiry", s.testSessionExpiry)
@@ -48,6 +49,41 @@ func (s *suite) testCreateAndGetSession(t *testing.T) {
 
 	again := *got
 	wantErr(t, "CreateSession(same session)", st.CreateSession(ctx, &again), identity.ErrExists)
+}
+
+// testViewSession: ViewSession answers as GetSession, and what it gave is a
+// snapshot that later writes leave as it was.
+func (s *suite) testViewSession(t *testing.T) {
+	st := s.newStore(t)
+	ctx := t.Context()
+	alice := s.identity("a@example.com")
+	mustCreate(t, st, alice)
+	sess, token := s.session(alice.ID, s.now())
+	mustCreateSession(t, st, sess)
+
+	_, _, err := st.ViewSession(ctx, identity.NewSessionToken(alice.ID))
+	wantErr(t, "ViewSession(unknown)", err, identity.ErrNotFound)
+	gotS, gotID, err := st.GetSession(ctx, token)
+	wantErr(t, "GetSession", err, nil)
+	viewS, viewID, err := st.ViewSession(ctx, token)
+	wantErr(t, "ViewSession", err, nil)
+	wantSession, wantIdentity := jsonOf(t, gotS), jsonOf(t, gotID)
+	wantJSON(t, "viewed session", wantSession, viewS)
+	wantJSON(t, "viewed identity", wantIdentity, viewID)
+
+	// A revoked session and changed traits: the records viewed before stay
+	// as they were, a new view shows the change.
+	revoked := *gotS
+	revoked.Active = false
+	wantErr(t, "UpdateSession", st.UpdateSession(ctx, &revoked), nil)
+	gotID.Traits["name"] = map[string]any{"first": "Augusta", "last": "King"}
+	wantErr(t, "UpdateIdentity", st.UpdateIdentity(ctx, gotID), nil)
+	wantJSON(t, "session viewed before the update", wantSession, viewS)
+	wantJSON(t, "identity viewed before the update", wantIdentity, viewID)
+	viewS, viewID, err = st.ViewSession(ctx, token)
+	wantErr(t, "ViewSession after the update", err, nil)
+	wantJSON(t, "viewed session after the update", jsonOf(t, revoked), viewS)
+	wantJSON(t, "viewed identity after the update", jsonOf(t, gotID), viewID)
 }
 
 func (s *suite) testTokenNeverStored(t *testing.T) {
