@@ -70,7 +70,7 @@ func (s stateMachine) holdAddressChange(ctx context.Context, f *identity.Flow, s
 	pending.UpdatedAt = now
 	pending.PendingChange = &identity.PendingChange{
 		Traits: updated.Traits, Address: added[0], Previous: removed,
-		SessionID: sess.ID, SettingsFlowID: f.ID, VerificationFlowID: identity.NewFlowID(now),
+		SessionID: sess.ID, SettingsFlowID: f.ID, VerificationFlowID: identity.NewIDFor(id.ID),
 		TraitsHash: traitsHash(id.Traits), CreatedAt: now,
 	}
 	f.UI.Messages = []text.Message{text.AddressChangePending(added[0])}

@@ -29,6 +29,12 @@ var (
 // answered as "expired" (410 or a form error) rather than "unknown".
 const FlowGrace = 24 * time.Hour
 
+// MaxIdentityFlows is how many flows (settings flows, legacy profile
+// requests) a store keeps for one identity, expired ones still remembered
+// (FlowGrace) included. Each settings page a browser opens or an app asks
+// for is one; the oldest goes when there are more.
+const MaxIdentityFlows = 50
+
 // KeepUntil is when a store may forget a flow: FlowGrace after it expired,
 // so that it is answered as "expired"; a stored error (the error UI's) has
 // nothing to answer once expired and goes at once.
@@ -122,7 +128,11 @@ type Sessions interface {
 type Flows interface {
 	// SaveFlow creates or replaces a flow. It is kept until KeepUntil(f);
 	// a Marked flow only until it expires, and then its Marker until
-	// KeepUntil.
+	// KeepUntil. A flow of an identity (IdentityID set; its id made by
+	// NewIDFor that identity) is one of at most MaxIdentityFlows the store
+	// keeps for it: saving a new one beyond that forgets the identity's
+	// flows that go first (KeepUntil), so what a signed-in client can make
+	// the store hold is bounded.
 	SaveFlow(ctx context.Context, f *Flow) error
 	// GetFlow returns the flow with this id, expired or not (an expired
 	// Marked flow as its Marker).

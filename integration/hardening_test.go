@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed06f30684/caddy-kratos/identity"
 )
 
 // TestHardeningThroughCaddy: what no client may do to the store (the
@@ -155,4 +157,33 @@ func checkNumbersAndHashes(t *testing.T, s *site, run string) {
 	huge := `$argon2id$v=19$m=4294967295,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY`
 	res = do(t, browser(t), "POST", s.admin+"/admin/identities", fmt.Sprintf(`{"traits":{"email":"hash-%s@example.com"},"credentials":{"password":{"config":{"hashed_password":%q}}}}`, run, huge))
 	wantStatus(t, res, http.StatusBadRequest)
+}
+
+// TestSettingsFlowsPerIdentityBounded: a signed-in client that keeps
+// starting settings flows makes the store keep at most
+// identity.MaxIdentityFlows of them: one more pushes the oldest out (404),
+// the others still answer.
+func TestSettingsFlowsPerIdentityBounded(t *testing.T) {
+	for name, start := range map[string]func(testing.TB, string) *site{"Redis": startSite, "Memory": startSiteMemory} {
+		t.Run(name, func(t *testing.T) {
+			s := start(t, "")
+			token, _ := registerAPI(t, s, fmt.Sprintf("bounded-%d@example.com", time.Now().UnixNano()), "a long enough secret")
+			c := browser(t)
+			var ids []string
+			for range identity.MaxIdentityFlows + 1 {
+				id, err := settingsFlowAPI(c, s, token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, id)
+			}
+			fetch := func(id string) *response {
+				return do(t, c, "GET", s.kratos()+"/self-service/settings/flows?id="+id, nil, "X-Session-Token", token)
+			}
+			wantStatus(t, fetch(ids[0]), http.StatusNotFound)
+			for _, id := range []string{ids[1], ids[len(ids)-1]} {
+				wantStatus(t, fetch(id), http.StatusOK)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,19 +32,20 @@ const sweepEvery = time.Minute
 type Store struct {
 	now func() time.Time
 
-	mu          sync.Mutex
-	identities  map[string]memoryIdentity      // identity id → identity
-	identifiers map[string]string              // lower-cased identifier → identity id
-	sessions    map[string]memorySession       // token hash → session
-	sessionIDs  map[string]string              // session id → token hash
-	owned       map[string]map[string]struct{} // identity id → token hashes of its sessions
-	flows       map[string]memoryRecord        // flow id → flow, kept FlowGrace past its expiry (a Marked flow until it expires)
-	markers     map[string]memoryMarker        // flow id → an expired Marked flow's marker, until KeepUntil
-	continuity  map[string]memoryRecord        // continuity id → paused payload
-	limiters    map[string]limiterEntry        // limiter key → its token bucket
-	lastSweep   time.Time                      // when expired entries were last removed
-	flowsPeak   int                            // the most entries flows had since it was made anew
-	markersPeak int                            // the same for markers
+	mu            sync.Mutex
+	identities    map[string]memoryIdentity      // identity id → identity
+	identifiers   map[string]string              // lower-cased identifier → identity id
+	sessions      map[string]memorySession       // token hash → session
+	sessionIDs    map[string]string              // session id → token hash
+	owned         map[string]map[string]struct{} // identity id → token hashes of its sessions
+	flows         map[string]memoryRecord        // flow id → flow, kept FlowGrace past its expiry (a Marked flow until it expires)
+	identityFlows map[string][]string            // identity id → ids of its flows, oldest first (at most identity.MaxIdentityFlows)
+	markers       map[string]memoryMarker        // flow id → an expired Marked flow's marker, until KeepUntil
+	continuity    map[string]memoryRecord        // continuity id → paused payload
+	limiters      map[string]limiterEntry        // limiter key → its token bucket
+	lastSweep     time.Time                      // when expired entries were last removed
+	flowsPeak     int                            // the most entries flows had since it was made anew
+	markersPeak   int                            // the same for markers
 
 	messages messageQueue // the courier's queue, under its own mutex (messages.go)
 	codes    codeTable    // one-time codes, under their own mutex (codes.go)
@@ -97,17 +99,18 @@ func NewWithClock(now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{
-		now:         now,
-		identities:  map[string]memoryIdentity{},
-		identifiers: map[string]string{},
-		sessions:    map[string]memorySession{},
-		sessionIDs:  map[string]string{},
-		owned:       map[string]map[string]struct{}{},
-		flows:       map[string]memoryRecord{},
-		markers:     map[string]memoryMarker{},
-		continuity:  map[string]memoryRecord{},
-		limiters:    map[string]limiterEntry{},
-		lastSweep:   now(),
+		now:           now,
+		identities:    map[string]memoryIdentity{},
+		identifiers:   map[string]string{},
+		sessions:      map[string]memorySession{},
+		sessionIDs:    map[string]string{},
+		owned:         map[string]map[string]struct{}{},
+		flows:         map[string]memoryRecord{},
+		identityFlows: map[string][]string{},
+		markers:       map[string]memoryMarker{},
+		continuity:    map[string]memoryRecord{},
+		limiters:      map[string]limiterEntry{},
+		lastSweep:     now(),
 	}
 }
 
@@ -422,6 +425,9 @@ func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 	if f == nil || f.ID == "" {
 		return errors.New("flows: flow without id")
 	}
+	if f.IdentityID != "" && identity.RoutingKey(f.ID) != identity.RoutingKey(f.IdentityID) {
+		return fmt.Errorf("memstore: flow %s of identity %s does not share its routing key (make its id with identity.NewIDFor)", f.ID, f.IdentityID)
+	}
 	rec, err := flowRecord(f)
 	if err != nil {
 		return err
@@ -429,8 +435,35 @@ func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.maybeSweep()
+	_, known := m.flows[f.ID]
 	m.putFlowRecord(f.ID, rec)
+	if f.IdentityID != "" && !known {
+		m.keepIdentityFlow(f.IdentityID, f.ID)
+	}
 	return nil
+}
+
+// keepIdentityFlow adds a new flow to its identity's and forgets the
+// identity's oldest beyond identity.MaxIdentityFlows. The caller holds m.mu.
+func (m *Store) keepIdentityFlow(owner, id string) {
+	ids := append(m.identityFlows[owner], id)
+	if len(ids) > identity.MaxIdentityFlows {
+		ids = slices.DeleteFunc(ids, m.flowGone)
+		if over := len(ids) - identity.MaxIdentityFlows; over > 0 {
+			for _, old := range ids[:over] {
+				delete(m.flows, old)
+			}
+			ids = slices.Delete(ids, 0, over)
+		}
+	}
+	m.identityFlows[owner] = ids
+}
+
+// flowGone reports whether the store holds no flow with this id any more.
+// The caller holds m.mu.
+func (m *Store) flowGone(id string) bool {
+	_, ok := m.flows[id]
+	return !ok
 }
 
 // flowRecord is a flow as the store keeps it: a copy until KeepUntil;
@@ -688,6 +721,13 @@ func (m *Store) maybeSweep() {
 	for id, mk := range m.markers {
 		if !now.Before(mk.keepUntil()) {
 			delete(m.markers, id)
+		}
+	}
+	for owner, ids := range m.identityFlows {
+		if ids = slices.DeleteFunc(ids, m.flowGone); len(ids) == 0 {
+			delete(m.identityFlows, owner)
+		} else {
+			m.identityFlows[owner] = ids
 		}
 	}
 	m.flows, m.flowsPeak = shrunk(m.flows, m.flowsPeak)

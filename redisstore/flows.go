@@ -24,7 +24,10 @@ func (s *Store) SaveFlow(ctx context.Context, f *identity.Flow) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: encode flow: %w", err)
 	}
-	if !identity.Marked(f) {
+	switch {
+	case f.IdentityID != "":
+		return s.saveIdentityFlow(ctx, f, data)
+	case !identity.Marked(f):
 		err = s.client.Do(ctx, "SET", s.keys.flow(f.ID), data, "PXAT", pxat(identity.KeepUntil(f))).Err()
 		return wrap("save flow", err)
 	}
@@ -51,6 +54,47 @@ func (s *Store) SaveFlow(ctx context.Context, f *identity.Flow) error {
 	}
 	return wrap("save flow", err)
 }
+
+// saveIdentityFlow saves a flow of an identity and keeps it in the
+// identity's flow index, where the flows beyond identity.MaxIdentityFlows
+// that go first are forgotten: one script, in the identity's slot.
+func (s *Store) saveIdentityFlow(ctx context.Context, f *identity.Flow, data []byte) error {
+	if !validID(f.IdentityID) || identity.RoutingKey(f.ID) != identity.RoutingKey(f.IdentityID) {
+		return fmt.Errorf("redisstore: flow %s of identity %s does not share its routing key (make its id with identity.NewIDFor)", f.ID, f.IdentityID)
+	}
+	err := saveIdentityFlowScript.Run(ctx, s.client,
+		[]string{s.keys.flow(f.ID), s.keys.identityFlows(f.IdentityID)},
+		data, pxat(identity.KeepUntil(f)), f.ID, identity.MaxIdentityFlows,
+		s.keys.flowPrefix(identity.RoutingKey(f.ID))).Err()
+	if errors.Is(err, redis.Nil) {
+		err = nil
+	}
+	return wrap("save flow", err)
+}
+
+// saveIdentityFlowScript: KEYS flow, the identity's flow index (sorted by
+// KeepUntil); ARGV data, KeepUntil in ms, flow id, the most flows kept, the
+// flow key prefix of the slot. A new flow is the one kept longest (flows
+// are made with the same lifespan), so the index expires with it.
+var saveIdentityFlowScript = redis.NewScript(luaTidy + `
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+if redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3]) == 0 then
+  return
+end
+redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+local most = tonumber(ARGV[4])
+if redis.call('ZCARD', KEYS[2]) <= most then
+  return
+end
+tidy(KEYS[2])
+local over = redis.call('ZCARD', KEYS[2]) - most
+if over > 0 then
+  local gone = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #gone, 2 do
+    redis.call('DEL', ARGV[5] .. gone[i])
+  end
+end
+`)
 
 // GetFlow implements identity.Store.
 func (s *Store) GetFlow(ctx context.Context, id string) (*identity.Flow, error) {
@@ -173,7 +217,15 @@ return 1
 `)
 
 // flow is the key of the flow with this id.
-func (k keys) flow(id string) string { return k.tag(identity.RoutingKey(id)) + "flow:" + id }
+func (k keys) flow(id string) string { return k.flowPrefix(identity.RoutingKey(id)) + id }
+
+// flowPrefix is the start of the flow keys with routing key rk.
+func (k keys) flowPrefix(rk string) string { return k.tag(rk) + "flow:" }
+
+// identityFlows is the key of the index of an identity's flows.
+func (k keys) identityFlows(identityID string) string {
+	return k.tag(identity.RoutingKey(identityID)) + "flows:" + identityID
+}
 
 // continuity is the key of the continuity payload with this id.
 func (k keys) continuity(id string) string {

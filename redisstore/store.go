@@ -13,6 +13,8 @@
 //	<p>:{<rk>}:sessions:<identity id>    sorted set of the identity's token hashes, scored by expiry
 //	<p>:{<rk>}:flow:<flow id>            flow JSON, expires at identity.KeepUntil (FlowGrace after its expires_at);
 //	                                     a login or registration flow at its expires_at
+//	<p>:{<rk>}:flows:<identity id>       sorted set of the identity's flow ids, scored by KeepUntil (at most
+//	                                     identity.MaxIdentityFlows), expires with the newest
 //	<p>:{fm:<g>}:flow-markers            hash of the markers of expired login and registration flows (identity.EncodeMarker)
 //	                                     by flow id, one per identity.FlowIDGroup <g>, until the last one's KeepUntil
 //	<p>:{<rk>}:continuity:<id>           paused submission, expires after its ttl

@@ -57,6 +57,50 @@ func (s *suite) testFlows(t *testing.T) {
 	t.Run("Expired", s.testExpiredFlow)
 	t.Run("Markers", s.testFlowMarkers)
 	t.Run("WithSession", s.testGetSessionAndFlow)
+	t.Run("PerIdentityBound", s.testIdentityFlowsBounded)
+}
+
+// testIdentityFlowsBounded: an identity's flows beyond MaxIdentityFlows
+// push out its oldest; saving one again is no new flow; another identity's
+// stay.
+func (s *suite) testIdentityFlowsBounded(t *testing.T) {
+	st := s.newStore(t)
+	ctx := t.Context()
+	alice, bob := identity.NewID(), identity.NewID()
+	bobs := s.flow(bob)
+	wantErr(t, "SaveFlow(bob's)", st.SaveFlow(ctx, bobs), nil)
+	var ids []string
+	for i := range identity.MaxIdentityFlows {
+		f := s.flow(alice)
+		f.ExpiresAt = f.ExpiresAt.Add(time.Duration(i) * time.Millisecond)
+		wantErr(t, "SaveFlow", st.SaveFlow(ctx, f), nil)
+		ids = append(ids, f.ID)
+		if i == 0 {
+			// Saved again, as after a failed submit: still one flow.
+			f.State = identity.StateSuccess
+			wantErr(t, "SaveFlow(again)", st.SaveFlow(ctx, f), nil)
+		}
+	}
+	for _, id := range ids {
+		_, err := st.GetFlow(ctx, id)
+		wantErr(t, "GetFlow(one of the most kept)", err, nil)
+	}
+
+	newest := s.flow(alice)
+	newest.ExpiresAt = newest.ExpiresAt.Add(time.Second)
+	wantErr(t, "SaveFlow(one more)", st.SaveFlow(ctx, newest), nil)
+	_, err := st.GetFlow(ctx, ids[0])
+	wantErr(t, "GetFlow(the oldest, pushed out)", err, identity.ErrNotFound)
+	for _, id := range append(ids[1:], newest.ID, bobs.ID) {
+		_, err := st.GetFlow(ctx, id)
+		wantErr(t, "GetFlow(kept)", err, nil)
+	}
+
+	foreign := s.flow(alice)
+	foreign.ID = identity.NewIDFor(otherRoutingKey(alice))
+	if err := st.SaveFlow(ctx, foreign); err == nil {
+		t.Errorf("SaveFlow(a flow of alice whose id has another routing key) = nil, want an error")
+	}
 }
 
 func (s *suite) testFlowRoundTrip(t *testing.T) {
