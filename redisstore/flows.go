@@ -75,19 +75,16 @@ func (s *Store) saveIdentityFlow(ctx context.Context, f *identity.Flow, data []b
 // saveIdentityFlowScript: KEYS flow, the identity's flow index (sorted by
 // KeepUntil); ARGV data, KeepUntil in ms, flow id, the most flows kept, the
 // flow key prefix of the slot. A new flow is the one kept longest (flows
-// are made with the same lifespan), so the index expires with it.
-var saveIdentityFlowScript = redis.NewScript(luaTidy + `
+// are made with the same lifespan), so the index expires with it. The
+// flows that go first are those that expire first, so a flow the server
+// forgot already goes before any other.
+var saveIdentityFlowScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 if redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3]) == 0 then
   return
 end
 redis.call('PEXPIREAT', KEYS[2], ARGV[2])
-local most = tonumber(ARGV[4])
-if redis.call('ZCARD', KEYS[2]) <= most then
-  return
-end
-tidy(KEYS[2])
-local over = redis.call('ZCARD', KEYS[2]) - most
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if over > 0 then
   local gone = redis.call('ZPOPMIN', KEYS[2], over)
   for i = 1, #gone, 2 do
