@@ -317,20 +317,19 @@ func (s *Service) dropPendingChange(ctx context.Context, identityID, flowID stri
 	})
 }
 
-// pendingChangeNotice puts the pending change's message on the wire form
-// of a settings flow shown to its identity (none when no change is
-// pending).
-func pendingChangeNotice(out *wire.Flow, id *identity.Identity) {
+// pendingChangeNotice puts the pending change's message on the form of a
+// settings flow shown to its identity (none when no change is pending).
+func pendingChangeNotice(ui *identity.UI, id *identity.Identity) {
 	if id == nil || id.PendingChange == nil {
 		return
 	}
 	m := text.AddressChangePending(id.PendingChange.Address)
-	for _, have := range out.UI.Messages {
+	for _, have := range ui.Messages {
 		if have.ID == m.ID {
 			return
 		}
 	}
-	out.UI.Messages = append(slices.Clip(out.UI.Messages), m)
+	ui.Messages = append(slices.Clip(ui.Messages), m)
 }
 
 // pendingChangeCancel reads a profile submission's pending_change field:

@@ -26,8 +26,8 @@ func (b pagesBackend) EnsureCSRF(w http.ResponseWriter, r *http.Request) []byte 
 	return b.cookies.ensureCSRF(w, r)
 }
 
-func (b pagesBackend) FlowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *wire.Flow {
-	return b.flowJSON(r, f, id)
+func (b pagesBackend) FlowUI(f *identity.Flow, id *identity.Identity) identity.UI {
+	return shownUI(f, id)
 }
 
 func (b pagesBackend) LegacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) wire.LegacyRequest {

@@ -24,12 +24,19 @@ func (s *Service) SessionJSON(r *http.Request, sess *identity.Session, id *ident
 	return wire.NewSession(sess, id, s.schemaURL(r), s.cfg.Now(), s.cfg.PrivilegedSessionMaxAge, admin)
 }
 
-// flowJSON is the wire form of a login, registration or settings flow.
-// A settings flow shows its identity's pending address change.
+// flowJSON is the wire form of a login, registration or settings flow
+// (shownUI its form).
 func (s *Service) flowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *wire.Flow {
-	out := wire.NewFlow(f, id, s.schemaURL(r))
+	ui := shownUI(f, id)
+	return wire.NewFlow(f, &ui, id, s.schemaURL(r))
+}
+
+// shownUI is the form a flow shows: its UI, and on a settings flow the
+// notice of its identity's pending address change.
+func shownUI(f *identity.Flow, id *identity.Identity) identity.UI {
+	ui := f.UI
 	if f.Kind == identity.KindSettings {
-		pendingChangeNotice(out, id)
+		pendingChangeNotice(&ui, id)
 	}
-	return out
+	return ui
 }

@@ -444,17 +444,15 @@ func (m *Store) SaveFlow(_ context.Context, f *identity.Flow) error {
 }
 
 // keepIdentityFlow adds a new flow to its identity's and forgets the
-// identity's oldest beyond identity.MaxIdentityFlows. The caller holds m.mu.
+// identity's oldest beyond identity.MaxIdentityFlows, forgotten ones
+// among them, as the Redis store does. The caller holds m.mu.
 func (m *Store) keepIdentityFlow(owner, id string) {
 	ids := append(m.identityFlows[owner], id)
-	if len(ids) > identity.MaxIdentityFlows {
-		ids = slices.DeleteFunc(ids, m.flowGone)
-		if over := len(ids) - identity.MaxIdentityFlows; over > 0 {
-			for _, old := range ids[:over] {
-				delete(m.flows, old)
-			}
-			ids = slices.Delete(ids, 0, over)
+	if over := len(ids) - identity.MaxIdentityFlows; over > 0 {
+		for _, old := range ids[:over] {
+			delete(m.flows, old)
 		}
+		ids = slices.Delete(ids, 0, over)
 	}
 	m.identityFlows[owner] = ids
 }

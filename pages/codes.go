@@ -23,14 +23,14 @@ func (s *Handler) CodePage(w http.ResponseWriter, r *http.Request, kind string) 
 	if !f.ByAdmin && !s.maskCSRF(w, r, f, restart) {
 		return
 	}
-	fj := s.Backend.FlowJSON(r, f, nil)
+	shown := s.Backend.FlowUI(f, nil)
 	l := s.Renderer.Lang(r)
-	p := &Page{Title: l.String(kind+".title", nil), Messages: Messages(l, fj.UI.Messages, "")}
+	p := &Page{Title: l.String(kind+".title", nil), Messages: Messages(l, shown.Messages, "")}
 	p.Heading = p.Title
 	site := Link{Text: l.String("page.back_to_site", nil), Href: s.Backend.AfterURL(r, "")}
 	switch f.State {
 	case identity.StatePassedChallenge:
-		for _, n := range fj.UI.Nodes {
+		for _, n := range shown.Nodes {
 			if n.Type == "a" {
 				p.Links = append(p.Links, Link{Text: NodeLabel(l, n), Href: n.Attributes.Href})
 			}
@@ -40,7 +40,7 @@ func (s *Handler) CodePage(w http.ResponseWriter, r *http.Request, kind string) 
 		if f.State == identity.StateChooseMethod {
 			p.Intro = l.String(kind+".intro", nil)
 		}
-		ui := fj.UI
+		ui := shown
 		ui.Nodes = append([]identity.Node(nil), ui.Nodes...)
 		if i := form.Index(ui.Nodes, "code"); i >= 0 && form.Index(ui.Nodes, "email") >= 0 {
 			// The resend button submits the same form without a code.

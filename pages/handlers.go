@@ -39,7 +39,8 @@ type Backend interface {
 	CSRFFromCookie(r *http.Request) []byte
 	// EnsureCSRF is the real CSRF token, setting the cookie when missing.
 	EnsureCSRF(w http.ResponseWriter, r *http.Request) []byte
-	FlowJSON(r *http.Request, f *identity.Flow, id *identity.Identity) *wire.Flow
+	// FlowUI is the form a flow shows, as its JSON has it.
+	FlowUI(f *identity.Flow, id *identity.Identity) identity.UI
 	LegacyJSON(r *http.Request, f *identity.Flow, id *identity.Identity) wire.LegacyRequest
 	// AfterURL is where a browser goes after a flow with this return_to.
 	AfterURL(r *http.Request, returnTo string) string
@@ -203,10 +204,10 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 	if !s.maskCSRF(w, r, f, restart) {
 		return
 	}
-	fj := s.Backend.FlowJSON(r, f, nil)
+	ui := s.Backend.FlowUI(f, nil)
 
 	l := s.Renderer.Lang(r)
-	p := &Page{Messages: Messages(l, fj.UI.Messages, "")}
+	p := &Page{Messages: Messages(l, ui.Messages, "")}
 	back := url.Values{}
 	if f.ReturnTo != "" {
 		back.Set("return_to", f.ReturnTo)
@@ -215,7 +216,7 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 	switch {
 	case kind == identity.KindRegistration:
 		p.Title = l.String("registration.title", nil)
-		p.Forms = NodeForms(l, fj.UI, "registration")
+		p.Forms = NodeForms(l, ui, "registration")
 		p.Links = []Link{{Prefix: l.String("registration.have_account", nil), Text: l.String("registration.sign_in", nil),
 			Href: s.Site.PublicURL(r, "/self-service/login/browser", back)}, site}
 	case f.Refresh:
@@ -225,10 +226,10 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 		} else if ids := id.Identifiers(); len(ids) > 0 {
 			p.Intro = l.String("page.signed_in_as", map[string]any{"identifier": ids[0]})
 		}
-		if !HasMessageID(fj.UI.Messages, text.LoginReAuth().ID) {
+		if !HasMessageID(ui.Messages, text.LoginReAuth().ID) {
 			p.Messages = append([]Message{MessageOf(l, text.LoginReAuth(), "")}, p.Messages...)
 		}
-		p.Forms = NodeForms(l, fj.UI, "login")
+		p.Forms = NodeForms(l, ui, "login")
 		for i := range p.Forms {
 			for j := range p.Forms[i].Buttons {
 				p.Forms[i].Buttons[j].Label = l.String("reauth.confirm", nil)
@@ -237,7 +238,7 @@ func (s *Handler) AuthPage(w http.ResponseWriter, r *http.Request, kind string) 
 		p.Links = []Link{{Text: l.String("page.cancel", nil), Href: s.Backend.AfterURL(r, f.ReturnTo)}}
 	default:
 		p.Title = l.String("login.title", nil)
-		p.Forms = NodeForms(l, fj.UI, "login")
+		p.Forms = NodeForms(l, ui, "login")
 		p.Links = []Link{{Prefix: l.String("login.no_account", nil), Text: l.String("login.create_account", nil),
 			Href: s.Site.PublicURL(r, "/self-service/registration/browser", back)}}
 		if s.Recovery {
@@ -296,7 +297,7 @@ func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	logoutURL, _ := s.Backend.LogoutURL(r, "")
-	fj := s.Backend.FlowJSON(r, f, id)
+	ui := s.Backend.FlowUI(f, id)
 
 	l := s.Renderer.Lang(r)
 	title := l.String("settings.title", nil)
@@ -304,11 +305,11 @@ func (s *Handler) SettingsPage(w http.ResponseWriter, r *http.Request) {
 	if ids := id.Identifiers(); len(ids) > 0 {
 		p.Intro = l.String("page.signed_in_as", map[string]any{"identifier": ids[0]})
 	}
-	p.Messages = Messages(l, fj.UI.Messages, "")
-	if fj.State == identity.StateSuccess && !HasMessageID(fj.UI.Messages, text.SettingsSaved().ID) {
+	p.Messages = Messages(l, ui.Messages, "")
+	if f.State == identity.StateSuccess && !HasMessageID(ui.Messages, text.SettingsSaved().ID) {
 		p.Messages = append([]Message{MessageOf(l, text.SettingsSaved(), "")}, p.Messages...)
 	}
-	p.Forms = NodeForms(l, fj.UI, "settings")
+	p.Forms = NodeForms(l, ui, "settings")
 	for i := range p.Forms {
 		for j := range p.Forms[i].Fields {
 			if f := &p.Forms[i].Fields[j]; f.Name == "password" {

@@ -141,7 +141,7 @@ type Flow struct {
 	RequestURL   string         `json:"request_url"`
 	ReturnTo     string         `json:"return_to,omitempty"`
 	Active       string         `json:"active,omitempty"`
-	UI           identity.UI    `json:"ui"`
+	UI           UI             `json:"ui"`
 	Identity     *Identity      `json:"identity,omitempty"`
 	Refresh      *bool          `json:"refresh,omitempty"`
 	RequestedAAL string         `json:"requested_aal,omitempty"`
@@ -149,15 +149,13 @@ type Flow struct {
 	ContinueWith []ContinueWith `json:"continue_with,omitempty"`
 }
 
-// NewFlow is the wire form of a login, registration or settings flow, with
-// the identity of a settings flow when id is not nil.
-func NewFlow(f *identity.Flow, id *identity.Identity, schemaURL string) *Flow {
+// NewFlow is the wire form of a login, registration or settings flow
+// showing the form ui, with the identity of a settings flow when id is not
+// nil.
+func NewFlow(f *identity.Flow, ui *identity.UI, id *identity.Identity, schemaURL string) *Flow {
 	out := &Flow{
 		ID: f.ID, Type: f.Type, ExpiresAt: f.ExpiresAt, IssuedAt: f.IssuedAt, RequestURL: f.RequestURL,
-		ReturnTo: f.ReturnTo, Active: f.Active, UI: f.UI, State: f.State,
-	}
-	if out.UI.Nodes == nil {
-		out.UI.Nodes = []identity.Node{}
+		ReturnTo: f.ReturnTo, Active: f.Active, UI: NewUI(ui), State: f.State,
 	}
 	if f.Kind == identity.KindLogin {
 		created, updated := f.IssuedAt, f.UpdatedAt
