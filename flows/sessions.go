@@ -36,7 +36,7 @@ func (s *Service) Current(r *http.Request) (*identity.Session, *identity.Identit
 }
 
 // ViewCurrent is Current for a caller that changes nothing of what it gets
-// (whoami, the identity of an app request): the records may be shared with
+// (whoami, the identity of an app request, a new settings flow): the records may be shared with
 // other requests (identity.Sessions.ViewSession), which saves their copy on
 // the hottest paths.
 func (s *Service) ViewCurrent(r *http.Request) (*identity.Session, *identity.Identity, error) {

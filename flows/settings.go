@@ -38,8 +38,10 @@ var (
 // settingsNodes is the settings form: the profile method (traits) and the
 // password method.
 func (s settingsFlow) settingsNodes(traits map[string]any) []identity.Node {
-	nodes := []identity.Node{form.CSRF("")}
-	nodes = append(nodes, form.Traits(s.cfg.Schema, identity.GroupProfile, traits)...)
+	fields := form.Traits(s.cfg.Schema, identity.GroupProfile, traits)
+	nodes := make([]identity.Node, 0, len(fields)+4)
+	nodes = append(nodes, form.CSRF(""))
+	nodes = append(nodes, fields...)
 	nodes = append(nodes, form.Submit(identity.GroupProfile, "profile", text.NodeLabelSave()))
 	return append(nodes, form.Password("new-password"), form.Submit(identity.GroupPassword, "password", text.NodeLabelSave()))
 }
@@ -56,7 +58,8 @@ func (s settingsFlow) refreshURL(r *http.Request, f *identity.Flow) string {
 // settingsInit answers GET /self-service/settings/{browser,api}.
 func (s settingsFlow) settingsInit(w http.ResponseWriter, r *http.Request, typ string) error {
 	fail := s.failer(typ)
-	sess, id, err := s.Current(r)
+	// The new flow is made from the identity, which nothing here changes.
+	sess, id, err := s.ViewCurrent(r)
 	if err != nil {
 		return fail(err)
 	}

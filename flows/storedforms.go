@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 
@@ -25,7 +24,7 @@ import (
 // saveNewFlow stores a flow its init just made, without its form when
 // initialUI builds the same one. f itself keeps its form.
 func (s *Service) saveNewFlow(ctx context.Context, f *identity.Flow) error {
-	if ui, ok := s.initialUI(f); ok && sameForm(ui, withoutCSRF(f.UI)) {
+	if ui, ok := s.initialUI(f); ok && ui.Equal(withoutCSRF(f.UI)) {
 		stored := *f
 		stored.UI = identity.UI{}
 		f = &stored
@@ -70,17 +69,10 @@ func (s *Service) initialUI(f *identity.Flow) (identity.UI, bool) {
 }
 
 // withoutCSRF is a copy of ui whose csrf_token node holds "".
-func withoutCSRF(ui identity.UI) identity.UI {
+func withoutCSRF(ui identity.UI) *identity.UI {
 	ui.Nodes = slices.Clone(ui.Nodes)
 	form.SetCSRF(&ui, "")
-	return ui
-}
-
-// sameForm reports whether two forms are the same.
-func sameForm(a, b identity.UI) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && string(ja) == string(jb)
+	return &ui
 }
 
 // A settings flow's form is the settings form of the traits it shows (its
@@ -106,9 +98,8 @@ func (s *Service) storedSettingsFlow(f *identity.Flow) *identity.Flow {
 	if err != nil {
 		return f
 	}
-	// DeepEqual, stricter than the JSON being the same, is cheaper.
 	nodes, ok := s.settingsFlowForm(raw)
-	if !ok || !reflect.DeepEqual(nodes, f.UI.Nodes) {
+	if !ok || !identity.EqualNodes(nodes, f.UI.Nodes) {
 		return f
 	}
 	stored := *f
