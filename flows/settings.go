@@ -135,7 +135,8 @@ func (s settingsFlow) settingsFetch(w http.ResponseWriter, r *http.Request) erro
 
 // sessionAndFlow reads the caller's session, its identity and a settings
 // flow in one store round trip. A missing session is (nil, nil, f, nil); a
-// missing flow is an error.
+// missing flow is an error. The session and identity may be shared with
+// other requests: a change is made to a copy (cloneIdentity).
 func (s *Service) sessionAndFlow(r *http.Request, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	if !identity.WellFormedID(flowID) {
 		return nil, nil, nil, apierror.FlowIDMissing()

@@ -153,7 +153,9 @@ type Continuity interface {
 type Settings interface {
 	// GetSessionAndFlow reads the session for a token, its identity and a
 	// flow in one round trip. The flow is nil (and no error) when it does
-	// not exist; the session error is as GetSession.
+	// not exist; the session error is as GetSession. The session and the
+	// identity may be shared, as ViewSession's: a submit changes a copy of
+	// the identity (the flow is the caller's).
 	GetSessionAndFlow(ctx context.Context, token, flowID string) (*Session, *Identity, *Flow, error)
 	// UpdateIdentityAndFlow is UpdateIdentity and SaveFlow as one write:
 	// either both happen or neither does. The new version is always

@@ -499,24 +499,21 @@ func (m *Store) GetFlow(_ context.Context, id string) (*identity.Flow, error) {
 	return nil, identity.ErrNotFound
 }
 
-// GetSessionAndFlow implements Store.
+// GetSessionAndFlow implements Store: the session and identity as stored
+// (never changed in place), a copy of the flow.
 func (m *Store) GetSessionAndFlow(_ context.Context, token, flowID string) (*identity.Session, *identity.Identity, *identity.Flow, error) {
 	m.mu.Lock()
 	sess, ident, err := m.sessionAndIdentity(token)
 	flow, flowOK := m.liveRecord(m.flows, flowID)
 	m.mu.Unlock()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	s, id, err := readSessionAndIdentity(sess, ident)
 	if err != nil || !flowOK {
-		return s, id, nil, err
+		return sess, ident, nil, err
 	}
 	f, err := read(flow.flow)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return s, id, f, nil
+	return sess, ident, f, nil
 }
 
 // SaveContinuity implements Store.

@@ -70,7 +70,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 		return nil, nil, nil, identity.ErrNotFound
 	}
 	if !validID(flowID) {
-		sess, id, err := s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash, true)
+		sess, id, err := s.decodeSessionReply(getSessionScript.Run(ctx, s.client, keys, arg), hash, false)
 		return sess, id, nil, err
 	}
 	var sessCmd *redis.Cmd
@@ -86,7 +86,7 @@ func (s *Store) GetSessionAndFlow(ctx context.Context, token, flowID string) (*i
 	if isNoScript(sessCmd.Err()) {
 		read(getSessionScript.Eval) // first use on this server: send the script
 	}
-	sess, id, err := s.decodeSessionReply(sessCmd, hash, true)
+	sess, id, err := s.decodeSessionReply(sessCmd, hash, false)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -275,4 +275,17 @@ func (s *suite) testGetSessionAndFlow(t *testing.T) {
 		_, _, _, err := st.GetSessionAndFlow(ctx, tok, settings.ID)
 		wantErr(t, "GetSessionAndFlow("+name+" token)", err, identity.ErrNotFound)
 	}
+
+	// What it read stays as it was when the identity and the flow change.
+	readID, readFlow := jsonOf(t, gotID), jsonOf(t, settings)
+	_, _, gotF, err = st.GetSessionAndFlow(ctx, token, settings.ID)
+	wantErr(t, "GetSessionAndFlow", err, nil)
+	updated := *alice
+	updated.Traits = map[string]any{"email": "a@example.com", "name": map[string]any{"first": "Augusta"}}
+	wantErr(t, "UpdateIdentity", st.UpdateIdentity(ctx, &updated), nil)
+	gotF.State = identity.StateSuccess
+	wantJSON(t, "identity read before the update", readID, gotID)
+	_, _, again, err := st.GetSessionAndFlow(ctx, token, settings.ID)
+	wantErr(t, "GetSessionAndFlow", err, nil)
+	wantJSON(t, "flow changed by its reader", readFlow, again)
 }
