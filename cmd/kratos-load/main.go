@@ -169,17 +169,18 @@ func measureStore(o options, store string) error {
 // wrkRounds is how many times appPath measures each path: the machine's
 // speed drifts, so each round measures all three in turn and the ratio is
 // taken within a round; the median round is printed.
-const wrkRounds = 3
+const wrkRounds = 5
 
 // appPath runs wrk on the app path through the plain reverse_proxy, through
 // the kratos site with a session, and without one, wrkRounds times in
 // turn, and prints the median of each round's ratios to the plain run.
 func appPath(o options, c *caddyProc, store, token string) error {
-	fmt.Printf("\n| `wrk -t2 -c%d -d%s` to the app, %d rounds | req/s (median) | plain reverse_proxy req/s (median) | ratio (median of the rounds) |\n|---|---|---|---|\n",
+	fmt.Printf("\n| `wrk -t2 -c%d -d%s` to the app, %d rounds | req/s (median) | plain reverse_proxy req/s (median) | ratio (median of the rounds) | Caddy's CPU per request, µs: this path, plain (medians) |\n|---|---|---|---|---|\n",
 		o.conns, o.duration, wrkRounds)
 	var plain, session, anonymous, sessionRatio, anonymousRatio []float64
+	var plainCPU, sessionCPU, anonymousCPU []float64
 	for round := range wrkRounds {
-		p, err := runWrk(o, c.plain+"/some/page")
+		p, err := runWrk(o, c, &plainCPU, c.plain+"/some/page")
 		if err != nil {
 			return err
 		}
@@ -188,19 +189,19 @@ func appPath(o options, c *caddyProc, store, token string) error {
 		if round == 0 {
 			saved = c.profile(o, store+"-app-session")
 		}
-		ws, err := runWrk(o, c.public+"/some/page", "X-Session-Token: "+token)
+		ws, err := runWrk(o, c, &sessionCPU, c.public+"/some/page", "X-Session-Token: "+token)
 		if err := errors.Join(err, saved()); err != nil {
 			return err
 		}
-		wo, err := runWrk(o, c.public+"/some/page")
+		wo, err := runWrk(o, c, &anonymousCPU, c.public+"/some/page")
 		if err != nil {
 			return err
 		}
 		plain, session, anonymous = append(plain, p), append(session, ws), append(anonymous, wo)
 		sessionRatio, anonymousRatio = append(sessionRatio, ws/p), append(anonymousRatio, wo/p)
 	}
-	fmt.Printf("| with a session, identity_headers | %.0f | %.0f | %.2fx |\n", median(session), median(plain), median(sessionRatio))
-	fmt.Printf("| without a session | %.0f | %.0f | %.2fx |\n", median(anonymous), median(plain), median(anonymousRatio))
+	fmt.Printf("| with a session, identity_headers | %.0f | %.0f | %.2fx | %.0f, %.0f |\n", median(session), median(plain), median(sessionRatio), median(sessionCPU), median(plainCPU))
+	fmt.Printf("| without a session | %.0f | %.0f | %.2fx | %.0f, %.0f |\n", median(anonymous), median(plain), median(anonymousRatio), median(anonymousCPU), median(plainCPU))
 	return nil
 }
 
@@ -210,27 +211,56 @@ func median(v []float64) float64 {
 	return v[len(v)/2]
 }
 
-var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var (
+	wrkRate     = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkRequests = regexp.MustCompile(`([0-9]+) requests in`)
+)
 
-// runWrk runs wrk on u and returns its requests per second; every answer
-// must be a 200.
-func runWrk(o options, u string, headers ...string) (float64, error) {
+// runWrk runs wrk on u and returns its requests per second, and appends
+// the CPU time Caddy spent per request (µs) to cpu; every answer must be a
+// 200. Caddy's CPU time moves much less than the rate with what else the
+// machine runs.
+func runWrk(o options, c *caddyProc, cpu *[]float64, u string, headers ...string) (float64, error) {
 	args := []string{"-t2", fmt.Sprintf("-c%d", o.conns), fmt.Sprintf("-d%ds", int(o.duration.Seconds()))}
 	for _, h := range headers {
 		args = append(args, "-H", h)
 	}
+	before := cpuTime(c.pid)
 	out, err := exec.Command(o.wrk, append(args, u)...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
+	spent := cpuTime(c.pid) - before
 	if strings.Contains(string(out), "Non-2xx") {
 		return 0, fmt.Errorf("wrk %s: answers that are not 2xx\n%s", u, out)
 	}
-	m := wrkRate.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("wrk: no Requests/sec in\n%s", out)
+	m, n := wrkRate.FindSubmatch(out), wrkRequests.FindSubmatch(out)
+	if m == nil || n == nil {
+		return 0, fmt.Errorf("wrk: no Requests/sec or requests in\n%s", out)
+	}
+	if requests, _ := strconv.Atoi(string(n[1])); requests > 0 {
+		*cpu = append(*cpu, float64(spent.Microseconds())/float64(requests))
 	}
 	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// cpuTime is the CPU time (user and system) process pid used so far, from
+// /proc/<pid>/stat in clock ticks of 10 ms (Linux' USER_HZ), or 0.
+func cpuTime(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name in parentheses: state is the
+	// first, utime and stime the 12th and 13th.
+	_, rest, _ := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // user is a registered identity and its session token.
