@@ -35,10 +35,11 @@
 #   make bench-load  the hot paths against a Caddy of their own (built from
 #                    ./cmd/caddy), on Redis and on the memory store, from
 #                    32 clients (cmd/kratos-load): the settings round trip
-#                    and whoami (ops/s, p50, p99, Redis commands per
-#                    operation), the app path through reverse_proxy with a
-#                    session and identity_headers and without one, as a
-#                    ratio to a plain reverse_proxy (wrk), and Caddy's peak
+#                    and whoami (ops/s, p50, p99, Caddy's CPU and Redis
+#                    commands per operation), the app path through
+#                    reverse_proxy with a session and identity_headers and
+#                    without one, as a ratio to a plain reverse_proxy (wrk;
+#                    Caddy's CPU per request beside it), and Caddy's peak
 #                    RSS. Installs redis-server and wrk if missing. Each
 #                    measurement runs LOAD_DURATION (default 10s):
 #                      make bench-load LOAD_DURATION=20s

@@ -6,7 +6,9 @@
 // installed, a request for the app through reverse_proxy with a session
 // and identity_headers, and without one, as a ratio to the same request
 // through a plain reverse_proxy of the same Caddy. It prints ops/s, p50
-// and p99, the Redis commands per operation and Caddy's peak RSS.
+// and p99, Caddy's CPU time per operation (steadier than the rate on a
+// shared machine), the Redis commands per operation and Caddy's peak RSS;
+// with -profile, Caddy's CPU profile of each measurement.
 //
 //	go build -o /tmp/caddy ./cmd/caddy
 //	go run ./cmd/kratos-load -caddy /tmp/caddy
@@ -136,7 +138,7 @@ func measureStore(o options, store string) error {
 		}
 	}
 	fmt.Printf("## %s store (Caddy's RSS before the load: %s)\n\n", store, peakRSS(c.pid))
-	fmt.Printf("| measurement | ops/s | p50 | p99 | Redis commands/op | Caddy's peak RSS so far |\n|---|---|---|---|---|---|\n")
+	fmt.Printf("| measurement | ops/s | p50 | p99 | Caddy's CPU/op | Redis commands/op | Caddy's peak RSS so far |\n|---|---|---|---|---|---|---|\n")
 	for _, m := range []struct {
 		name, file string
 		op         func(u *user) error
@@ -146,7 +148,9 @@ func measureStore(o options, store string) error {
 	} {
 		before := redisCommands(redisAddr)
 		saved := c.profile(o, store+"-"+m.file)
+		cpuBefore := cpuTime(c.pid)
 		r, err := measure(users, o.duration, m.op)
+		cpu := cpuTime(c.pid) - cpuBefore
 		if err := errors.Join(err, saved()); err != nil {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
@@ -155,7 +159,7 @@ func measureStore(o options, store string) error {
 			// -1: the INFO before is counted in the one after.
 			cmds = fmt.Sprintf("%.2f", float64(redisCommands(redisAddr)-before-1)/float64(r.ops))
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %s | %s |\n", m.name, r.rate(), ms(r.p(50)), ms(r.p(99)), cmds, peakRSS(c.pid))
+		fmt.Printf("| %s | %.0f | %s | %s | %.0f µs | %s | %s |\n", m.name, r.rate(), ms(r.p(50)), ms(r.p(99)), float64(cpu.Microseconds())/float64(r.ops), cmds, peakRSS(c.pid))
 	}
 	if o.wrk != "" {
 		if err := appPath(o, c, store, users[0].token); err != nil {
@@ -184,7 +188,7 @@ func appPath(o options, c *caddyProc, store, token string) error {
 		if err != nil {
 			return err
 		}
-		// The profile of the first round with a session.
+		// The profiles of the first round with a session and without.
 		saved := func() error { return nil }
 		if round == 0 {
 			saved = c.profile(o, store+"-app-session")
@@ -193,8 +197,11 @@ func appPath(o options, c *caddyProc, store, token string) error {
 		if err := errors.Join(err, saved()); err != nil {
 			return err
 		}
+		if round == 0 {
+			saved = c.profile(o, store+"-app-anonymous")
+		}
 		wo, err := runWrk(o, c, &anonymousCPU, c.public+"/some/page")
-		if err != nil {
+		if err := errors.Join(err, saved()); err != nil {
 			return err
 		}
 		plain, session, anonymous = append(plain, p), append(session, ws), append(anonymous, wo)
