@@ -17,41 +17,7 @@ import (
 // X-Forwarded-Host: https URLs and Secure cookies, with no public_url. A
 // site that trusts no proxy ignores those headers.
 func TestTrustedProxyHeaders(t *testing.T) {
-	dir := t.TempDir()
-	schemaPath := filepath.Join(dir, "identity.schema.json")
-	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	trusting, plain := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`{
-	admin off
-	auto_https off
-	grace_period 1ns
-	servers 127.0.0.1:%d {
-		trusted_proxies static 127.0.0.1/32
-	}
-}
-http://:%d {
-	bind 127.0.0.1
-	kratos {
-		identity_schema %[3]s
-	}
-}
-http://:%d {
-	bind 127.0.0.1
-	kratos {
-		identity_schema %[3]s
-	}
-}
-`, trusting, trusting, schemaPath, plain)
-	conf, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
-	if err != nil {
-		t.Fatalf("adapt: %v\n%s", err, cfg)
-	}
-	if err := caddy.Load(conf, true); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
+	trusting, plain := startTrustingSites(t, "")
 
 	forwarded := []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "app.example.com", "X-Forwarded-For", "203.0.113.9"}
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -81,4 +47,50 @@ http://:%d {
 			t.Errorf("no trusted proxy: cookie %s is Secure on plain http", ck.Name)
 		}
 	}
+}
+
+// startTrustingSites starts a real Caddy with two kratos sites on the
+// memory store (kratosExtra added to each kratos block): one on a server
+// that trusts 127.0.0.1 as a proxy (trusted_proxies), one on a server that
+// trusts none. It returns their ports.
+func startTrustingSites(t *testing.T, kratosExtra string) (trusting, plain int) {
+	t.Helper()
+	dir := t.TempDir()
+	schemaPath := filepath.Join(dir, "identity.schema.json")
+	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	trusting, plain = freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`{
+	admin off
+	auto_https off
+	grace_period 1ns
+	servers 127.0.0.1:%[1]d {
+		trusted_proxies static 127.0.0.1/32
+	}
+}
+http://:%[1]d {
+	bind 127.0.0.1
+	kratos {
+		identity_schema %[2]s
+		%[4]s
+	}
+}
+http://:%[3]d {
+	bind 127.0.0.1
+	kratos {
+		identity_schema %[2]s
+		%[4]s
+	}
+}
+`, trusting, schemaPath, plain, kratosExtra)
+	conf, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
+	if err != nil {
+		t.Fatalf("adapt: %v\n%s", err, cfg)
+	}
+	if err := caddy.Load(conf, true); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { _ = caddy.Stop() })
+	return trusting, plain
 }

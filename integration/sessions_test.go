@@ -6,15 +6,10 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
 // registerAPI signs up through the API flow and returns the session token.
@@ -401,43 +396,7 @@ func TestSessionManagement(t *testing.T) {
 // connection's address otherwise; Cloudflare's location headers count only
 // from a trusted proxy.
 func TestSessionDeviceClientIP(t *testing.T) {
-	dir := t.TempDir()
-	schemaPath := filepath.Join(dir, "identity.schema.json")
-	if err := os.WriteFile(schemaPath, []byte(seedSchema), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	trusting, plain := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`{
-	admin off
-	auto_https off
-	grace_period 1ns
-	servers 127.0.0.1:%d {
-		trusted_proxies static 127.0.0.1/32
-	}
-}
-http://:%d {
-	bind 127.0.0.1
-	kratos {
-		identity_schema %[3]s
-		rate_limit off
-	}
-}
-http://:%d {
-	bind 127.0.0.1
-	kratos {
-		identity_schema %[3]s
-		rate_limit off
-	}
-}
-`, trusting, trusting, schemaPath, plain)
-	conf, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(cfg), nil)
-	if err != nil {
-		t.Fatalf("adapt: %v\n%s", err, cfg)
-	}
-	if err := caddy.Load(conf, true); err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { _ = caddy.Stop() })
+	trusting, plain := startTrustingSites(t, "rate_limit off")
 
 	forwarded := []string{"X-Forwarded-For", "203.0.113.9", "Cf-Ipcity", "Berlin", "Cf-Ipcountry", "DE", "User-Agent", "device-test/1.0"}
 	for _, tc := range []struct {
