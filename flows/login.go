@@ -312,7 +312,8 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fail(err)
 	}
-	if current != nil && currentID.ID == id.ID {
+	refreshed := current != nil && currentID.ID == id.ID
+	if refreshed {
 		s.cfg.Metrics.Login("refresh")
 	} else {
 		s.cfg.Metrics.Login("success")
@@ -323,7 +324,7 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.Store.SaveFlow(ctx, f); err != nil {
 		return fail(err)
 	}
-	if !pausedChangeWaiting(r) {
+	if !refreshed && !pausedChangeWaiting(r) {
 		id = s.upgradeHash(r.Context(), id, hash, password)
 	}
 	s.sendSession(w, r, f, sess, id, token)
@@ -334,15 +335,17 @@ func (s loginFlow) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 // change (a continuity cookie), which its refresh login's return_to applies
 // next. That change was made against the identity's version before this
 // login, so the login leaves the hash upgrade to a later login rather than
-// turn the change into a version conflict.
+// turn the change into a version conflict. So does a refresh login of the
+// signed-in identity: an app or SPA submits its change again after it.
 func pausedChangeWaiting(r *http.Request) bool {
 	c, err := r.Cookie(ContinuityCookie)
 	return err == nil && c.Value != ""
 }
 
-// upgradeHash rehashes the password of a successful login (refresh logins
-// too) with bcrypt at the configured cost when the stored hash, the one
-// the password was just checked against, is anything else: an imported
+// upgradeHash rehashes the password of a successful login (not a refresh
+// of the signed-in identity) with bcrypt at the configured cost when the
+// stored hash, the one the password was just checked against, is anything
+// else: an imported
 // argon2id hash, or bcrypt at another cost. Unknown identifiers are
 // checked against a dummy bcrypt hash at the configured cost, so a failed
 // login on an imported account would otherwise take a measurably different

@@ -293,6 +293,39 @@ func TestRefreshLoginWithPausedChangeUpgradesLater(t *testing.T) {
 	wantUpgraded(t, env.holder("augusta@example.com"), pw)
 }
 
+// A refresh login of the signed-in identity leaves the hash upgrade to the
+// next login too: an app or SPA submits its settings change again after
+// it, against the version its settings flow was made from.
+func TestRefreshLoginOfTheSignedInIdentityUpgradesLater(t *testing.T) {
+	const pw = "an imported passphrase"
+	for _, kind := range []callerKind{callerAPI, callerSPA} {
+		env := newFlowEnv(t, withSchema(uiTestSchema))
+		id := importIdentity(env, "ada@example.com", pw)
+		c := env.newClient(kind)
+		c.signIn(env.addSession(id))
+		env.clock.Add(DefaultPrivilegedSessionMaxAge + time.Minute)
+		f := c.begin(identity.KindSettings, "")
+		change := map[string]string{"method": "profile", "traits.email": "augusta@example.com"}
+		if a := c.submit(f, change); a.Code != http.StatusForbidden {
+			t.Fatalf("%s: a protected change with an old session: %d %s", kind, a.Code, a.Body)
+		}
+		refresh := c.begin(identity.KindLogin, "refresh=true")
+		if a := c.submit(refresh, map[string]string{"method": "password", "identifier": "ada@example.com", "password": pw}); a.Code != http.StatusOK {
+			t.Fatalf("%s: refresh login: %d %s", kind, a.Code, a.Body)
+		}
+		if a := c.submit(f, change); a.Code != http.StatusOK {
+			t.Fatalf("%s: the change submitted again after the refresh login: %d %s", kind, a.Code, a.Body)
+		}
+		if after := env.holder("augusta@example.com"); after.Password.HashedPassword != id.Password.HashedPassword {
+			t.Errorf("%s: the refresh login upgraded the hash", kind)
+		}
+		if !canLogIn(env, "augusta@example.com", pw) {
+			t.Fatalf("%s: the password does not work", kind)
+		}
+		wantUpgraded(t, env.holder("augusta@example.com"), pw)
+	}
+}
+
 // The upgrade is a version-checked write: when the identity changed since
 // the login read it, the hash stays and the login goes on.
 func TestUpgradeHashSkipsOnConflict(t *testing.T) {
