@@ -45,21 +45,22 @@ func (s *Store) CreateSession(ctx context.Context, sess *identity.Session) error
 // session and its identity, which share a slot, in a pipeline with the
 // lookups of other requests (sessionbatch.go).
 func (s *Store) GetSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
-	keys, arg, hash, ok := s.sessionLookup(token)
-	if !ok {
-		return nil, nil, identity.ErrNotFound
-	}
-	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash, true)
+	return s.getSession(ctx, token, true)
 }
 
 // ViewSession implements identity.Sessions: GetSession without the copy of
 // records decoded before.
 func (s *Store) ViewSession(ctx context.Context, token string) (*identity.Session, *identity.Identity, error) {
+	return s.getSession(ctx, token, false)
+}
+
+// getSession is GetSession, its records copies when ownCopy is set.
+func (s *Store) getSession(ctx context.Context, token string, ownCopy bool) (*identity.Session, *identity.Identity, error) {
 	keys, arg, hash, ok := s.sessionLookup(token)
 	if !ok {
 		return nil, nil, identity.ErrNotFound
 	}
-	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash, false)
+	return s.decodeSessionReply(s.readSession(ctx, keys, arg), hash, ownCopy)
 }
 
 // GetSessionAndFlow implements identity.Store in one round trip: a pipeline of
